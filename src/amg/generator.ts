@@ -1,0 +1,287 @@
+/**
+ * MaskGenerator: the reference automatic mask generator's control flow (amg-reference.md), step by step.
+ * The maths lives in the pure modules it calls: crop boxes (src/crop), grids, upscaling and candidate masks
+ * (src/mask), NMS (src/nms), RLE (src/rle).
+ */
+import { cropImage } from '../image/preprocess.js';
+import { generateCropBoxes, isBoxNearCropEdge, cropBoxToXYWH } from '../crop/crop-boxes.js';
+import { CandidateMasker } from '../mask/candidate-mask.js';
+import { cleanLowResLogits } from '../mask/small-regions.js';
+import { UpscalePlan } from '../mask/upscale.js';
+import { boxNms } from '../nms/nms.js';
+import type { DecodedBatch, EncodedCrop, ModelAdapter, ModelFamily } from '../model/adapter.js';
+import { loadModel, type LoadModelOptions, type LoadedModel } from '../model/load.js';
+import { resolveOptions, type AmgOptions } from './options.js';
+import { buildLayerGrids } from './point-grid.js';
+import { removeSmallRegionsFromRecords } from './small-region-pass.js';
+import type { BoxXYXY, MaskRecord, RgbImage } from './types.js';
+import type { Rle } from '../rle/rle.js';
+
+const f32 = Math.fround;
+const now = (): number => performance.now() / 1000;
+
+/** A mask that survived the per-batch filters, in its crop's frame. */
+interface Candidate {
+  rle: Rle;
+  area: number;
+  box: BoxXYXY;
+  iou: number;
+  stability: number;
+  pointX: number;
+  pointY: number;
+}
+
+/** Work counters and timings of the last generate() calls, for the benchmark and progress display. */
+export interface GeneratorStats {
+  crops: number;
+  prompts: number;
+  candidates: number;
+  afterIou: number;
+  afterStability: number;
+  afterEdge: number;
+  afterCropNms: number;
+  afterCrossCropNms: number;
+  final: number;
+  postprocessS: number;
+  nmsS: number;
+  smallRegionsS: number;
+}
+
+/** Automatic mask generation with one loaded model and one set of options. */
+export class MaskGenerator {
+  readonly options: AmgOptions;
+  readonly family: ModelFamily;
+  readonly stats: GeneratorStats = emptyStats();
+  private readonly grids: Float64Array[];
+
+  constructor(
+    readonly adapter: ModelAdapter,
+    options: Partial<AmgOptions> = {},
+    readonly model?: LoadedModel,
+  ) {
+    this.family = adapter.family;
+    this.options = resolveOptions(options, adapter.family);
+    if (this.options.useM2m && !adapter.supportsMaskInput) {
+      throw new Error(`--use-m2m: the ${adapter.layout} layout has no mask input`);
+    }
+    if (!this.options.multimaskOutput && !adapter.supportsSingleMask) {
+      throw new Error(`--no-multimask: the ${adapter.layout} layout has no single-mask output`);
+    }
+    const o = this.options;
+    this.grids = o.pointGrids
+      ? o.pointGrids.map((g) => Float64Array.from(g.flat()))
+      : buildLayerGrids(o.pointsPerSide as number, o.cropNLayers, o.cropNPointsDownscaleFactor);
+  }
+
+  /** Loads a model folder and builds a generator; options not given take the family's reference defaults. */
+  static async load(modelDir: string, options: Partial<AmgOptions> = {}, load: LoadModelOptions = {}): Promise<MaskGenerator> {
+    const model = await loadModel(modelDir, load);
+    try {
+      return new MaskGenerator(model.adapter, options, model);
+    } catch (err) {
+      await model.adapter.release();
+      throw err;
+    }
+  }
+
+  /** Masks of one image, in the reference's record order. */
+  async generate(image: RgbImage): Promise<MaskRecord[]> {
+    const o = this.options;
+    const { width: W, height: H } = image;
+    const plan = generateCropBoxes(W, H, o.cropNLayers, o.cropOverlapRatio);
+    let records: MaskRecord[] = [];
+    for (let i = 0; i < plan.boxes.length; i++) {
+      const cropRecords = await this.processCrop(image, plan.boxes[i], plan.layers[i]);
+      for (const r of cropRecords) records.push(r);
+    }
+    if (plan.boxes.length > 1) {
+      // Prefer masks from smaller crops.
+      const t = now();
+      const boxes = recordBoxes(records);
+      const scores = records.map((r) => f32(1 / (r.cropBox[2] * r.cropBox[3])));
+      records = boxNms(boxes, scores, o.cropNmsThresh).map((k) => records[k]);
+      this.stats.nmsS += now() - t;
+    }
+    this.stats.afterCrossCropNms += records.length;
+    if (o.minMaskRegionArea > 0 && this.family === 'sam' && records.length > 0) {
+      const t = now();
+      records = removeSmallRegionsFromRecords(records, o.minMaskRegionArea, Math.max(o.boxNmsThresh, o.cropNmsThresh));
+      this.stats.smallRegionsS += now() - t;
+    }
+    this.stats.final += records.length;
+    return records;
+  }
+
+  /** One crop: encode, prompt in batches, filter, NMS within the crop, back to the image frame. */
+  private async processCrop(image: RgbImage, cropBox: BoxXYXY, layer: number): Promise<MaskRecord[]> {
+    const o = this.options;
+    const [x0, y0, x1, y1] = cropBox;
+    const cw = x1 - x0;
+    const ch = y1 - y0;
+    const crop = x0 === 0 && y0 === 0 && cw === image.width && ch === image.height ? image : cropImage(image, x0, y0, x1, y1);
+    const encoded = await this.adapter.encode(crop);
+    this.stats.crops++;
+    const grid = this.grids[layer];
+    const nPoints = grid.length / 2;
+    const points = new Float64Array(nPoints * 2);
+    for (let i = 0; i < nPoints; i++) {
+      points[2 * i] = grid[2 * i] * cw;
+      points[2 * i + 1] = grid[2 * i + 1] * ch;
+    }
+    if (this.family === 'sam2') {
+      // SAM 2's generator casts the scaled grid to float32 before anything else.
+      for (let i = 0; i < points.length; i++) points[i] = f32(points[i]);
+    }
+    const post = new CropPostprocessor(this, encoded, cropBox, image.width, image.height);
+    const batch = o.pointsPerBatch;
+    // Keep ONNX Runtime busy: the next batch is decoding on its threads while this one is post-processed.
+    let pending: Promise<DecodedBatch> | null = nPoints > 0 ? this.decodeBatch(encoded, points, 0, Math.min(batch, nPoints)) : null;
+    for (let start = 0; start < nPoints; start += batch) {
+      const count = Math.min(batch, nPoints - start);
+      const out = await (pending as Promise<DecodedBatch>);
+      const nextStart = start + batch;
+      pending = nextStart < nPoints ? this.decodeBatch(encoded, points, nextStart, Math.min(batch, nPoints - nextStart)) : null;
+      this.stats.prompts += count;
+      post.addBatch(out, points, start);
+    }
+    const t = now();
+    const cands = post.candidates;
+    const keep = boxNms(
+      cands.flatMap((c) => c.box),
+      cands.map((c) => c.iou),
+      o.boxNmsThresh,
+    );
+    this.stats.nmsS += now() - t;
+    this.stats.afterCropNms += keep.length;
+    const cropXYWH = cropBoxToXYWH(cropBox);
+    return keep.map((k) => {
+      const c = cands[k];
+      const px = this.family === 'sam2' ? f32(c.pointX + x0) : c.pointX + x0;
+      const py = this.family === 'sam2' ? f32(c.pointY + y0) : c.pointY + y0;
+      return {
+        segmentation: c.rle,
+        area: c.area,
+        bbox: [c.box[0] + x0, c.box[1] + y0, c.box[2] - c.box[0], c.box[3] - c.box[1]],
+        predictedIou: c.iou,
+        pointCoords: [px, py],
+        stabilityScore: c.stability,
+        cropBox: cropXYWH,
+      };
+    });
+  }
+
+  private decodeBatch(encoded: EncodedCrop, points: Float64Array, start: number, count: number): Promise<DecodedBatch> {
+    return this.adapter.decode(encoded, points.subarray(2 * start, 2 * (start + count)), count);
+  }
+
+  /** Frees the model's sessions. */
+  async release(): Promise<void> {
+    await this.adapter.release();
+  }
+}
+
+/**
+ * Per-batch filtering of one crop's candidates (amg-reference.md, "One crop", step 3): predicted-IoU filter before
+ * any upscaling, then stability, binarisation, box, edge filter and RLE in one pass per candidate.
+ */
+class CropPostprocessor {
+  readonly candidates: Candidate[] = [];
+  private readonly masker: CandidateMasker;
+  private readonly cleaned: Float32Array | null;
+  private readonly bits: Uint8Array | null;
+  private readonly labels: Int32Array | null;
+
+  constructor(
+    private readonly gen: MaskGenerator,
+    private readonly encoded: EncodedCrop,
+    private readonly cropBox: BoxXYXY,
+    private readonly imageW: number,
+    private readonly imageH: number,
+  ) {
+    const g = encoded.geometry;
+    this.masker = new CandidateMasker(new UpscalePlan(g, encoded.width, encoded.height));
+    const lowResCleanup = gen.family === 'sam2' && gen.options.minMaskRegionArea > 0;
+    const n = g.lowRes * g.lowRes;
+    this.cleaned = lowResCleanup ? new Float32Array(n) : null;
+    this.bits = lowResCleanup ? new Uint8Array(n) : null;
+    this.labels = lowResCleanup ? new Int32Array(n) : null;
+  }
+
+  addBatch(out: DecodedBatch, points: Float64Array, start: number): void {
+    const t = now();
+    const o = this.gen.options;
+    const stats = this.gen.stats;
+    const lowRes = this.encoded.geometry.lowRes;
+    const cellCount = lowRes * lowRes;
+    const m = out.masksPerPrompt;
+    const iouThresh = f32(o.predIouThresh);
+    const stabThresh = f32(o.stabilityScoreThresh);
+    const maskT = f32(o.maskThreshold);
+    const highT = f32(o.maskThreshold + o.stabilityScoreOffset);
+    const lowT = f32(o.maskThreshold - o.stabilityScoreOffset);
+    for (let p = 0; p < out.count; p++) {
+      for (let k = 0; k < m; k++) {
+        const idx = p * m + k;
+        stats.candidates++;
+        const iou = out.iou[idx];
+        if (o.predIouThresh > 0 && !(iou > iouThresh)) continue;
+        stats.afterIou++;
+        let logits = out.logits;
+        let offset = idx * cellCount;
+        if (this.cleaned && this.bits && this.labels) {
+          cleanLowResLogits(logits, offset, lowRes, o.maskThreshold, o.minMaskRegionArea, this.cleaned, this.bits, this.labels);
+          logits = this.cleaned;
+          offset = 0;
+        }
+        this.masker.load(logits, offset);
+        const counts = this.masker.stabilityCounts(logits, offset, lowT, highT);
+        const stability = counts.low === 0 ? NaN : f32(counts.high / counts.low);
+        if (o.stabilityScoreThresh > 0 && !(stability >= stabThresh)) continue;
+        stats.afterStability++;
+        const mask = this.masker.binarize(logits, offset, maskT, this.cropBox, this.imageW, this.imageH);
+        // An empty mask is never emitted (a documented departure: the reference would write NaN scores for it).
+        if (mask === null) continue;
+        if (isBoxNearCropEdge(mask.box, this.cropBox, this.imageW, this.imageH)) continue;
+        stats.afterEdge++;
+        this.candidates.push({
+          rle: mask.rle,
+          area: mask.area,
+          box: mask.box,
+          iou,
+          stability,
+          pointX: points[2 * (start + p)],
+          pointY: points[2 * (start + p) + 1],
+        });
+      }
+    }
+    stats.postprocessS += now() - t;
+  }
+}
+
+function recordBoxes(records: MaskRecord[]): number[] {
+  const boxes: number[] = new Array(records.length * 4);
+  records.forEach((r, i) => {
+    boxes[4 * i] = r.bbox[0];
+    boxes[4 * i + 1] = r.bbox[1];
+    boxes[4 * i + 2] = r.bbox[0] + r.bbox[2];
+    boxes[4 * i + 3] = r.bbox[1] + r.bbox[3];
+  });
+  return boxes;
+}
+
+function emptyStats(): GeneratorStats {
+  return {
+    crops: 0,
+    prompts: 0,
+    candidates: 0,
+    afterIou: 0,
+    afterStability: 0,
+    afterEdge: 0,
+    afterCropNms: 0,
+    afterCrossCropNms: 0,
+    final: 0,
+    postprocessS: 0,
+    nmsS: 0,
+    smallRegionsS: 0,
+  };
+}

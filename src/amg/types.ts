@@ -1,0 +1,29 @@
+/**
+ * Data shared between the rooms of the pipeline. Masks are always RLE outside one post-processing pass.
+ */
+import type { Rle } from '../rle/rle.js';
+
+/** An image as decoded: 8-bit RGB, row-major, 3 bytes per pixel, EXIF orientation applied. */
+export interface RgbImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** [x0, y0, x1, y1]; for crop boxes x1/y1 are exclusive, for mask boxes max-inclusive (the reference's convention). */
+export type BoxXYXY = [number, number, number, number];
+/** [x, y, w, h] as written in records. */
+export type BoxXYWH = [number, number, number, number];
+
+/** One output mask, in the image frame, in the reference's record layout. */
+export interface MaskRecord {
+  segmentation: Rle;
+  area: number;
+  /** XYWH with w = max x − min x (no +1), as the reference writes it. */
+  bbox: BoxXYWH;
+  predictedIou: number;
+  /** The prompt that produced the mask, in image pixels. */
+  pointCoords: [number, number];
+  stabilityScore: number;
+  cropBox: BoxXYWH;
+}

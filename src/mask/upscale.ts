@@ -1,0 +1,173 @@
+/**
+ * Geometry of the bilinear upscaling from low-resolution logits to a crop, with torch's arithmetic
+ * (F.interpolate, mode "bilinear", align_corners=False, float32 throughout).
+ *
+ * SAM 1: 256×256 → 1024×1024, keep the top-left validH×validW, → cropH×cropW (two stages).
+ * SAM 2 square models: 256×256 → cropH×cropW (one stage).
+ * Nothing here allocates per candidate; the plan is built once per crop geometry and shared by all candidates.
+ */
+
+const f32 = Math.fround;
+
+/** How the decoder's low-resolution logits map onto the crop. */
+export interface LogitGeometry {
+  /** Side of the square low-resolution logits (256). */
+  lowRes: number;
+  /** Side of the padded square frame the logits cover (1024), or null when they map straight onto the crop. */
+  frame: number | null;
+  /** Valid (unpadded) part of the frame; equal to `frame` for unpadded models. */
+  validW: number;
+  validH: number;
+}
+
+/** Per output index along one axis: the two source indices and their float32 weights. */
+export interface AxisTable {
+  i0: Int32Array;
+  i1: Int32Array;
+  w0: Float32Array;
+  w1: Float32Array;
+}
+
+/** torch's source-index rule for bilinear resampling without corner alignment, in float32. */
+export function bilinearAxis(inSize: number, outSize: number): AxisTable {
+  const i0 = new Int32Array(outSize);
+  const i1 = new Int32Array(outSize);
+  const w0 = new Float32Array(outSize);
+  const w1 = new Float32Array(outSize);
+  const scale = f32(inSize / outSize);
+  for (let i = 0; i < outSize; i++) {
+    let src = f32(f32(scale * (i + 0.5)) - 0.5);
+    if (src < 0) src = 0;
+    const lo = Math.min(Math.floor(src), inSize - 1);
+    const lambda = f32(Math.min(Math.max(src - lo, 0), 1));
+    i0[i] = lo;
+    i1[i] = lo < inSize - 1 ? lo + 1 : lo;
+    w1[i] = lambda;
+    w0[i] = f32(1 - lambda);
+  }
+  return { i0, i1, w0, w1 };
+}
+
+/** fround(fround(a·w0) + fround(b·w1)): one linear interpolation step as torch's float32 kernel computes it. */
+export function lerp2(a: number, b: number, w0: number, w1: number): number {
+  return f32(f32(a * w0) + f32(b * w1));
+}
+
+/**
+ * A precomputed upscaling from low-res logits to an outW×outH crop. Output pixels are grouped into blocks whose
+ * values depend only on a 3×3 window of low-res cells anchored at (anchorX, anchorY); that lets callers decide whole
+ * blocks from the window's min/max and evaluate pixels only where a threshold falls inside the window.
+ */
+export class UpscalePlan {
+  readonly lowRes: number;
+  readonly outW: number;
+  readonly outH: number;
+  readonly twoStage: boolean;
+  /** Stage 1 (low-res → frame), restricted to the valid region; identity when single-stage. */
+  private readonly sy1: AxisTable | null;
+  private readonly sx1: AxisTable | null;
+  /** Last stage (frame or low-res → output). */
+  private readonly sy2: AxisTable;
+  private readonly sx2: AxisTable;
+  /** Row groups: output rows [rowStart[g], rowStart[g+1]) share the window anchored at low-res row rowAnchor[g]. */
+  readonly rowStart: Int32Array;
+  readonly rowAnchor: Int32Array;
+  readonly colStart: Int32Array;
+  readonly colAnchor: Int32Array;
+
+  constructor(geom: LogitGeometry, outW: number, outH: number) {
+    this.lowRes = geom.lowRes;
+    this.outW = outW;
+    this.outH = outH;
+    this.twoStage = geom.frame !== null;
+    if (geom.frame !== null) {
+      // Only the first validH rows / validW columns of the frame are ever read, so the stage-1 tables stop there.
+      this.sy1 = truncateAxis(bilinearAxis(geom.lowRes, geom.frame), geom.validH);
+      this.sx1 = truncateAxis(bilinearAxis(geom.lowRes, geom.frame), geom.validW);
+      this.sy2 = bilinearAxis(geom.validH, outH);
+      this.sx2 = bilinearAxis(geom.validW, outW);
+    } else {
+      this.sy1 = null;
+      this.sx1 = null;
+      this.sy2 = bilinearAxis(geom.lowRes, outH);
+      this.sx2 = bilinearAxis(geom.lowRes, outW);
+    }
+    [this.rowStart, this.rowAnchor] = groupByAnchor(this.sy1, this.sy2, outH);
+    [this.colStart, this.colAnchor] = groupByAnchor(this.sx1, this.sx2, outW);
+  }
+
+  /** Number of row / column groups. */
+  get rowGroups(): number {
+    return this.rowAnchor.length;
+  }
+  get colGroups(): number {
+    return this.colAnchor.length;
+  }
+
+  /** The upscaled logit at output pixel (x, y), bit-for-bit as the plain two-pass resize computes it. */
+  valueAt(logits: Float32Array, offset: number, x: number, y: number): number {
+    const sy2 = this.sy2;
+    const sx2 = this.sx2;
+    const wy0 = sy2.w0[y];
+    const wy1 = sy2.w1[y];
+    const wx0 = sx2.w0[x];
+    const wx1 = sx2.w1[x];
+    if (!this.twoStage) {
+      const n = this.lowRes;
+      const r0 = offset + sy2.i0[y] * n;
+      const r1 = offset + sy2.i1[y] * n;
+      const c0 = sx2.i0[x];
+      const c1 = sx2.i1[x];
+      return lerp2(lerp2(logits[r0 + c0], logits[r0 + c1], wx0, wx1), lerp2(logits[r1 + c0], logits[r1 + c1], wx0, wx1), wy0, wy1);
+    }
+    const Y0 = sy2.i0[y];
+    const Y1 = sy2.i1[y];
+    const X0 = sx2.i0[x];
+    const X1 = sx2.i1[x];
+    const m00 = this.frameValue(logits, offset, X0, Y0);
+    const m01 = this.frameValue(logits, offset, X1, Y0);
+    const m10 = this.frameValue(logits, offset, X0, Y1);
+    const m11 = this.frameValue(logits, offset, X1, Y1);
+    return lerp2(lerp2(m00, m01, wx0, wx1), lerp2(m10, m11, wx0, wx1), wy0, wy1);
+  }
+
+  /** Value of the intermediate 1024-frame image at (X, Y) (two-stage plans only). */
+  frameValue(logits: Float32Array, offset: number, X: number, Y: number): number {
+    const sy = this.sy1 as AxisTable;
+    const sx = this.sx1 as AxisTable;
+    const n = this.lowRes;
+    const r0 = offset + sy.i0[Y] * n;
+    const r1 = offset + sy.i1[Y] * n;
+    const c0 = sx.i0[X];
+    const c1 = sx.i1[X];
+    const wx0 = sx.w0[X];
+    const wx1 = sx.w1[X];
+    return lerp2(lerp2(logits[r0 + c0], logits[r0 + c1], wx0, wx1), lerp2(logits[r1 + c0], logits[r1 + c1], wx0, wx1), sy.w0[Y], sy.w1[Y]);
+  }
+}
+
+function truncateAxis(t: AxisTable, n: number): AxisTable {
+  return { i0: t.i0.subarray(0, n), i1: t.i1.subarray(0, n), w0: t.w0.subarray(0, n), w1: t.w1.subarray(0, n) };
+}
+
+/**
+ * Groups consecutive output indices by the first low-res index they read, and checks that every index reads at
+ * most three consecutive low-res cells from there (true for bilinear with 2 taps per stage and a ×4 first stage).
+ */
+function groupByAnchor(s1: AxisTable | null, s2: AxisTable, outSize: number): [Int32Array, Int32Array] {
+  const starts: number[] = [];
+  const anchors: number[] = [];
+  let prev = -1;
+  for (let i = 0; i < outSize; i++) {
+    const lo = s1 ? s1.i0[s2.i0[i]] : s2.i0[i];
+    const hi = s1 ? Math.max(s1.i1[s2.i1[i]], s1.i1[s2.i0[i]]) : s2.i1[i];
+    if (hi - lo > 2 || lo < prev) throw new Error(`internal: upscale window [${lo}, ${hi}] at ${i} is not 3 cells wide`);
+    if (lo !== prev) {
+      starts.push(i);
+      anchors.push(lo);
+      prev = lo;
+    }
+  }
+  starts.push(outSize);
+  return [Int32Array.from(starts), Int32Array.from(anchors)];
+}

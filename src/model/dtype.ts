@@ -1,0 +1,28 @@
+/**
+ * ONNX file-name suffixes of the dtypes published in Hugging Face ONNX repositories.
+ */
+export const DTYPE_SUFFIX: Readonly<Record<string, string>> = Object.freeze({
+  fp32: '',
+  fp16: '_fp16',
+  q8: '_quantized',
+  int8: '_int8',
+  uint8: '_uint8',
+  q4: '_q4',
+  q4f16: '_q4f16',
+  bnb4: '_bnb4',
+});
+
+/** Encoder and decoder dtypes; `--dtype q8` sets both, `--dtype fp32,q8` sets them apart. */
+export interface DtypeChoice {
+  encoder: string;
+  decoder: string;
+}
+
+/** Parses `--dtype` ("fp32", "q8", "fp16,q8"); throws naming the flag for unknown names. */
+export function parseDtype(value: string): DtypeChoice {
+  const parts = value.split(',').map((s) => s.trim());
+  if (parts.length > 2 || parts.some((p) => !(p in DTYPE_SUFFIX))) {
+    throw new Error(`--dtype: '${value}' is not one of ${Object.keys(DTYPE_SUFFIX).join(', ')} (or encoder,decoder)`);
+  }
+  return { encoder: parts[0], decoder: parts[1] ?? parts[0] };
+}

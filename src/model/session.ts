@@ -1,0 +1,71 @@
+/**
+ * ONNX Runtime sessions with options chosen on purpose, and execution-provider selection for --device.
+ */
+import os from 'node:os';
+import * as ort from 'onnxruntime-node';
+
+/** Runtime settings shared by every session of a run. */
+export interface RuntimeOptions {
+  /** Intra-op threads; defaults to the number of cores. */
+  threads?: number;
+  /** cpu (default), cuda, tensorrt, coreml, dml, webgpu … as ONNX Runtime names its providers. */
+  device?: string;
+}
+
+const DEVICE_ALIASES: Readonly<Record<string, string>> = { gpu: 'cuda', directml: 'dml' };
+
+/** Providers to try for a device, in order; CPU always last so unsupported ops fall back. */
+export function executionProviders(device: string): string[] {
+  const name = DEVICE_ALIASES[device] ?? device;
+  return name === 'cpu' ? ['cpu'] : [name, 'cpu'];
+}
+
+/**
+ * Throws a clear message when the installed onnxruntime-node has no such provider. The Linux x64 package ships
+ * CPU and WebGPU in the box; CUDA and TensorRT need ONNX Runtime's GPU libraries installed (see README, "Devices").
+ */
+export function checkDevice(device: string): void {
+  const name = DEVICE_ALIASES[device] ?? device;
+  const backends = ort.listSupportedBackends();
+  const known = backends.find((b) => b.name === name);
+  if (!known) {
+    const names = backends.map((b) => b.name).join(', ');
+    throw new Error(`--device ${device}: ONNX Runtime on this platform has no '${name}' execution provider (available: ${names})`);
+  }
+}
+
+/** The session options every sam-amg session uses. */
+export function sessionOptions(opts: RuntimeOptions): ort.InferenceSession.SessionOptions {
+  const threads = opts.threads && opts.threads > 0 ? opts.threads : defaultThreads();
+  return {
+    executionProviders: executionProviders(opts.device ?? 'cpu'),
+    // Full graph optimisation: fusions matter for the decoder, which runs thousands of prompts per image.
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: threads,
+    // One model call at a time per session: parallelism comes from intra-op threads.
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    enableCpuMemArena: true,
+    logSeverityLevel: 3,
+  };
+}
+
+/** Cores available to this process. */
+export function defaultThreads(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+/** Creates a session, turning ONNX Runtime's load errors into one line naming the file. */
+export async function createSession(file: string, opts: RuntimeOptions): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(file, sessionOptions(opts));
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new ModelError(`${file}: ONNX Runtime cannot load it: ${msg.split('\n')[0]}`);
+  }
+}
+
+/** A model that cannot be used: missing files, broken ONNX, or a contract mismatch. Exit code 2 in the CLI. */
+export class ModelError extends Error {
+  override name = 'ModelError';
+}

@@ -1,0 +1,2 @@
+/** Public surface of the COCO RLE module. */
+export * from './rle.js';

@@ -1,0 +1,122 @@
+/**
+ * The fast candidate post-processing must equal the plain full-resolution one exactly.
+ */
+import { describe, expect, it } from 'vitest';
+import { CandidateMasker } from '../src/mask/candidate-mask.js';
+import { UpscalePlan, type LogitGeometry } from '../src/mask/upscale.js';
+import { encodeRowMajor, uncropRle } from '../src/rle/rle.js';
+import { plainMask, upscalePlain } from './oracle/plain-postprocess.js';
+
+function xorshift(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 4294967296;
+  };
+}
+
+type Kind = 'noise' | 'blob' | 'plateau' | 'constant-zero' | 'near-threshold' | 'stripes';
+
+function makeLogits(kind: Kind, rnd: () => number, n = 256): Float32Array {
+  const l = new Float32Array(n * n);
+  const cx = rnd() * n;
+  const cy = rnd() * n;
+  const r = 10 + rnd() * 80;
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) {
+      const d = Math.hypot(x - cx, y - cy);
+      let v: number;
+      switch (kind) {
+        case 'noise':
+          v = (rnd() - 0.5) * 8;
+          break;
+        case 'blob':
+          v = (r - d) * 0.7 + (rnd() - 0.5) * 0.5;
+          break;
+        case 'plateau':
+          // exact threshold values (0, ±1) on large areas: ties decided by strict '>'
+          v = d < r ? 1 : d < r * 1.3 ? 0 : -1;
+          break;
+        case 'constant-zero':
+          v = 0;
+          break;
+        case 'near-threshold':
+          v = (rnd() - 0.5) * 1e-6 + (d < r ? 1 : 0);
+          break;
+        case 'stripes':
+          v = ((x >> 2) + (y >> 3)) % 2 ? 3 : -3;
+          break;
+      }
+      l[y * n + x] = v;
+    }
+  }
+  return l;
+}
+
+const geometries: { name: string; geom: LogitGeometry; w: number; h: number }[] = [
+  { name: 'SAM 1 landscape 1800×1200', geom: { lowRes: 256, frame: 1024, validW: 1024, validH: 683 }, w: 1800, h: 1200 },
+  { name: 'SAM 1 portrait 300×451', geom: { lowRes: 256, frame: 1024, validW: 681, validH: 1024 }, w: 300, h: 451 },
+  { name: 'SAM 1 crop 603×453 (downscale)', geom: { lowRes: 256, frame: 1024, validW: 1024, validH: 769 }, w: 603, h: 453 },
+  { name: 'SAM 1 tiny 16×9', geom: { lowRes: 256, frame: 1024, validW: 1024, validH: 576 }, w: 16, h: 9 },
+  { name: 'SAM 2 square 1105×805', geom: { lowRes: 256, frame: null, validW: 256, validH: 256 }, w: 1105, h: 805 },
+  { name: 'SAM 2 square 100×77 (downscale)', geom: { lowRes: 256, frame: null, validW: 256, validH: 256 }, w: 100, h: 77 },
+];
+
+describe('fast candidate post-processing equals the plain implementation', () => {
+  const kinds: Kind[] = ['noise', 'blob', 'plateau', 'constant-zero', 'near-threshold', 'stripes'];
+  for (const g of geometries) {
+    it(g.name, () => {
+      const rnd = xorshift(g.w * 7919 + g.h);
+      const plan = new UpscalePlan(g.geom, g.w, g.h);
+      const masker = new CandidateMasker(plan);
+      // place the crop inside a bigger image to check uncropping too
+      const imageW = g.w + 13;
+      const imageH = g.h + 7;
+      const cropBox: [number, number, number, number] = [5, 3, 5 + g.w, 3 + g.h];
+      for (const kind of kinds) {
+        const logits = makeLogits(kind, rnd);
+        for (const [t, off] of [
+          [0, 1],
+          [0.5, 0.25],
+        ]) {
+          const low = Math.fround(t - off);
+          const high = Math.fround(t + off);
+          const tf = Math.fround(t);
+          const plain = plainMask(upscalePlain(logits, g.geom, g.w, g.h), g.w, g.h, tf, low, high);
+          masker.load(logits, 0);
+          const counts = masker.stabilityCounts(logits, 0, low, high);
+          expect({ kind, t, high: counts.high, low: counts.low }).toEqual({ kind, t, high: plain.countHigh, low: plain.countLow });
+          const fast = masker.binarize(logits, 0, tf, cropBox, imageW, imageH);
+          if (plain.box === null) {
+            expect(fast).toBeNull();
+            continue;
+          }
+          expect(fast).not.toBeNull();
+          expect(fast!.box).toEqual(plain.box);
+          const expectedRle = uncropRle(encodeRowMajor(plain.mask, g.h, g.w), cropBox[0], cropBox[1], imageH, imageW);
+          expect(Array.from(fast!.rle.counts)).toEqual(Array.from(expectedRle.counts));
+          expect(fast!.area).toBe(plain.mask.reduce((a, b) => a + b, 0));
+        }
+      }
+    });
+  }
+  it('reads a candidate at an offset inside a batch buffer', () => {
+    const g = geometries[0];
+    const rnd = xorshift(42);
+    const a = makeLogits('blob', rnd);
+    const b = makeLogits('blob', rnd);
+    const batch = new Float32Array(2 * 65536);
+    batch.set(a, 0);
+    batch.set(b, 65536);
+    const plan = new UpscalePlan(g.geom, g.w, g.h);
+    const masker = new CandidateMasker(plan);
+    masker.load(batch, 65536);
+    const fromBatch = masker.stabilityCounts(batch, 65536, -1, 1);
+    masker.load(b, 0);
+    expect(fromBatch).toEqual(masker.stabilityCounts(b, 0, -1, 1));
+  });
+});
