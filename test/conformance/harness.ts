@@ -1,0 +1,279 @@
+/**
+ * The conformance harness: runs the library API on the shared photos with a group's options and compares the
+ * records with what the reference generator produced (../shared/conformance). Used by the vitest suite and by
+ * `npm run conformance`; nothing else reads the expected files.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MaskGenerator } from '../../src/amg/generator.js';
+import type { AmgOptions } from '../../src/amg/options.js';
+import type { MaskRecord, RgbImage } from '../../src/amg/types.js';
+import { matchMasks, nearestMask, type MatchItem } from '../../src/compare/match.js';
+import { decodeImage } from '../../src/image/decode.js';
+import { fromCoco, rleBoxXYXY } from '../../src/rle/rle.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const SHARED = path.resolve(here, '../../../shared');
+export const CONFORMANCE = path.join(SHARED, 'conformance');
+
+/** Acceptance limits of the conformance issue. */
+export const LIMITS = {
+  minIou: 0.99,
+  minRecall: 0.995,
+  extraFraction: 0.005,
+  countFraction: 0.01,
+  iouTol: 1e-4,
+  stabilityTol: 2e-3,
+  pointTol: 1e-3,
+  bboxTol: 1,
+  minOrderAgreement: 0.98,
+};
+
+export type Family = 'sam1' | 'sam2';
+
+/** One settings group of the conformance data. */
+export interface Group {
+  family: Family;
+  name: string;
+  file: string;
+  options: Partial<AmgOptions>;
+  images: string[];
+}
+
+interface ExpectedAnnotation {
+  image_id: number;
+  segmentation: { size: [number, number]; counts: string };
+  area: number;
+  bbox: [number, number, number, number];
+  predicted_iou: number;
+  point_coords: [[number, number]];
+  stability_score: number;
+  crop_box: [number, number, number, number];
+}
+interface ExpectedFile {
+  options: Record<string, unknown>;
+  images: { id: number; file_name: string; width: number; height: number }[];
+  annotations: ExpectedAnnotation[];
+}
+
+/** The groups present in ../shared/conformance for a family. */
+export function listGroups(family: Family): Group[] {
+  const dir = path.join(CONFORMANCE, family === 'sam1' ? 'expected' : 'expected-sam2');
+  if (!existsSync(dir)) return [];
+  const order = ['default', 'permissive', 'pps7-batch5', 'min-area-100', 'crop-layers-1'];
+  return order
+    .filter((n) => existsSync(path.join(dir, `${n}.json`)))
+    .map((name) => {
+      const file = path.join(dir, `${name}.json`);
+      const data = readExpected(file);
+      return { family, name, file, options: toCamel(data.options), images: data.images.map((i) => i.file_name) };
+    });
+}
+
+const expectedCache = new Map<string, ExpectedFile>();
+function readExpected(file: string): ExpectedFile {
+  let data = expectedCache.get(file);
+  if (!data) {
+    data = JSON.parse(readFileSync(file, 'utf8')) as ExpectedFile;
+    expectedCache.set(file, data);
+  }
+  return data;
+}
+
+function toCamel(o: Record<string, unknown>): Partial<AmgOptions> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) out[k.replace(/_(\w)/g, (_, c: string) => c.toUpperCase())] = v;
+  return out as Partial<AmgOptions>;
+}
+
+const imageCache = new Map<string, RgbImage>();
+async function photo(name: string): Promise<RgbImage> {
+  let img = imageCache.get(name);
+  if (!img) {
+    img = await decodeImage(path.join(SHARED, 'images', name));
+    imageCache.set(name, img);
+  }
+  return img;
+}
+
+/** Per-image comparison figures. */
+export interface ImageReport {
+  image: string;
+  expected: number;
+  actual: number;
+  matched: number;
+  countOk: boolean;
+  worstIou: number;
+  maxDIou: number;
+  maxDStability: number;
+  maxDPoint: number;
+  maxDBbox: number;
+  cropBoxMismatches: number;
+  samePosition: number;
+  failures: string[];
+}
+
+/** Per-group comparison figures and verdict. */
+export interface GroupReport {
+  family: Family;
+  group: string;
+  pointsPerBatch: number;
+  expected: number;
+  actual: number;
+  matched: number;
+  recall: number;
+  extra: number;
+  extraAllowed: number;
+  worstIou: number;
+  maxDIou: number;
+  maxDStability: number;
+  maxDPoint: number;
+  maxDBbox: number;
+  orderAgreement: number;
+  seconds: number;
+  images: ImageReport[];
+  failures: string[];
+  ok: boolean;
+}
+
+/** Runs one group with the given model folder and compares every image. */
+export async function runGroup(group: Group, modelDir: string, extra: Partial<AmgOptions> = {}): Promise<GroupReport> {
+  const data = readExpected(group.file);
+  const gen = await MaskGenerator.load(modelDir, { ...group.options, ...extra });
+  const t0 = performance.now();
+  const images: ImageReport[] = [];
+  try {
+    for (const img of data.images) {
+      const records = await gen.generate(await photo(img.file_name));
+      const expected = data.annotations.filter((a) => a.image_id === img.id);
+      images.push(compareImage(group, img.file_name, expected, records));
+    }
+  } finally {
+    await gen.release();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return summarize(group, gen.options.pointsPerBatch, images, seconds);
+}
+
+function compareImage(group: Group, image: string, expected: ExpectedAnnotation[], actual: MaskRecord[]): ImageReport {
+  const f32 = group.family === 'sam2' ? Math.fround : (v: number) => v;
+  const eItems: MatchItem[] = expected.map((a) => {
+    const rle = fromCoco(a.segmentation);
+    return { rle, area: a.area, box: rleBoxXYXY(rle) };
+  });
+  const aItems: MatchItem[] = actual.map((r) => ({ rle: r.segmentation, area: r.area, box: rleBoxXYXY(r.segmentation) }));
+  const m = matchMasks(eItems, aItems, LIMITS.minIou);
+  const rep: ImageReport = {
+    image,
+    expected: expected.length,
+    actual: actual.length,
+    matched: m.pairs.length,
+    countOk: Math.abs(actual.length - expected.length) <= Math.max(1, LIMITS.countFraction * expected.length),
+    worstIou: 1,
+    maxDIou: 0,
+    maxDStability: 0,
+    maxDPoint: 0,
+    maxDBbox: 0,
+    cropBoxMismatches: 0,
+    samePosition: 0,
+    failures: [],
+  };
+  for (const p of m.pairs) {
+    const e = expected[p.expected];
+    const a = actual[p.actual];
+    rep.worstIou = Math.min(rep.worstIou, p.iou);
+    rep.maxDIou = Math.max(rep.maxDIou, Math.abs(e.predicted_iou - a.predictedIou));
+    rep.maxDStability = Math.max(rep.maxDStability, Math.abs(e.stability_score - a.stabilityScore));
+    const dp = Math.max(Math.abs(f32(e.point_coords[0][0]) - f32(a.pointCoords[0])), Math.abs(f32(e.point_coords[0][1]) - f32(a.pointCoords[1])));
+    rep.maxDPoint = Math.max(rep.maxDPoint, dp);
+    rep.maxDBbox = Math.max(rep.maxDBbox, ...e.bbox.map((v, k) => Math.abs(v - a.bbox[k])));
+    if (e.crop_box.some((v, k) => v !== a.cropBox[k])) rep.cropBoxMismatches++;
+    if (p.expected === p.actual) rep.samePosition++;
+  }
+  if (!rep.countOk) rep.failures.push(`${image}: ${actual.length} masks, expected ${expected.length} (± ${Math.max(1, Math.floor(LIMITS.countFraction * expected.length))})`);
+  if (m.missing.length > 0) {
+    const i = m.missing[0];
+    const e = expected[i];
+    const near = nearestMask(eItems[i], aItems);
+    const nearText = near
+      ? `nearest actual #${near.index}: IoU ${near.iou.toFixed(4)}, area ${actual[near.index].area}, bbox [${actual[near.index].bbox.join(', ')}], predicted_iou ${actual[near.index].predictedIou}, stability ${actual[near.index].stabilityScore}, point [${actual[near.index].pointCoords.join(', ')}]`
+      : 'no actual mask overlaps it';
+    rep.failures.push(
+      `${image}: expected mask #${i} unmatched (point [${e.point_coords[0].join(', ')}], area ${e.area}, bbox [${e.bbox.join(', ')}], predicted_iou ${e.predicted_iou}, stability ${e.stability_score}); ${nearText}; ${m.missing.length} unmatched in all`,
+    );
+  }
+  return rep;
+}
+
+function summarize(group: Group, pointsPerBatch: number, images: ImageReport[], seconds: number): GroupReport {
+  const sum = (f: (r: ImageReport) => number): number => images.reduce((s, r) => s + f(r), 0);
+  const max = (f: (r: ImageReport) => number): number => images.reduce((s, r) => Math.max(s, f(r)), 0);
+  const expected = sum((r) => r.expected);
+  const matched = sum((r) => r.matched);
+  const actual = sum((r) => r.actual);
+  const rep: GroupReport = {
+    family: group.family,
+    group: group.name,
+    pointsPerBatch,
+    expected,
+    actual,
+    matched,
+    recall: expected === 0 ? 1 : matched / expected,
+    extra: actual - matched,
+    extraAllowed: Math.max(1, LIMITS.extraFraction * expected),
+    worstIou: images.reduce((s, r) => Math.min(s, r.matched ? r.worstIou : 1), 1),
+    maxDIou: max((r) => r.maxDIou),
+    maxDStability: max((r) => r.maxDStability),
+    maxDPoint: max((r) => r.maxDPoint),
+    maxDBbox: max((r) => r.maxDBbox),
+    orderAgreement: matched === 0 ? 1 : sum((r) => r.samePosition) / matched,
+    seconds,
+    images,
+    failures: [],
+    ok: true,
+  };
+  const f = rep.failures;
+  const where = `${group.family}/${group.name}`;
+  if (rep.recall < LIMITS.minRecall) f.push(`${where}: recall ${rep.recall.toFixed(4)} < ${LIMITS.minRecall}`);
+  if (rep.extra > rep.extraAllowed) f.push(`${where}: ${rep.extra} extra masks > ${rep.extraAllowed} allowed`);
+  if (rep.maxDIou > LIMITS.iouTol) f.push(`${where}: predicted_iou differs by ${rep.maxDIou}`);
+  if (rep.maxDStability > LIMITS.stabilityTol) f.push(`${where}: stability_score differs by ${rep.maxDStability}`);
+  if (rep.maxDPoint > LIMITS.pointTol) f.push(`${where}: point_coords differ by ${rep.maxDPoint} px`);
+  if (rep.maxDBbox > LIMITS.bboxTol) f.push(`${where}: bbox differs by ${rep.maxDBbox} px`);
+  if (sum((r) => r.cropBoxMismatches) > 0) f.push(`${where}: ${sum((r) => r.cropBoxMismatches)} matched records with another crop_box`);
+  if (rep.orderAgreement < LIMITS.minOrderAgreement) f.push(`${where}: order agreement ${rep.orderAgreement.toFixed(4)} < ${LIMITS.minOrderAgreement}`);
+  for (const r of images) for (const msg of r.failures) f.push(`${where}: ${msg}`);
+  rep.ok = f.length === 0;
+  return rep;
+}
+
+/** Model folder of a family's conformance model. */
+export function modelDir(family: Family): string {
+  return path.join(CONFORMANCE, family === 'sam1' ? 'sam1-toy' : 'sam2-toy');
+}
+
+/** One line per group, for the README's Fidelity table and the script. */
+export function formatTable(reports: GroupReport[]): string {
+  const head = ['family', 'group', 'batch', 'expected', 'actual', 'matched', 'recall', 'extra', 'worst IoU', 'max Δiou', 'max Δstab', 'max Δpt', 'max Δbbox', 'order', 'time s', 'ok'];
+  const rows = reports.map((r) => [
+    r.family,
+    r.group,
+    String(r.pointsPerBatch),
+    String(r.expected),
+    String(r.actual),
+    String(r.matched),
+    r.recall.toFixed(4),
+    `${r.extra}/${r.extraAllowed}`,
+    r.worstIou.toFixed(4),
+    r.maxDIou.toExponential(1),
+    r.maxDStability.toExponential(1),
+    r.maxDPoint.toExponential(1),
+    String(r.maxDBbox),
+    r.orderAgreement.toFixed(4),
+    r.seconds.toFixed(1),
+    r.ok ? 'yes' : 'NO',
+  ]);
+  const lines = [head, head.map(() => '---'), ...rows].map((c) => `| ${c.join(' | ')} |`);
+  return lines.join('\n');
+}
