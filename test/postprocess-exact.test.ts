@@ -88,9 +88,8 @@ describe('fast candidate post-processing equals the plain implementation', () =>
           const tf = Math.fround(t);
           const plain = plainMask(upscalePlain(logits, g.geom, g.w, g.h), g.w, g.h, tf, low, high);
           masker.load(logits, 0);
-          const counts = masker.stabilityCounts(logits, 0, low, high);
+          const { counts, mask: fast } = masker.evaluate(low, tf, high, cropBox, imageW, imageH);
           expect({ kind, t, high: counts.high, low: counts.low }).toEqual({ kind, t, high: plain.countHigh, low: plain.countLow });
-          const fast = masker.binarize(logits, 0, tf, cropBox, imageW, imageH);
           if (plain.box === null) {
             expect(fast).toBeNull();
             continue;
@@ -115,8 +114,9 @@ describe('fast candidate post-processing equals the plain implementation', () =>
     const plan = new UpscalePlan(g.geom, g.w, g.h);
     const masker = new CandidateMasker(plan);
     masker.load(batch, 65536);
-    const fromBatch = masker.stabilityCounts(batch, 65536, -1, 1);
+    const box: [number, number, number, number] = [0, 0, g.w, g.h];
+    const fromBatch = masker.evaluate(-1, 0, 1, box, g.w, g.h);
     masker.load(b, 0);
-    expect(fromBatch).toEqual(masker.stabilityCounts(b, 0, -1, 1));
+    expect(fromBatch).toEqual(masker.evaluate(-1, 0, 1, box, g.w, g.h));
   });
 });

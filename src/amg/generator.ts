@@ -234,11 +234,10 @@ class CropPostprocessor {
           offset = 0;
         }
         this.masker.load(logits, offset);
-        const counts = this.masker.stabilityCounts(logits, offset, lowT, highT);
+        const { counts, mask } = this.masker.evaluate(lowT, maskT, highT, this.cropBox, this.imageW, this.imageH);
         const stability = counts.low === 0 ? NaN : f32(counts.high / counts.low);
         if (o.stabilityScoreThresh > 0 && !(stability >= stabThresh)) continue;
         stats.afterStability++;
-        const mask = this.masker.binarize(logits, offset, maskT, this.cropBox, this.imageW, this.imageH);
         // An empty mask is never emitted (a documented departure: the reference would write NaN scores for it).
         if (mask === null) continue;
         if (isBoxNearCropEdge(mask.box, this.cropBox, this.imageW, this.imageH)) continue;

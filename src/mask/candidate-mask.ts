@@ -6,7 +6,7 @@
  */
 import { RleBuilder, type Rle } from '../rle/rle.js';
 import type { BoxXYXY } from '../amg/types.js';
-import type { UpscalePlan } from './upscale.js';
+import { lerp2, type UpscalePlan } from './upscale.js';
 
 /** Counts of upscaled logits above the two stability thresholds. */
 export interface StabilityCounts {
@@ -26,6 +26,8 @@ export interface CandidateMask {
 const ABOVE = 1;
 const BELOW = 2;
 const MIXED = 3;
+/** Flag in a row group's state: some stability threshold is undecided, so its pixels are evaluated. */
+const PIXELS = 4;
 
 /** Per-crop post-processor: owns the scratch buffers that every candidate of the crop reuses. */
 export class CandidateMasker {
@@ -38,6 +40,20 @@ export class CandidateMasker {
   private readonly bMin: Float32Array;
   private readonly bMax: Float32Array;
   private readonly state: Uint8Array;
+  /**
+   * Intermediate-frame columns (column-major, midH values each), computed on first use per candidate: pixels of
+   * undecided blocks then cost three interpolation steps instead of fifteen.
+   */
+  private readonly frameCols: Float32Array | null;
+  private readonly colReady: Uint8Array;
+  private readonly colScratch: Float32Array;
+  private logits: Float32Array = new Float32Array(0);
+  private offset = 0;
+  /** Horizontal step of the last stage for the current output column, per frame row, valid where stamped. */
+  private readonly rowCache: Float32Array;
+  private readonly rowStamp: Int32Array;
+  private stamp = 0;
+  private curX = 0;
 
   constructor(plan: UpscalePlan) {
     this.plan = plan;
@@ -50,10 +66,23 @@ export class CandidateMasker {
     this.bMin = new Float32Array(nGy * nGx);
     this.bMax = new Float32Array(nGy * nGx);
     this.state = new Uint8Array(nGy);
+    this.frameCols = plan.twoStage ? new Float32Array(plan.midW * plan.midH) : null;
+    this.colReady = new Uint8Array(plan.midW);
+    this.colScratch = new Float32Array(plan.lowRes);
+    this.rowCache = new Float32Array(plan.midH);
+    this.rowStamp = new Int32Array(plan.midH);
+  }
+
+  private fillColumn(X: number): void {
+    this.plan.frameColumn(this.logits, this.offset, X, this.frameCols as Float32Array, X * this.plan.midH, this.colScratch);
+    this.colReady[X] = 1;
   }
 
   /** Computes the per-block window bounds of one candidate's logits (must precede the other calls). */
   load(logits: Float32Array, offset: number): void {
+    this.logits = logits;
+    this.offset = offset;
+    this.colReady.fill(0);
     const { plan, hMin, hMax, bMin, bMax, rowBase, rowSpan } = this;
     const n = plan.lowRes;
     const nGx = plan.colGroups;
@@ -94,53 +123,20 @@ export class CandidateMasker {
     }
   }
 
-  /** Exact counts above `low` and `high` (float32 thresholds) over the whole upscaled crop. */
-  stabilityCounts(logits: Float32Array, offset: number, low: number, high: number): StabilityCounts {
-    const { plan, bMin, bMax } = this;
-    const nGx = plan.colGroups;
-    const nGy = plan.rowGroups;
-    const { rowStart, colStart } = plan;
-    let countHigh = 0;
-    let countLow = 0;
-    for (let gy = 0; gy < nGy; gy++) {
-      const y0 = rowStart[gy];
-      const y1 = rowStart[gy + 1];
-      for (let gx = 0; gx < nGx; gx++) {
-        const mn = bMin[gy * nGx + gx];
-        const mx = bMax[gy * nGx + gx];
-        const x0 = colStart[gx];
-        const x1 = colStart[gx + 1];
-        const area = (y1 - y0) * (x1 - x0);
-        const sHigh = decide(mn, mx, high);
-        const sLow = decide(mn, mx, low);
-        if (sHigh === ABOVE) countHigh += area;
-        if (sLow === ABOVE) countLow += area;
-        if (sHigh === MIXED || sLow === MIXED) {
-          for (let x = x0; x < x1; x++) {
-            for (let y = y0; y < y1; y++) {
-              const v = plan.valueAt(logits, offset, x, y);
-              if (sHigh === MIXED && v > high) countHigh++;
-              if (sLow === MIXED && v > low) countLow++;
-            }
-          }
-        }
-      }
-    }
-    return { high: countHigh, low: countLow };
-  }
-
   /**
-   * The binary mask v > threshold as RLE in the image frame (crop placed at cropBox, zeros elsewhere), its box in
-   * the crop frame and its area; null when the mask is empty.
+   * One pass over the loaded candidate: exact counts above `low` and `high` (the stability score's two float32
+   * thresholds) and the binary mask v > `threshold` as RLE in the image frame (the crop placed at cropBox, zeros
+   * elsewhere), with its box in the crop frame; mask is null when empty. Each pixel of an undecided block is
+   * upscaled once and compared with all three thresholds.
    */
-  binarize(
-    logits: Float32Array,
-    offset: number,
+  evaluate(
+    low: number,
     threshold: number,
+    high: number,
     cropBox: BoxXYXY,
     imageW: number,
     imageH: number,
-  ): CandidateMask | null {
+  ): { counts: StabilityCounts; mask: CandidateMask | null } {
     const { plan, bMin, bMax, state } = this;
     const nGx = plan.colGroups;
     const nGy = plan.rowGroups;
@@ -155,15 +151,26 @@ export class CandidateMasker {
     let maxX = -1;
     let maxY = -1;
     let area = 0;
+    let countHigh = 0;
+    let countLow = 0;
     for (let gx = 0; gx < nGx; gx++) {
       const x0 = colStart[gx];
       const x1 = colStart[gx + 1];
+      const bandW = x1 - x0;
       let firstIn = -1;
       let lastIn = -1;
+      // Per row group: decision for the mask threshold in the low bits, plus whether any threshold is undecided.
       for (let gy = 0; gy < nGy; gy++) {
-        const s = decide(bMin[gy * nGx + gx], bMax[gy * nGx + gx], threshold);
-        state[gy] = s;
-        if (s === ABOVE) {
+        const mn = bMin[gy * nGx + gx];
+        const mx = bMax[gy * nGx + gx];
+        const sMid = decide(mn, mx, threshold);
+        const sHigh = decide(mn, mx, high);
+        const sLow = decide(mn, mx, low);
+        const rows = rowStart[gy + 1] - rowStart[gy];
+        if (sHigh === ABOVE) countHigh += rows * bandW;
+        if (sLow === ABOVE) countLow += rows * bandW;
+        state[gy] = sMid | (sHigh === MIXED || sLow === MIXED ? PIXELS : 0);
+        if (sMid === ABOVE) {
           if (firstIn < 0) firstIn = rowStart[gy];
           lastIn = rowStart[gy + 1] - 1;
         }
@@ -173,25 +180,34 @@ export class CandidateMasker {
         let colFirst = firstIn;
         let colLast = lastIn;
         let colArea = 0;
+        this.startColumn(x);
         for (let gy = 0; gy < nGy; gy++) {
           const y0 = rowStart[gy];
           const y1 = rowStart[gy + 1];
-          const s = state[gy];
-          if (s === ABOVE) {
-            builder.push(1, y1 - y0);
-            colArea += y1 - y0;
-          } else if (s === BELOW) {
-            builder.push(0, y1 - y0);
-          } else {
-            for (let y = y0; y < y1; y++) {
-              if (plan.valueAt(logits, offset, x, y) > threshold) {
-                builder.push(1, 1);
-                colArea++;
-                if (colFirst < 0 || y < colFirst) colFirst = y;
-                if (y > colLast) colLast = y;
-              } else {
-                builder.push(0, 1);
-              }
+          const st = state[gy];
+          const sMid = st & 3;
+          if ((st & PIXELS) === 0 && sMid !== MIXED) {
+            if (sMid === ABOVE) {
+              builder.push(1, y1 - y0);
+              colArea += y1 - y0;
+            } else {
+              builder.push(0, y1 - y0);
+            }
+            continue;
+          }
+          const sHigh = decide(bMin[gy * nGx + gx], bMax[gy * nGx + gx], high);
+          const sLow = decide(bMin[gy * nGx + gx], bMax[gy * nGx + gx], low);
+          for (let y = y0; y < y1; y++) {
+            const v = this.columnValue(y);
+            if (sHigh === MIXED && v > high) countHigh++;
+            if (sLow === MIXED && v > low) countLow++;
+            if (sMid === ABOVE || (sMid === MIXED && v > threshold)) {
+              builder.push(1, 1);
+              colArea++;
+              if (colFirst < 0 || y < colFirst) colFirst = y;
+              if (y > colLast) colLast = y;
+            } else {
+              builder.push(0, 1);
             }
           }
         }
@@ -206,8 +222,49 @@ export class CandidateMasker {
       }
     }
     builder.push(0, imageH * (imageW - cx1));
-    if (area === 0) return null;
-    return { rle: builder.finish(), box: [minX, minY, maxX, maxY], area };
+    const counts = { high: countHigh, low: countLow };
+    if (area === 0) return { counts, mask: null };
+    return { counts, mask: { rle: builder.finish(), box: [minX, minY, maxX, maxY], area } };
+  }
+
+  /** Prepares per-column caches for output column x. */
+  private startColumn(x: number): void {
+    this.curX = x;
+    this.stamp++;
+    if (this.stamp === 0x7fffffff) {
+      this.rowStamp.fill(0);
+      this.stamp = 1;
+    }
+  }
+
+  /**
+   * The upscaled value at (curX, y). For two-stage plans the horizontal step of the last stage is cached per frame
+   * row for the current column, so a pixel costs about one interpolation step.
+   */
+  private columnValue(y: number): number {
+    const plan = this.plan;
+    const cols = this.frameCols;
+    const x = this.curX;
+    if (cols === null) return plan.valueAt(this.logits, this.offset, x, y);
+    const { sy2 } = plan;
+    const Y0 = sy2.i0[y];
+    const Y1 = sy2.i1[y];
+    return lerp2(this.rowValue(Y0), this.rowValue(Y1), sy2.w0[y], sy2.w1[y]);
+  }
+
+  private rowValue(Y: number): number {
+    if (this.rowStamp[Y] === this.stamp) return this.rowCache[Y];
+    const { sx2, midH } = this.plan;
+    const x = this.curX;
+    const X0 = sx2.i0[x];
+    const X1 = sx2.i1[x];
+    if (!this.colReady[X0]) this.fillColumn(X0);
+    if (!this.colReady[X1]) this.fillColumn(X1);
+    const cols = this.frameCols as Float32Array;
+    const v = lerp2(cols[X0 * midH + Y], cols[X1 * midH + Y], sx2.w0[x], sx2.w1[x]);
+    this.rowCache[Y] = v;
+    this.rowStamp[Y] = this.stamp;
+    return v;
   }
 }
 

@@ -63,12 +63,15 @@ export class UpscalePlan {
   readonly outW: number;
   readonly outH: number;
   readonly twoStage: boolean;
-  /** Stage 1 (low-res → frame), restricted to the valid region; identity when single-stage. */
-  private readonly sy1: AxisTable | null;
-  private readonly sx1: AxisTable | null;
+  /** Stage 1 (low-res → frame), restricted to the valid region; null when single-stage. */
+  readonly sy1: AxisTable | null;
+  readonly sx1: AxisTable | null;
   /** Last stage (frame or low-res → output). */
-  private readonly sy2: AxisTable;
-  private readonly sx2: AxisTable;
+  readonly sy2: AxisTable;
+  readonly sx2: AxisTable;
+  /** Size of the intermediate frame the last stage reads (valid region, or the low-res grid). */
+  readonly midW: number;
+  readonly midH: number;
   /** Row groups: output rows [rowStart[g], rowStart[g+1]) share the window anchored at low-res row rowAnchor[g]. */
   readonly rowStart: Int32Array;
   readonly rowAnchor: Int32Array;
@@ -92,6 +95,8 @@ export class UpscalePlan {
       this.sy2 = bilinearAxis(geom.lowRes, outH);
       this.sx2 = bilinearAxis(geom.lowRes, outW);
     }
+    this.midW = geom.frame !== null ? geom.validW : geom.lowRes;
+    this.midH = geom.frame !== null ? geom.validH : geom.lowRes;
     [this.rowStart, this.rowAnchor] = groupByAnchor(this.sy1, this.sy2, outH);
     [this.colStart, this.colAnchor] = groupByAnchor(this.sx1, this.sx2, outW);
   }
@@ -129,6 +134,28 @@ export class UpscalePlan {
     const m10 = this.frameValue(logits, offset, X0, Y1);
     const m11 = this.frameValue(logits, offset, X1, Y1);
     return lerp2(lerp2(m00, m01, wx0, wx1), lerp2(m10, m11, wx0, wx1), wy0, wy1);
+  }
+
+  /**
+   * Fills column X of the intermediate frame (all midH rows) into `out` at `at`, with the same arithmetic as
+   * frameValue (horizontal step first, then vertical). Two-stage plans only.
+   */
+  frameColumn(logits: Float32Array, offset: number, X: number, out: Float32Array, at: number, scratch: Float32Array): void {
+    const sy = this.sy1 as AxisTable;
+    const sx = this.sx1 as AxisTable;
+    const n = this.lowRes;
+    const c0 = sx.i0[X];
+    const c1 = sx.i1[X];
+    const wx0 = sx.w0[X];
+    const wx1 = sx.w1[X];
+    // Only the low-res rows that the valid frame rows read.
+    const rEnd = sy.i1[this.midH - 1] + 1;
+    for (let r = 0; r < rEnd; r++) {
+      const row = offset + r * n;
+      scratch[r] = lerp2(logits[row + c0], logits[row + c1], wx0, wx1);
+    }
+    const { i0, i1, w0, w1 } = sy;
+    for (let Y = 0; Y < this.midH; Y++) out[at + Y] = lerp2(scratch[i0[Y]], scratch[i1[Y]], w0[Y], w1[Y]);
   }
 
   /** Value of the intermediate 1024-frame image at (X, Y) (two-stage plans only). */

@@ -113,6 +113,11 @@ export class HfSamAdapter implements ModelAdapter {
     };
   }
 
+  /** The encoder and decoder sessions, for `models info`. */
+  sessions(): [ort.InferenceSession, ort.InferenceSession] {
+    return [this.encoder, this.decoder];
+  }
+
   async release(): Promise<void> {
     await this.encoder.release();
     await this.decoder.release();

@@ -1,0 +1,244 @@
+/**
+ * `sam-amg <inputs...>`: flags → options, checks before any work, model resolution, the batch, the output file.
+ * No algorithm here.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { MaskGenerator } from '../amg/generator.js';
+import { optionsRecord, OptionsError, resolveOptions, type AmgOptions } from '../amg/options.js';
+import { DEFAULT_MODEL_ID, formatProgress, HubError, resolveModel } from '../hub/index.js';
+import { IMAGE_EXTENSIONS } from '../image/decode.js';
+import { parseDtype } from '../model/dtype.js';
+import { loadModel, modelSha256 } from '../model/load.js';
+import { ModelError } from '../model/session.js';
+import { checkWritableDir, cocoChunks, cocoDocument, writeFileAtomic, type RunError } from '../output/index.js';
+import { runBatch } from '../run/batch.js';
+import { listInputs } from '../run/inputs.js';
+import { VERSION } from '../version.js';
+import { parseNumber } from './numbers.js';
+import { createProgress } from './progress.js';
+
+/** Exit codes: every image succeeded, some failed, usage or model error. */
+export const EXIT = { ok: 0, someFailed: 1, usage: 2 } as const;
+
+/** Flags of the main command, as commander hands them over. */
+export interface RunFlags {
+  out?: string;
+  model?: string;
+  revision?: string;
+  dtype: string;
+  device: string;
+  threads?: number;
+  concurrency: number;
+  format: string;
+  date?: string;
+  quiet?: boolean;
+  filesFrom?: string;
+  maxPixels: number;
+  failFast?: boolean;
+  pointsPerSide?: number;
+  pointGrids?: string;
+  pointsPerBatch?: number;
+  predIouThresh?: number;
+  stabilityScoreThresh?: number;
+  stabilityScoreOffset?: number;
+  maskThreshold?: number;
+  boxNmsThresh?: number;
+  cropNLayers?: number;
+  cropNmsThresh?: number;
+  cropOverlapRatio?: number;
+  cropNPointsDownscaleFactor?: number;
+  minMaskRegionArea?: number;
+  multimask: boolean;
+  useM2m?: boolean;
+}
+
+/** Adds the main command's flags to a commander command. */
+export function addRunOptions(cmd: Command): Command {
+  return cmd
+    .option('-o, --out <file>', 'output file (COCO JSON)')
+    .option('-m, --model <folder|id>', `model folder or hub id[@revision] (default ${DEFAULT_MODEL_ID})`)
+    .option('--revision <rev>', 'hub revision (branch, tag or commit)')
+    .option('--dtype <name>', 'ONNX dtype: fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4, or encoder,decoder', 'fp32')
+    .option('--device <name>', 'execution provider: cpu, cuda, tensorrt, coreml, dml, webgpu', 'cpu')
+    .option('--threads <n>', 'ONNX Runtime intra-op threads (default: number of cores)', parseNumber)
+    .option('--concurrency <n>', 'images in flight at once', parseNumber, 1)
+    .addOption(new Option('--format <name>', 'output format').choices(['coco', 'sa1b', 'jsonl']).default('coco'))
+    .option('--date <iso|none>', 'pin info.date_created (ISO 8601) or omit it with "none" (default: now, or SOURCE_DATE_EPOCH)')
+    .option('-q, --quiet', 'print errors only')
+    .option('--files-from <file>', 'read input paths from a file, one per line ("-" for stdin)')
+    .option('--max-pixels <n>', 'refuse images above this many pixels before decoding', parseNumber, 100_000_000)
+    .option('--fail-fast', 'stop at the first failing image')
+    .option('--points-per-side <n>', 'n×n prompt grid on the full image (default 32)', parseNumber)
+    .option('--point-grids <file>', 'JSON file with explicit normalised [x, y] grids, one per crop layer')
+    .option('--points-per-batch <n>', 'prompts per decoder call (speed only; default 64)', parseNumber)
+    .option('--pred-iou-thresh <x>', 'keep masks with predicted IoU > x (default 0.88 SAM 1, 0.8 SAM 2)', parseNumber)
+    .option('--stability-score-thresh <x>', 'keep masks with stability ≥ x (default 0.95)', parseNumber)
+    .option('--stability-score-offset <x>', 'logit offset of the stability score (default 1)', parseNumber)
+    .option('--mask-threshold <x>', 'logit cut-off that binarises masks (default 0)', parseNumber)
+    .option('--box-nms-thresh <x>', 'box IoU cut-off for NMS inside a crop (default 0.7)', parseNumber)
+    .option('--crop-n-layers <n>', 'extra crop layers (default 0)', parseNumber)
+    .option('--crop-nms-thresh <x>', 'box IoU cut-off for NMS across crops (default 0.7)', parseNumber)
+    .option('--crop-overlap-ratio <x>', 'crop overlap as a fraction of the short side (default 512/1500)', parseNumber)
+    .option('--crop-n-points-downscale-factor <x>', 'layer i uses points-per-side / x^i points (default 1)', parseNumber)
+    .option('--min-mask-region-area <n>', 'remove holes and islands smaller than n pixels (default 0)', parseNumber)
+    .option('--no-multimask', 'use the single-mask output (layouts that have one)')
+    .option('--use-m2m', "SAM 2's mask-to-mask refinement (layouts with a mask input)");
+}
+
+/** The AMG options the user gave (unset ones stay undefined and take the family's defaults). */
+export async function amgOptionsFromFlags(f: RunFlags): Promise<Partial<AmgOptions>> {
+  let pointGrids: number[][][] | undefined;
+  if (f.pointGrids) {
+    let text: string;
+    try {
+      text = await readFile(f.pointGrids, 'utf8');
+    } catch {
+      throw new OptionsError(`--point-grids: cannot read ${f.pointGrids}`);
+    }
+    try {
+      pointGrids = JSON.parse(text) as number[][][];
+    } catch {
+      throw new OptionsError(`--point-grids: ${f.pointGrids} is not valid JSON`);
+    }
+  }
+  return {
+    pointsPerSide: f.pointsPerSide,
+    pointGrids,
+    pointsPerBatch: f.pointsPerBatch,
+    predIouThresh: f.predIouThresh,
+    stabilityScoreThresh: f.stabilityScoreThresh,
+    stabilityScoreOffset: f.stabilityScoreOffset,
+    maskThreshold: f.maskThreshold,
+    boxNmsThresh: f.boxNmsThresh,
+    cropNLayers: f.cropNLayers,
+    cropNmsThresh: f.cropNmsThresh,
+    cropOverlapRatio: f.cropOverlapRatio,
+    cropNPointsDownscaleFactor: f.cropNPointsDownscaleFactor,
+    minMaskRegionArea: f.minMaskRegionArea,
+    multimaskOutput: f.multimask === false ? false : undefined,
+    useM2m: f.useM2m ? true : undefined,
+  };
+}
+
+/** The date written into info.date_created, or null to omit it. */
+export function runDate(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string | null {
+  if (flag === 'none') return null;
+  if (flag !== undefined) {
+    const d = new Date(flag);
+    if (Number.isNaN(d.getTime())) throw new OptionsError(`--date: '${flag}' is not an ISO 8601 date (or 'none')`);
+    return d.toISOString();
+  }
+  if (env.SOURCE_DATE_EPOCH && /^\d+$/.test(env.SOURCE_DATE_EPOCH)) return new Date(Number(env.SOURCE_DATE_EPOCH) * 1000).toISOString();
+  return new Date().toISOString();
+}
+
+/** Runs the main command; returns the exit code. */
+export async function runCommand(inputs: string[], f: RunFlags): Promise<number> {
+  const progress = createProgress({ quiet: Boolean(f.quiet) });
+  const fail = (msg: string): number => {
+    process.stderr.write(`sam-amg: ${msg}\n`);
+    return EXIT.usage;
+  };
+  // Everything that can be checked without the model or an image, first.
+  let given: Partial<AmgOptions>;
+  let date: string | null;
+  try {
+    given = await amgOptionsFromFlags(f);
+    resolveOptions(given, 'sam');
+    date = runDate(f.date);
+    if (!f.out) throw new OptionsError('--out <file> is required');
+    if (f.format !== 'coco') throw new OptionsError(`--format ${f.format} is not available in this build; use coco`);
+    if (inputs.length === 0 && !f.filesFrom) throw new OptionsError('no inputs: give image files, folders or --files-from');
+    for (const [flag, v, min] of [
+      ['--threads', f.threads, 1],
+      ['--concurrency', f.concurrency, 1],
+      ['--max-pixels', f.maxPixels, 1],
+    ] as const) {
+      if (v !== undefined && (!Number.isInteger(v) || v < min)) throw new OptionsError(`${flag} must be an integer ≥ ${min}, got ${v}`);
+    }
+  } catch (err) {
+    return fail(err instanceof Error ? err.message : String(err));
+  }
+  const out = path.resolve(f.out as string);
+  try {
+    await checkWritableDir(path.dirname(out));
+  } catch (err) {
+    return fail(`--out ${f.out}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  // The model, before any image is read.
+  let generator: MaskGenerator;
+  let modelName: string;
+  let sha: string;
+  try {
+    const dtype = parseDtype(f.dtype);
+    modelName = f.model ?? DEFAULT_MODEL_ID;
+    const resolved = await resolveModel(modelName, {
+      dtype,
+      revision: f.revision,
+      onProgress: (p) => progress.info(formatProgress(p)),
+    });
+    const loaded = await loadModel(resolved.dir, { dtype, threads: f.threads, device: f.device });
+    sha = await modelSha256([loaded.files.encoder, loaded.files.decoder]);
+    generator = new MaskGenerator(loaded.adapter, given, loaded);
+  } catch (err) {
+    if (err instanceof ModelError || err instanceof HubError || err instanceof OptionsError || err instanceof Error) {
+      return fail(err.message);
+    }
+    return fail(String(err));
+  }
+  try {
+    const listing = await listInputs(inputs, { filesFrom: f.filesFrom, extensions: IMAGE_EXTENSIONS });
+    for (const w of listing.warnings) progress.warn(w);
+    const errors: RunError[] = listing.errors.map((e) => ({ file: e.path, stage: 'input', message: e.reason }));
+    for (const e of errors) progress.imageFailed(e.file, e.stage, e.message);
+    if (listing.items.length === 0 && errors.length === 0) return fail('no images found in the inputs');
+    progress.start(listing.items.length);
+    const t0 = performance.now();
+    const outcome = await runBatch({
+      items: listing.items,
+      generator,
+      concurrency: f.concurrency,
+      maxPixels: f.maxPixels,
+      failFast: f.failFast,
+      events: {
+        onStart: (item) => progress.imageStarted(item.relPath),
+        onResult: (r, _i, s) => progress.imageDone(r.relPath, r.records.length, s),
+        onError: (e) => progress.imageFailed(e.file, e.stage, e.message),
+      },
+    });
+    errors.push(...outcome.errors);
+    const doc = cocoDocument(outcome.results, {
+      version: VERSION,
+      date,
+      model: modelName,
+      modelSha256: sha,
+      options: optionsRecord(generator.options),
+      errors,
+    });
+    try {
+      await writeFileAtomic(out, cocoChunks(doc));
+    } catch (err) {
+      process.stderr.write(`sam-amg: ${err instanceof Error ? err.message : String(err)}\n`);
+      return EXIT.someFailed;
+    }
+    const masks = outcome.results.reduce((s, r) => s + r.records.length, 0);
+    const secs = (performance.now() - t0) / 1000;
+    progress.finish(
+      `${outcome.results.length} images ok, ${errors.length} failed, ${outcome.skipped} skipped; ${masks} masks in ${secs.toFixed(1)} s → ${f.out}`,
+    );
+    return errors.length > 0 || outcome.skipped > 0 ? EXIT.someFailed : EXIT.ok;
+  } finally {
+    await generator.release();
+  }
+}
+
+/** The main command. */
+export function buildRunCommand(): Command {
+  const cmd = new Command('run')
+    .argument('[inputs...]', 'image files, folders (recursive) or glob patterns')
+    .description('generate masks for every image and write one COCO JSON file');
+  addRunOptions(cmd);
+  return cmd;
+}

@@ -1,0 +1,40 @@
+/**
+ * A readable description of a model folder, for `sam-amg models info`.
+ */
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type * as ort from 'onnxruntime-node';
+import { DTYPE_SUFFIX, type DtypeChoice } from './dtype.js';
+import { loadModel } from './load.js';
+
+/** Family, layout, pre-processing, I/O of both sessions, and the dtype files present. */
+export async function describeModel(dir: string, dtype: DtypeChoice): Promise<string> {
+  const loaded = await loadModel(dir, { dtype, threads: 1 });
+  const lines = [
+    `folder:   ${path.resolve(dir)}`,
+    `family:   ${loaded.family === 'sam' ? 'SAM 1' : 'SAM 2'}`,
+    `layout:   ${loaded.adapter.layout}`,
+    `encoder:  ${loaded.files.encoder}`,
+    `decoder:  ${loaded.files.decoder}`,
+  ];
+  const sessions = (loaded.adapter as unknown as { sessions?: () => [ort.InferenceSession, ort.InferenceSession] }).sessions?.();
+  if (sessions) {
+    for (const [name, s] of [['encoder', sessions[0]], ['decoder', sessions[1]]] as const) {
+      lines.push(`${name} inputs:  ${s.inputMetadata.map(fmt).join(', ')}`);
+      lines.push(`${name} outputs: ${s.outputMetadata.map(fmt).join(', ')}`);
+    }
+  }
+  const onnxDir = path.join(dir, 'onnx');
+  const files = existsSync(onnxDir) ? await readdir(onnxDir) : [];
+  const present = Object.entries(DTYPE_SUFFIX)
+    .filter(([, suffix]) => files.includes(`vision_encoder${suffix}.onnx`) || files.includes(`prompt_encoder_mask_decoder${suffix}.onnx`))
+    .map(([name]) => name);
+  lines.push(`dtypes:   ${present.join(', ') || '(none in the HF layout)'}`);
+  await loaded.adapter.release();
+  return lines.join('\n');
+}
+
+function fmt(m: ort.InferenceSession.ValueMetadata): string {
+  return m.isTensor ? `${m.name} ${m.type}[${m.shape.join(',')}]` : m.name;
+}
