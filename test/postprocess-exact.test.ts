@@ -19,7 +19,7 @@ function xorshift(seed: number): () => number {
   };
 }
 
-type Kind = 'noise' | 'blob' | 'plateau' | 'constant-zero' | 'near-threshold' | 'stripes';
+type Kind = 'noise' | 'blob' | 'plateau' | 'constant-zero' | 'near-threshold' | 'stripes' | 'clipped-texture' | 'ulp-edges';
 
 function makeLogits(kind: Kind, rnd: () => number, n = 256): Float32Array {
   const l = new Float32Array(n * n);
@@ -50,6 +50,18 @@ function makeLogits(kind: Kind, rnd: () => number, n = 256): Float32Array {
         case 'stripes':
           v = ((x >> 2) + (y >> 3)) % 2 ? 3 : -3;
           break;
+        case 'clipped-texture':
+          // like sam1-tiny on photos: ±32-clipped maps that flip at fine texture, so nearly every block straddles
+          v = Math.max(-32, Math.min(32, (Math.sin(x * 0.9 + rnd()) + Math.cos(y * 1.3) + (rnd() - 0.5)) * 40));
+          break;
+        case 'ulp-edges': {
+          // exact thresholds and their float32 neighbours, mixed with large magnitudes
+          const pick = [0, 1, -1, 0.5, 0.25, 0.75, -0.5, 1e-38, -1e-38, 1e20, -1e20];
+          const base = pick[Math.floor(rnd() * pick.length)];
+          const ulp = Math.fround(base) === 0 ? 1e-45 : Math.abs(Math.fround(base)) * 2 ** -23;
+          v = base + (Math.floor(rnd() * 3) - 1) * ulp;
+          break;
+        }
       }
       l[y * n + x] = v;
     }
@@ -67,17 +79,26 @@ const geometries: { name: string; geom: LogitGeometry; w: number; h: number }[] 
 ];
 
 describe('fast candidate post-processing equals the plain implementation', () => {
-  const kinds: Kind[] = ['noise', 'blob', 'plateau', 'constant-zero', 'near-threshold', 'stripes'];
+  const kinds: Kind[] = ['noise', 'blob', 'plateau', 'constant-zero', 'near-threshold', 'stripes', 'clipped-texture', 'ulp-edges'];
   for (const g of geometries) {
     it(g.name, () => {
       const rnd = xorshift(g.w * 7919 + g.h);
       const plan = new UpscalePlan(g.geom, g.w, g.h);
       const masker = new CandidateMasker(plan);
-      // place the crop inside a bigger image to check uncropping too
-      const imageW = g.w + 13;
-      const imageH = g.h + 7;
-      const cropBox: [number, number, number, number] = [5, 3, 5 + g.w, 3 + g.h];
-      for (const kind of kinds) {
+      // place the crop inside a bigger image to check uncropping too; some kinds touch image edges, where runs
+      // continue from one column into the next
+      const placements: [number, number, number, number][] = [
+        [5, 3, 13, 7],
+        [0, 0, 0, 0],
+        [0, 4, 3, 0],
+        [2, 0, 0, 5],
+      ];
+      let rejections = 0;
+      kinds.forEach((kind, ki) => {
+        const [left, top, right, bottom] = placements[ki % placements.length];
+        const imageW = g.w + left + right;
+        const imageH = g.h + top + bottom;
+        const cropBox: [number, number, number, number] = [left, top, left + g.w, top + g.h];
         const logits = makeLogits(kind, rnd);
         for (const [t, off] of [
           [0, 1],
@@ -99,8 +120,23 @@ describe('fast candidate post-processing equals the plain implementation', () =>
           const expectedRle = uncropRle(encodeRowMajor(plain.mask, g.h, g.w), cropBox[0], cropBox[1], imageH, imageW);
           expect(Array.from(fast!.rle.counts)).toEqual(Array.from(expectedRle.counts));
           expect(fast!.area).toBe(plain.mask.reduce((a, b) => a + b, 0));
+          // The early exit drops exactly candidates whose score ends below the threshold, and changes nothing else.
+          const score = plain.countLow === 0 ? NaN : Math.fround(plain.countHigh / plain.countLow);
+          for (const minStability of [0.5, Math.fround(0.95), 0.999]) {
+            masker.load(logits, 0);
+            const early = masker.evaluate(low, tf, high, cropBox, imageW, imageH, minStability);
+            if (early.rejected) {
+              rejections++;
+              expect({ kind, t, minStability, below: score < minStability }).toEqual({ kind, t, minStability, below: true });
+            } else {
+              expect(early.counts).toEqual(counts);
+              expect(Array.from(early.mask!.rle.counts)).toEqual(Array.from(expectedRle.counts));
+            }
+          }
         }
-      }
+      });
+      // the adversarial kinds include unstable candidates, so the early exit is exercised
+      if (g.w * g.h > 1000) expect(rejections).toBeGreaterThan(0);
     });
   }
   it('reads a candidate at an offset inside a batch buffer', () => {

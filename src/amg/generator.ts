@@ -45,6 +45,8 @@ export interface GeneratorStats {
   postprocessS: number;
   nmsS: number;
   smallRegionsS: number;
+  /** Time JavaScript spent waiting for a decoder batch it had nothing else to do for (ORT was the bottleneck). */
+  decodeWaitS: number;
 }
 
 /** Automatic mask generation with one loaded model and one set of options. */
@@ -66,6 +68,9 @@ export class MaskGenerator {
     }
     if (!this.options.multimaskOutput && !adapter.supportsSingleMask) {
       throw new Error(`--no-multimask: the ${adapter.layout} layout has no single-mask output`);
+    }
+    if (this.options.multimaskOutput && adapter.supportsMultimask === false) {
+      throw new Error(`this ${adapter.layout} export has only the single-mask output: run with --no-multimask`);
     }
     const o = this.options;
     this.grids = o.pointGrids
@@ -138,11 +143,13 @@ export class MaskGenerator {
     let pending: Promise<DecodedBatch> | null = nPoints > 0 ? this.decodeBatch(encoded, points, 0, Math.min(batch, nPoints)) : null;
     for (let start = 0; start < nPoints; start += batch) {
       const count = Math.min(batch, nPoints - start);
+      const tw = now();
       const out = await (pending as Promise<DecodedBatch>);
+      this.stats.decodeWaitS += now() - tw;
       const nextStart = start + batch;
       pending = nextStart < nPoints ? this.decodeBatch(encoded, points, nextStart, Math.min(batch, nPoints - nextStart)) : null;
       this.stats.prompts += count;
-      post.addBatch(out, points, start);
+      post.addBatch(o.useM2m ? await this.refineM2m(encoded, out, points, start) : out, points, start);
     }
     const t = now();
     const cands = post.candidates;
@@ -171,7 +178,45 @@ export class MaskGenerator {
   }
 
   private decodeBatch(encoded: EncodedCrop, points: Float64Array, start: number, count: number): Promise<DecodedBatch> {
-    return this.adapter.decode(encoded, points.subarray(2 * start, 2 * (start + count)), count);
+    const opts = this.options.multimaskOutput ? undefined : { multimask: false };
+    return this.adapter.decode(encoded, points.subarray(2 * start, 2 * (start + count)), count, opts);
+  }
+
+  /**
+   * use_m2m (amg-reference.md, "SAM 2 specifics"): every candidate of the batch — all outputs of every prompt, before
+   * any filter — is decoded once more with its own point and its own low-res logits clamped to [−32, 32] as the mask
+   * prompt, asking for the single-mask output, in chunks of points_per_batch. The refined logits and predicted IoUs
+   * replace the candidates' (same prompt-major layout), so the IoU filter and stability then run on them.
+   */
+  private async refineM2m(encoded: EncodedCrop, out: DecodedBatch, points: Float64Array, start: number): Promise<DecodedBatch> {
+    const m = out.masksPerPrompt;
+    const total = out.count * m;
+    const cells = encoded.geometry.lowRes * encoded.geometry.lowRes;
+    const iou = new Float32Array(total);
+    const logits = new Float32Array(total * cells);
+    const chunk = this.options.pointsPerBatch;
+    for (let s = 0; s < total; s += chunk) {
+      const n = Math.min(chunk, total - s);
+      const pts = new Float64Array(2 * n);
+      for (let j = 0; j < n; j++) {
+        const p = start + Math.floor((s + j) / m);
+        pts[2 * j] = points[2 * p];
+        pts[2 * j + 1] = points[2 * p + 1];
+      }
+      const maskInput = new Float32Array(n * cells);
+      const src = out.logits.subarray(s * cells, (s + n) * cells);
+      for (let i = 0; i < src.length; i++) {
+        const v = src[i];
+        maskInput[i] = v < -32 ? -32 : v > 32 ? 32 : v;
+      }
+      const r = await this.adapter.decode(encoded, pts, n, { multimask: false, maskInput });
+      if (r.masksPerPrompt !== 1 || r.count !== n) {
+        throw new Error(`--use-m2m: the ${this.adapter.layout} decoder returned ${r.masksPerPrompt} masks per prompt, expected 1`);
+      }
+      iou.set(r.iou.subarray(0, n), s);
+      logits.set(r.logits.subarray(0, n * cells), s * cells);
+    }
+    return { count: out.count, masksPerPrompt: m, iou, logits };
   }
 
   /** Frees the model's sessions. */
@@ -234,7 +279,10 @@ class CropPostprocessor {
           offset = 0;
         }
         this.masker.load(logits, offset);
-        const { counts, mask } = this.masker.evaluate(lowT, maskT, highT, this.cropBox, this.imageW, this.imageH);
+        // With the filter on, the pass stops early for a candidate whose score is sure to end below the threshold.
+        const minStability = o.stabilityScoreThresh > 0 ? stabThresh : 0;
+        const { counts, mask, rejected } = this.masker.evaluate(lowT, maskT, highT, this.cropBox, this.imageW, this.imageH, minStability);
+        if (rejected) continue;
         const stability = counts.low === 0 ? NaN : f32(counts.high / counts.low);
         if (o.stabilityScoreThresh > 0 && !(stability >= stabThresh)) continue;
         stats.afterStability++;
@@ -282,5 +330,6 @@ function emptyStats(): GeneratorStats {
     postprocessS: 0,
     nmsS: 0,
     smallRegionsS: 0,
+    decodeWaitS: 0,
   };
 }

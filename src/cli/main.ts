@@ -3,6 +3,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
+import { buildCompareCommand } from './compare-command.js';
+import { buildMergeCommand } from './merge-command.js';
 import { buildModelsCommand } from './models-command.js';
 import { addRunOptions, runCommand, type RunFlags } from './run-command.js';
 
@@ -13,8 +15,11 @@ Examples:
   sam-amg ./images --model onnx-community/sam2.1-hiera-tiny-ONNX --crop-n-layers 1 --out masks.json
   sam-amg ./images --points-per-side 16 --min-mask-region-area 100 --date none --out fixture.json
   sam-amg models list
+  sam-amg ./images --shard 0/4 --date none --out shard-0.json   (then: sam-amg merge all.json shard-*.json)
+  sam-amg compare expected.json actual.json --min-iou 0.9
 
-Exit codes: 0 every image succeeded, 1 some images failed, 2 usage or model error.`;
+Exit codes: 0 every image succeeded, 1 some images failed or were skipped (or the output could not be
+written), 2 usage or model error, 130 / 143 interrupted by SIGINT / SIGTERM (rerun with --resume to continue).`;
 
 /** Parses argv and runs; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -25,12 +30,16 @@ export async function main(argv: string[]): Promise<number> {
     .argument('[inputs...]', 'image files, folders (recursive) or glob patterns')
     .addHelpText('after', EXAMPLES)
     .exitOverride()
+    // Subcommands (merge, models) have flags of their own with the same names (--format, --date, --dtype).
+    .enablePositionalOptions()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   addRunOptions(program);
   program.action(async (inputs: string[], flags: RunFlags) => {
     code = await runCommand(inputs, flags);
   });
   program.addCommand(buildModelsCommand((c) => (code = c)));
+  program.addCommand(buildCompareCommand((c) => (code = c)));
+  program.addCommand(buildMergeCommand((c) => (code = c)));
   try {
     await program.parseAsync(argv);
   } catch (err) {

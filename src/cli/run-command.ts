@@ -2,7 +2,7 @@
  * `sam-amg <inputs...>`: flags → options, checks before any work, model resolution, the batch, the output file.
  * No algorithm here.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { MaskGenerator } from '../amg/generator.js';
@@ -12,11 +12,13 @@ import { IMAGE_EXTENSIONS } from '../image/decode.js';
 import { parseDtype } from '../model/dtype.js';
 import { loadModel, modelSha256 } from '../model/load.js';
 import { ModelError } from '../model/session.js';
-import { checkWritableDir, cocoChunks, cocoDocument, writeFileAtomic, type RunError } from '../output/index.js';
-import { runBatch } from '../run/batch.js';
+import { checkWritableDir, type RunError } from '../output/index.js';
+import { DEFAULT_OVERLAY_STYLE, parseOverlayStyle, type OverlayStyle } from '../output/overlay.js';
 import { listInputs } from '../run/inputs.js';
+import { resolveShard, shardItems, type ResolvedShard } from '../run/shard.js';
 import { VERSION } from '../version.js';
 import { parseNumber } from './numbers.js';
+import { runBatchFlow, type OutputFormat } from './batch-run.js';
 import { createProgress } from './progress.js';
 
 /** Exit codes: every image succeeded, some failed, usage or model error. */
@@ -35,8 +37,15 @@ export interface RunFlags {
   date?: string;
   quiet?: boolean;
   filesFrom?: string;
+  shard?: string;
+  shardCount?: number;
   maxPixels: number;
   failFast?: boolean;
+  resume?: boolean;
+  /** false with --no-journal. */
+  journal: boolean;
+  overlay?: string;
+  overlayStyle?: string;
   pointsPerSide?: number;
   pointGrids?: string;
   pointsPerBatch?: number;
@@ -57,7 +66,7 @@ export interface RunFlags {
 /** Adds the main command's flags to a commander command. */
 export function addRunOptions(cmd: Command): Command {
   return cmd
-    .option('-o, --out <file>', 'output file (COCO JSON)')
+    .option('-o, --out <file|dir>', 'output file (coco, jsonl) or folder (sa1b)')
     .option('-m, --model <folder|id>', `model folder or hub id[@revision] (default ${DEFAULT_MODEL_ID})`)
     .option('--revision <rev>', 'hub revision (branch, tag or commit)')
     .option('--dtype <name>', 'ONNX dtype: fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4, or encoder,decoder', 'fp32')
@@ -68,8 +77,14 @@ export function addRunOptions(cmd: Command): Command {
     .option('--date <iso|none>', 'pin info.date_created (ISO 8601) or omit it with "none" (default: now, or SOURCE_DATE_EPOCH)')
     .option('-q, --quiet', 'print errors only')
     .option('--files-from <file>', 'read input paths from a file, one per line ("-" for stdin)')
+    .option('--shard <K/N|auto|none>', 'process only shard K of N (0-based) of the sorted inputs; auto: from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX', 'auto')
+    .option('--shard-count <n>', 'the shard count N when the index comes from the environment (SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX)', parseNumber)
     .option('--max-pixels <n>', 'refuse images above this many pixels before decoding', parseNumber, 100_000_000)
     .option('--fail-fast', 'stop at the first failing image')
+    .option('--resume', 'continue an interrupted run of the same output from its journal (finished images are not recomputed)')
+    .option('--no-journal', 'do not write the journal that makes a run resumable')
+    .option('--overlay <dir>', 'also write one PNG per image with its masks drawn over it, mirroring the input tree')
+    .option('--overlay-style <list>', 'what overlays draw: fill, outline, box, points, alpha=X (default fill,outline,alpha=0.45)')
     .option('--points-per-side <n>', 'n×n prompt grid on the full image (default 32)', parseNumber)
     .option('--point-grids <file>', 'JSON file with explicit normalised [x, y] grids, one per crop layer')
     .option('--points-per-batch <n>', 'prompts per decoder call (speed only; default 64)', parseNumber)
@@ -144,12 +159,19 @@ export async function runCommand(inputs: string[], f: RunFlags): Promise<number>
   // Everything that can be checked without the model or an image, first.
   let given: Partial<AmgOptions>;
   let date: string | null;
+  let shard: ResolvedShard | undefined;
+  let overlayStyle: OverlayStyle = DEFAULT_OVERLAY_STYLE;
   try {
     given = await amgOptionsFromFlags(f);
     resolveOptions(given, 'sam');
     date = runDate(f.date);
+    shard = resolveShard(f.shard, f.shardCount);
     if (!f.out) throw new OptionsError('--out <file> is required');
-    if (f.format !== 'coco') throw new OptionsError(`--format ${f.format} is not available in this build; use coco`);
+    if (f.resume && f.journal === false) throw new OptionsError('--resume needs the journal; drop --no-journal');
+    if (f.overlayStyle !== undefined) {
+      if (!f.overlay) throw new OptionsError('--overlay-style needs --overlay <dir>');
+      overlayStyle = parseOverlayStyle(f.overlayStyle);
+    }
     if (inputs.length === 0 && !f.filesFrom) throw new OptionsError('no inputs: give image files, folders or --files-from');
     for (const [flag, v, min] of [
       ['--threads', f.threads, 1],
@@ -162,8 +184,19 @@ export async function runCommand(inputs: string[], f: RunFlags): Promise<number>
     return fail(err instanceof Error ? err.message : String(err));
   }
   const out = path.resolve(f.out as string);
+  const format = f.format as OutputFormat;
   try {
-    await checkWritableDir(path.dirname(out));
+    // sa1b writes into the folder --out (created if missing); coco and jsonl write the file --out.
+    if (format === 'sa1b') {
+      await mkdir(out, { recursive: true });
+      await checkWritableDir(out);
+    } else {
+      await checkWritableDir(path.dirname(out));
+    }
+    if (f.overlay) {
+      await mkdir(path.resolve(f.overlay), { recursive: true });
+      await checkWritableDir(path.resolve(f.overlay));
+    }
   } catch (err) {
     return fail(`--out ${f.out}: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -191,44 +224,36 @@ export async function runCommand(inputs: string[], f: RunFlags): Promise<number>
   try {
     const listing = await listInputs(inputs, { filesFrom: f.filesFrom, extensions: IMAGE_EXTENSIONS });
     for (const w of listing.warnings) progress.warn(w);
-    const errors: RunError[] = listing.errors.map((e) => ({ file: e.path, stage: 'input', message: e.reason }));
+    // Listing errors belong to shard 0 only, so that merged shards record each once, where a single run does.
+    const errors: RunError[] = (shard && shard.index > 0 ? [] : listing.errors).map((e) => ({ file: e.path, stage: 'input', message: e.reason }));
     for (const e of errors) progress.imageFailed(e.file, e.stage, e.message);
-    if (listing.items.length === 0 && errors.length === 0) return fail('no images found in the inputs');
-    progress.start(listing.items.length);
-    const t0 = performance.now();
-    const outcome = await runBatch({
-      items: listing.items,
+    if (listing.items.length === 0 && listing.errors.length === 0) return fail('no images found in the inputs');
+    const items = shard ? shardItems(listing.items, shard) : listing.items;
+    if (shard) progress.info(`shard ${shard.index}/${shard.count} (${shard.source}): ${items.length} of ${listing.items.length} images`);
+    return await runBatchFlow({
+      items,
+      inputErrors: errors,
       generator,
+      format,
+      out,
+      outLabel: f.out as string,
+      info: {
+        version: VERSION,
+        date,
+        model: modelName,
+        modelSha256: sha,
+        options: optionsRecord(generator.options),
+        ...(shard ? { shard: { index: shard.index, count: shard.count, images: items.length, total: listing.items.length } } : {}),
+      },
+      device: f.device,
       concurrency: f.concurrency,
       maxPixels: f.maxPixels,
-      failFast: f.failFast,
-      events: {
-        onStart: (item) => progress.imageStarted(item.relPath),
-        onResult: (r, _i, s) => progress.imageDone(r.relPath, r.records.length, s),
-        onError: (e) => progress.imageFailed(e.file, e.stage, e.message),
-      },
+      failFast: Boolean(f.failFast),
+      resume: Boolean(f.resume),
+      journal: f.journal !== false,
+      overlay: f.overlay ? { dir: path.resolve(f.overlay), style: overlayStyle } : undefined,
+      progress,
     });
-    errors.push(...outcome.errors);
-    const doc = cocoDocument(outcome.results, {
-      version: VERSION,
-      date,
-      model: modelName,
-      modelSha256: sha,
-      options: optionsRecord(generator.options),
-      errors,
-    });
-    try {
-      await writeFileAtomic(out, cocoChunks(doc));
-    } catch (err) {
-      process.stderr.write(`sam-amg: ${err instanceof Error ? err.message : String(err)}\n`);
-      return EXIT.someFailed;
-    }
-    const masks = outcome.results.reduce((s, r) => s + r.records.length, 0);
-    const secs = (performance.now() - t0) / 1000;
-    progress.finish(
-      `${outcome.results.length} images ok, ${errors.length} failed, ${outcome.skipped} skipped; ${masks} masks in ${secs.toFixed(1)} s → ${f.out}`,
-    );
-    return errors.length > 0 || outcome.skipped > 0 ? EXIT.someFailed : EXIT.ok;
   } finally {
     await generator.release();
   }

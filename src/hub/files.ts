@@ -1,22 +1,6 @@
-/** File-name suffix of each ONNX dtype variant in the transformers.js layout. */
-export const DTYPE_SUFFIX = {
-  fp32: '',
-  fp16: '_fp16',
-  q8: '_quantized',
-  int8: '_int8',
-  uint8: '_uint8',
-  q4: '_q4',
-  q4f16: '_q4f16',
-  bnb4: '_bnb4',
-} as const satisfies Record<string, string>;
+import { DTYPE_SUFFIX, type DtypeChoice, type ModelDtype } from '../model/dtype.js';
 
-export type ModelDtype = keyof typeof DTYPE_SUFFIX;
-
-/** Encoder and decoder may be quantised differently. */
-export interface DtypeChoice {
-  encoder: string;
-  decoder: string;
-}
+export { DTYPE_SUFFIX, type DtypeChoice, type ModelDtype };
 
 export const DEFAULT_DTYPE: DtypeChoice = { encoder: 'fp32', decoder: 'fp32' };
 

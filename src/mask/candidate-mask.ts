@@ -4,9 +4,9 @@
  * block of output pixels whose 3×3 low-res window lies wholly on one side of a threshold is decided at once; only
  * blocks that straddle it are evaluated pixel by pixel (with the exact arithmetic of UpscalePlan.valueAt).
  */
-import { RleBuilder, type Rle } from '../rle/rle.js';
+import type { Rle } from '../rle/rle.js';
 import type { BoxXYXY } from '../amg/types.js';
-import { lerp2, type UpscalePlan } from './upscale.js';
+import type { UpscalePlan } from './upscale.js';
 
 /** Counts of upscaled logits above the two stability thresholds. */
 export interface StabilityCounts {
@@ -26,10 +26,17 @@ export interface CandidateMask {
 const ABOVE = 1;
 const BELOW = 2;
 const MIXED = 3;
-/** Flag in a row group's state: some stability threshold is undecided, so its pixels are evaluated. */
-const PIXELS = 4;
 
-/** Per-crop post-processor: owns the scratch buffers that every candidate of the crop reuses. */
+const f32 = Math.fround;
+
+/**
+ * Per-crop post-processor: owns the scratch buffers that every candidate of the crop reuses.
+ *
+ * The pass runs down each output column (the RLE's order). A row group whose low-res window decides all three
+ * thresholds is emitted as one run; the pixels of the other row groups are evaluated with the last stage split in
+ * two: the horizontal step of the last stage is computed once per output column for the frame rows those groups
+ * read (a column vector), then every pixel costs one vertical step, three compares and a run-length update.
+ */
 export class CandidateMasker {
   private readonly plan: UpscalePlan;
   private readonly rowBase: number;
@@ -39,21 +46,21 @@ export class CandidateMasker {
   /** Window min/max per block (row group × column group). */
   private readonly bMin: Float32Array;
   private readonly bMax: Float32Array;
+  /** Per row group of the current column group: mask decision (ABOVE/BELOW), or 0 when its pixels are evaluated. */
   private readonly state: Uint8Array;
   /**
-   * Intermediate-frame columns (column-major, midH values each), computed on first use per candidate: pixels of
-   * undecided blocks then cost three interpolation steps instead of fifteen.
+   * Intermediate-frame columns (column-major, midH values each) of two-stage plans, computed on first use per
+   * candidate; one-stage plans read the logits themselves.
    */
   private readonly frameCols: Float32Array | null;
   private readonly colReady: Uint8Array;
   private readonly colScratch: Float32Array;
+  /** The last stage's horizontal step for the current output column, per frame row. */
+  private readonly colVec: Float32Array;
+  /** Run lengths of the mask being built (grown on demand, reused across candidates). */
+  private runs: Uint32Array = new Uint32Array(4096);
   private logits: Float32Array = new Float32Array(0);
   private offset = 0;
-  /** Horizontal step of the last stage for the current output column, per frame row, valid where stamped. */
-  private readonly rowCache: Float32Array;
-  private readonly rowStamp: Int32Array;
-  private stamp = 0;
-  private curX = 0;
 
   constructor(plan: UpscalePlan) {
     this.plan = plan;
@@ -69,8 +76,7 @@ export class CandidateMasker {
     this.frameCols = plan.twoStage ? new Float32Array(plan.midW * plan.midH) : null;
     this.colReady = new Uint8Array(plan.midW);
     this.colScratch = new Float32Array(plan.lowRes);
-    this.rowCache = new Float32Array(plan.midH);
-    this.rowStamp = new Int32Array(plan.midH);
+    this.colVec = new Float32Array(plan.midH);
   }
 
   private fillColumn(X: number): void {
@@ -128,6 +134,10 @@ export class CandidateMasker {
    * thresholds) and the binary mask v > `threshold` as RLE in the image frame (the crop placed at cropBox, zeros
    * elsewhere), with its box in the crop frame; mask is null when empty. Each pixel of an undecided block is
    * upscaled once and compared with all three thresholds.
+   *
+   * With `minStability` > 0 (and high ≥ low) the pass stops as soon as the stability score is certain to end below
+   * it, whatever the pixels left: then `rejected` is true, counts are partial and mask is null. The bound is exact:
+   * with H, L counted so far and R pixels left, the final score is at most (H + R) / (L + R).
    */
   evaluate(
     low: number,
@@ -136,16 +146,31 @@ export class CandidateMasker {
     cropBox: BoxXYXY,
     imageW: number,
     imageH: number,
-  ): { counts: StabilityCounts; mask: CandidateMask | null } {
-    const { plan, bMin, bMax, state } = this;
+    minStability = 0,
+  ): { counts: StabilityCounts; mask: CandidateMask | null; rejected: boolean } {
+    const { plan, bMin, bMax, state, colVec } = this;
     const nGx = plan.colGroups;
     const nGy = plan.rowGroups;
-    const { rowStart, colStart } = plan;
+    const { rowStart, colStart, sx2, sy2, midH } = plan;
+    const yi0 = sy2.i0;
+    const yi1 = sy2.i1;
+    const yw0 = sy2.w0;
+    const yw1 = sy2.w1;
     const [cx0, cy0, cx1, cy1] = cropBox;
+    const cropH = cy1 - cy0;
+    const earlyExit = minStability > 0 && high >= low;
     const padTop = cy0;
     const padBottom = imageH - cy1;
-    const builder = new RleBuilder(imageH, imageW);
-    builder.push(0, imageH * cx0);
+    // Where the last stage reads its input: column X, row Y is src[colBase(X) + Y * rowStride].
+    const twoStage = this.frameCols !== null;
+    const src = twoStage ? (this.frameCols as Float32Array) : this.logits;
+    const rowStride = twoStage ? 1 : plan.lowRes;
+    const colReady = this.colReady;
+    // Run-length state: runs alternate 0/1 starting with 0; `run` is the length of the open run of value `cur`.
+    let runs = this.runs;
+    let n = 0;
+    let cur = 0;
+    let run = imageH * cx0;
     let minX = Infinity;
     let minY = Infinity;
     let maxX = -1;
@@ -157,61 +182,141 @@ export class CandidateMasker {
       const x0 = colStart[gx];
       const x1 = colStart[gx + 1];
       const bandW = x1 - x0;
+      // Decided groups: their rows in the mask (for the box and area), and their counts for the whole band.
       let firstIn = -1;
       let lastIn = -1;
-      // Per row group: decision for the mask threshold in the low bits, plus whether any threshold is undecided.
+      let decidedArea = 0;
+      let undecided = 0;
       for (let gy = 0; gy < nGy; gy++) {
         const mn = bMin[gy * nGx + gx];
         const mx = bMax[gy * nGx + gx];
-        const sMid = decide(mn, mx, threshold);
-        const sHigh = decide(mn, mx, high);
-        const sLow = decide(mn, mx, low);
+        // A margin of a few float32 ulps covers the rounding of the interpolation steps, which can leave a value a
+        // hair outside [mn, mx]; undecided blocks are evaluated exactly, so a wide margin costs time, never
+        // correctness.
+        const eps = 1e-5 * Math.max(Math.abs(mn), Math.abs(mx), 1e-30);
+        const lo = mn - eps;
+        const hi = mx + eps;
+        const sMid = lo > threshold ? ABOVE : hi <= threshold ? BELOW : MIXED;
+        const sHigh = lo > high ? ABOVE : hi <= high ? BELOW : MIXED;
+        const sLow = lo > low ? ABOVE : hi <= low ? BELOW : MIXED;
+        if (sMid === MIXED || sHigh === MIXED || sLow === MIXED) {
+          state[gy] = 0;
+          undecided++;
+          continue;
+        }
+        state[gy] = sMid;
         const rows = rowStart[gy + 1] - rowStart[gy];
         if (sHigh === ABOVE) countHigh += rows * bandW;
         if (sLow === ABOVE) countLow += rows * bandW;
-        state[gy] = sMid | (sHigh === MIXED || sLow === MIXED ? PIXELS : 0);
         if (sMid === ABOVE) {
           if (firstIn < 0) firstIn = rowStart[gy];
           lastIn = rowStart[gy + 1] - 1;
+          decidedArea += rows;
         }
       }
       for (let x = x0; x < x1; x++) {
-        builder.push(0, padTop);
+        // Room for every run this column can open (one per pixel at most, plus the padding).
+        if (n + cropH + 4 > runs.length) runs = this.growRuns(n + cropH + 4);
+        // Top padding (zeros).
+        if (padTop > 0) {
+          if (cur !== 0) {
+            runs[n++] = run;
+            run = 0;
+            cur = 0;
+          }
+          run += padTop;
+        }
         let colFirst = firstIn;
         let colLast = lastIn;
-        let colArea = 0;
-        this.startColumn(x);
-        for (let gy = 0; gy < nGy; gy++) {
-          const y0 = rowStart[gy];
-          const y1 = rowStart[gy + 1];
-          const st = state[gy];
-          const sMid = st & 3;
-          if ((st & PIXELS) === 0 && sMid !== MIXED) {
-            if (sMid === ABOVE) {
-              builder.push(1, y1 - y0);
-              colArea += y1 - y0;
-            } else {
-              builder.push(0, y1 - y0);
-            }
-            continue;
+        let colArea = decidedArea;
+        if (undecided > 0) {
+          // The last stage's horizontal step for this column, on the frame rows the undecided groups read.
+          const X0 = sx2.i0[x];
+          const X1 = sx2.i1[x];
+          const wx0 = sx2.w0[x];
+          const wx1 = sx2.w1[x];
+          if (twoStage) {
+            if (colReady[X0] === 0) this.fillColumn(X0);
+            if (colReady[X1] === 0) this.fillColumn(X1);
           }
-          const sHigh = decide(bMin[gy * nGx + gx], bMax[gy * nGx + gx], high);
-          const sLow = decide(bMin[gy * nGx + gx], bMax[gy * nGx + gx], low);
-          for (let y = y0; y < y1; y++) {
-            const v = this.columnValue(y);
-            if (sHigh === MIXED && v > high) countHigh++;
-            if (sLow === MIXED && v > low) countLow++;
-            if (sMid === ABOVE || (sMid === MIXED && v > threshold)) {
-              builder.push(1, 1);
-              colArea++;
-              if (colFirst < 0 || y < colFirst) colFirst = y;
-              if (y > colLast) colLast = y;
-            } else {
-              builder.push(0, 1);
+          const b0 = twoStage ? X0 * midH : this.offset + X0;
+          const b1 = twoStage ? X1 * midH : this.offset + X1;
+          // Last frame row of colVec computed for this column (groups come in increasing row order).
+          let done = -1;
+          // First and last mask rows among the evaluated pixels of this column.
+          let pFirst = -1;
+          let pLast = -1;
+          let pArea = 0;
+          for (let gy = 0; gy < nGy; gy++) {
+            const y0 = rowStart[gy];
+            const y1 = rowStart[gy + 1];
+            const st = state[gy];
+            if (st !== 0) {
+              // Decided group: one run.
+              const bit = st === ABOVE ? 1 : 0;
+              if (bit !== cur) {
+                runs[n++] = run;
+                run = 0;
+                cur = bit;
+              }
+              run += y1 - y0;
+              continue;
             }
+            const Yb = yi1[y1 - 1];
+            let Y = done >= yi0[y0] ? done + 1 : yi0[y0];
+            if (twoStage) {
+              for (; Y <= Yb; Y++) colVec[Y] = f32(f32(src[b0 + Y] * wx0) + f32(src[b1 + Y] * wx1));
+            } else {
+              for (; Y <= Yb; Y++) colVec[Y] = f32(f32(src[b0 + Y * rowStride] * wx0) + f32(src[b1 + Y * rowStride] * wx1));
+            }
+            if (Yb > done) done = Yb;
+            let cH = 0;
+            let cL = 0;
+            for (let y = y0; y < y1; y++) {
+              const v = f32(f32(colVec[yi0[y]] * yw0[y]) + f32(colVec[yi1[y]] * yw1[y]));
+              if (v > high) cH++;
+              if (v > low) cL++;
+              const bit = v > threshold ? 1 : 0;
+              if (bit !== cur) {
+                runs[n++] = run;
+                run = 0;
+                cur = bit;
+              }
+              run++;
+              if (bit === 1) {
+                pArea++;
+                pLast = y;
+                if (pFirst < 0) pFirst = y;
+              }
+            }
+            countHigh += cH;
+            countLow += cL;
+          }
+          colArea += pArea;
+          if (pLast >= 0) {
+            if (colFirst < 0 || pFirst < colFirst) colFirst = pFirst;
+            if (pLast > colLast) colLast = pLast;
+          }
+        } else {
+          for (let gy = 0; gy < nGy; gy++) {
+            const bit = state[gy] === ABOVE ? 1 : 0;
+            if (bit !== cur) {
+              runs[n++] = run;
+              run = 0;
+              cur = bit;
+            }
+            run += rowStart[gy + 1] - rowStart[gy];
           }
         }
-        builder.push(0, padBottom);
+        // Bottom padding (zeros).
+        if (padBottom > 0) {
+          if (cur !== 0) {
+            runs[n++] = run;
+            run = 0;
+            cur = 0;
+          }
+          run += padBottom;
+        }
         if (colArea > 0) {
           area += colArea;
           if (x < minX) minX = x;
@@ -220,60 +325,38 @@ export class CandidateMasker {
           if (colLast > maxY) maxY = colLast;
         }
       }
+      if (earlyExit) {
+        const left = (cx1 - cx0 - x1) * cropH;
+        if (f32((countHigh + left) / (countLow + left)) < minStability) {
+          return { counts: { high: countHigh, low: countLow }, mask: null, rejected: true };
+        }
+      }
     }
-    builder.push(0, imageH * (imageW - cx1));
     const counts = { high: countHigh, low: countLow };
-    if (area === 0) return { counts, mask: null };
-    return { counts, mask: { rle: builder.finish(), box: [minX, minY, maxX, maxY], area } };
-  }
-
-  /** Prepares per-column caches for output column x. */
-  private startColumn(x: number): void {
-    this.curX = x;
-    this.stamp++;
-    if (this.stamp === 0x7fffffff) {
-      this.rowStamp.fill(0);
-      this.stamp = 1;
+    if (area === 0) return { counts, mask: null, rejected: false };
+    // Right padding (zeros) and the last run.
+    const tail = imageH * (imageW - cx1);
+    if (tail > 0) {
+      if (cur !== 0) {
+        if (n + 2 > runs.length) runs = this.growRuns(n + 2);
+        runs[n++] = run;
+        run = 0;
+        cur = 0;
+      }
+      run += tail;
     }
+    if (n + 1 > runs.length) runs = this.growRuns(n + 1);
+    runs[n++] = run;
+    const rle: Rle = { h: imageH, w: imageW, counts: runs.slice(0, n) };
+    return { counts, mask: { rle, box: [minX, minY, maxX, maxY], area }, rejected: false };
   }
 
-  /**
-   * The upscaled value at (curX, y). For two-stage plans the horizontal step of the last stage is cached per frame
-   * row for the current column, so a pixel costs about one interpolation step.
-   */
-  private columnValue(y: number): number {
-    const plan = this.plan;
-    const cols = this.frameCols;
-    const x = this.curX;
-    if (cols === null) return plan.valueAt(this.logits, this.offset, x, y);
-    const { sy2 } = plan;
-    const Y0 = sy2.i0[y];
-    const Y1 = sy2.i1[y];
-    return lerp2(this.rowValue(Y0), this.rowValue(Y1), sy2.w0[y], sy2.w1[y]);
+  private growRuns(need: number): Uint32Array {
+    let size = this.runs.length * 2;
+    while (size < need) size *= 2;
+    const next = new Uint32Array(size);
+    next.set(this.runs);
+    this.runs = next;
+    return next;
   }
-
-  private rowValue(Y: number): number {
-    if (this.rowStamp[Y] === this.stamp) return this.rowCache[Y];
-    const { sx2, midH } = this.plan;
-    const x = this.curX;
-    const X0 = sx2.i0[x];
-    const X1 = sx2.i1[x];
-    if (!this.colReady[X0]) this.fillColumn(X0);
-    if (!this.colReady[X1]) this.fillColumn(X1);
-    const cols = this.frameCols as Float32Array;
-    const v = lerp2(cols[X0 * midH + Y], cols[X1 * midH + Y], sx2.w0[x], sx2.w1[x]);
-    this.rowCache[Y] = v;
-    this.rowStamp[Y] = this.stamp;
-    return v;
-  }
-}
-
-/** Whether every value of a window with bounds [mn, mx] is above t, none is, or it cannot be told. */
-function decide(mn: number, mx: number, t: number): number {
-  // A margin of a few float32 ulps covers the rounding of the interpolation steps, which can leave a value a hair
-  // outside [mn, mx]; undecided blocks are evaluated exactly, so a wide margin costs time, never correctness.
-  const eps = 1e-5 * Math.max(Math.abs(mn), Math.abs(mx), 1e-30);
-  if (mn - eps > t) return ABOVE;
-  if (mx + eps <= t) return BELOW;
-  return MIXED;
 }

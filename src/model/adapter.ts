@@ -46,6 +46,8 @@ export interface ModelAdapter {
   /** Whether decode() accepts a mask prompt (use_m2m) and the single-mask output. */
   readonly supportsMaskInput: boolean;
   readonly supportsSingleMask: boolean;
+  /** False when the model has only the single-mask output (then --no-multimask is required); undefined means true. */
+  readonly supportsMultimask?: boolean;
   readonly timings: AdapterTimings;
   release(): Promise<void>;
 }

@@ -18,6 +18,10 @@ export async function describeModel(dir: string, dtype: DtypeChoice): Promise<st
     `encoder:  ${loaded.files.encoder}`,
     `decoder:  ${loaded.files.decoder}`,
   ];
+  const a = loaded.adapter;
+  const m2mNote = (a as unknown as { m2mNote?: string }).m2mNote;
+  lines.push(`outputs:  ${[a.supportsMultimask !== false ? 'multimask (3 per prompt)' : '', a.supportsSingleMask ? 'single-mask (--no-multimask)' : ''].filter(Boolean).join(', ')}`);
+  lines.push(`use_m2m:  ${a.supportsMaskInput ? `yes (--use-m2m${m2mNote ? `; ${m2mNote}` : ''})` : 'no (the decoder takes no mask input)'}`);
   const sessions = (loaded.adapter as unknown as { sessions?: () => [ort.InferenceSession, ort.InferenceSession] }).sessions?.();
   if (sessions) {
     for (const [name, s] of [['encoder', sessions[0]], ['decoder', sessions[1]]] as const) {
@@ -30,7 +34,13 @@ export async function describeModel(dir: string, dtype: DtypeChoice): Promise<st
   const present = Object.entries(DTYPE_SUFFIX)
     .filter(([, suffix]) => files.includes(`vision_encoder${suffix}.onnx`) || files.includes(`prompt_encoder_mask_decoder${suffix}.onnx`))
     .map(([name]) => name);
-  lines.push(`dtypes:   ${present.join(', ') || '(none in the HF layout)'}`);
+  if (a.layout === 'hf-sam' || a.layout === 'hf-sam2') {
+    lines.push(`dtypes:   ${present.join(', ') || '(none in the HF layout)'}`);
+  } else {
+    const top = await readdir(dir);
+    const onnx = [...files.map((f) => `onnx/${f}`), ...top].filter((f) => f.endsWith('.onnx')).sort();
+    lines.push(`files:    ${onnx.join(', ')}`);
+  }
   await loaded.adapter.release();
   return lines.join('\n');
 }

@@ -1,7 +1,7 @@
 /**
  * ONNX file-name suffixes of the dtypes published in Hugging Face ONNX repositories.
  */
-export const DTYPE_SUFFIX: Readonly<Record<string, string>> = Object.freeze({
+export const DTYPE_SUFFIX = Object.freeze({
   fp32: '',
   fp16: '_fp16',
   q8: '_quantized',
@@ -10,7 +10,15 @@ export const DTYPE_SUFFIX: Readonly<Record<string, string>> = Object.freeze({
   q4: '_q4',
   q4f16: '_q4f16',
   bnb4: '_bnb4',
-});
+} as const satisfies Record<string, string>);
+
+/** A dtype name of the table above. */
+export type ModelDtype = keyof typeof DTYPE_SUFFIX;
+
+/** The file suffix of a dtype name, or undefined for an unknown name. */
+export function dtypeSuffix(name: string): string | undefined {
+  return Object.hasOwn(DTYPE_SUFFIX, name) ? DTYPE_SUFFIX[name as ModelDtype] : undefined;
+}
 
 /** Encoder and decoder dtypes; `--dtype q8` sets both, `--dtype fp32,q8` sets them apart. */
 export interface DtypeChoice {

@@ -4,18 +4,10 @@
  */
 import * as ort from 'onnxruntime-node';
 import type { RgbImage } from '../amg/types.js';
-import { preprocess, type PreprocessSpec } from '../image/preprocess.js';
-import type { LogitGeometry } from '../mask/upscale.js';
+import type { PreprocessSpec } from '../image/preprocess.js';
 import type { AdapterTimings, DecodedBatch, DecodeOptions, EncodedCrop, ModelAdapter, ModelFamily } from './adapter.js';
+import { ImageEncoderRunner, mapPoint, type FeedsCrop } from './encoding.js';
 import { ModelError } from './session.js';
-
-/** An encoded crop as this adapter keeps it: the encoder outputs the decoder reads, and the prompt scale. */
-interface HfEncodedCrop extends EncodedCrop {
-  readonly feeds: Record<string, ort.Tensor>;
-  /** Multiply crop-pixel x/y by these to get the model's input frame (longest-edge mode). */
-  readonly scaleX: number;
-  readonly scaleY: number;
-}
 
 const now = (): number => performance.now() / 1000;
 
@@ -25,8 +17,7 @@ export class HfSamAdapter implements ModelAdapter {
   readonly supportsMaskInput = false;
   readonly supportsSingleMask = false;
   readonly timings: AdapterTimings = { preprocess: 0, encoder: 0, decoder: 0 };
-  private pixelBuffer: Float32Array | undefined;
-  private readonly embeddingNames: string[];
+  private readonly runner: ImageEncoderRunner;
   private readonly hasBoxes: boolean;
 
   constructor(
@@ -38,57 +29,22 @@ export class HfSamAdapter implements ModelAdapter {
   ) {
     this.layout = family === 'sam' ? 'hf-sam' : 'hf-sam2';
     const decoderInputs = new Set(decoder.inputNames);
-    this.embeddingNames = encoder.outputNames.filter((n) => decoderInputs.has(n));
+    const embeddings = encoder.outputNames.filter((n) => decoderInputs.has(n));
+    this.runner = new ImageEncoderRunner(encoder, pre, Object.fromEntries(embeddings.map((n) => [n, n])), this.timings);
     this.hasBoxes = decoderInputs.has('input_boxes');
   }
 
   async encode(image: RgbImage): Promise<EncodedCrop> {
-    let t = now();
-    const pre = preprocess(image, this.pre, this.pixelBuffer);
-    this.pixelBuffer = pre.pixels;
-    const side = this.pre.mode === 'square' ? this.pre.size : this.pre.padSize;
-    const input = new ort.Tensor('float32', pre.pixels, [1, 3, side, side]);
-    this.timings.preprocess += now() - t;
-    t = now();
-    const out = await this.encoder.run({ [this.encoder.inputNames[0]]: input });
-    this.timings.encoder += now() - t;
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const name of this.embeddingNames) feeds[name] = out[name];
-    const geometry: LogitGeometry =
-      this.pre.mode === 'square'
-        ? { lowRes: 256, frame: null, validW: 256, validH: 256 }
-        : { lowRes: 256, frame: this.pre.padSize, validW: pre.resizedW, validH: pre.resizedH };
-    const crop: HfEncodedCrop = {
-      width: image.width,
-      height: image.height,
-      geometry,
-      feeds,
-      scaleX: pre.resizedW / image.width,
-      scaleY: pre.resizedH / image.height,
-    };
-    return crop;
+    return this.runner.encode(image);
   }
 
   async decode(crop: EncodedCrop, points: Float64Array, count: number, opts: DecodeOptions = {}): Promise<DecodedBatch> {
     if (opts.maskInput || opts.multimask === false) {
       throw new ModelError(`${this.decoderFile}: this layout has no mask input or single-mask output`);
     }
-    const c = crop as HfEncodedCrop;
+    const c = crop as FeedsCrop;
     const coords = new Float32Array(count * 2);
-    if (this.pre.mode === 'square') {
-      // SAM 2's own transform: normalise by the crop size, then scale to the square input, all in float32.
-      const f32 = Math.fround;
-      const size = this.pre.size;
-      for (let i = 0; i < count; i++) {
-        coords[2 * i] = f32(f32(f32(points[2 * i]) / c.width) * size);
-        coords[2 * i + 1] = f32(f32(f32(points[2 * i + 1]) / c.height) * size);
-      }
-    } else {
-      for (let i = 0; i < count; i++) {
-        coords[2 * i] = points[2 * i] * c.scaleX;
-        coords[2 * i + 1] = points[2 * i + 1] * c.scaleY;
-      }
-    }
+    for (let i = 0; i < count; i++) mapPoint(points, i, c, this.pre, coords, 2 * i);
     const labels = new BigInt64Array(count).fill(1n);
     const feeds: Record<string, ort.Tensor> = {
       ...c.feeds,

@@ -1,7 +1,10 @@
 /**
  * ONNX Runtime sessions with options chosen on purpose, and execution-provider selection for --device.
  */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 
 /** Runtime settings shared by every session of a run. */
@@ -22,7 +25,9 @@ export function executionProviders(device: string): string[] {
 
 /**
  * Throws a clear message when the installed onnxruntime-node has no such provider. The Linux x64 package ships
- * CPU and WebGPU in the box; CUDA and TensorRT need ONNX Runtime's GPU libraries installed (see README, "Devices").
+ * CPU and WebGPU in the box; CUDA and TensorRT are listed but their provider libraries are downloaded by the package's
+ * install script (skipped by this project's .npmrc), so for them the library file itself is looked for
+ * (see docs/devices.md).
  */
 export function checkDevice(device: string): void {
   const name = DEVICE_ALIASES[device] ?? device;
@@ -32,6 +37,32 @@ export function checkDevice(device: string): void {
     const names = backends.map((b) => b.name).join(', ');
     throw new Error(`--device ${device}: ONNX Runtime on this platform has no '${name}' execution provider (available: ${names})`);
   }
+  if (!known.bundled) {
+    const lib = providerLibrary(name);
+    if (lib && !existsSync(lib)) {
+      throw new Error(
+        `--device ${device}: the installed onnxruntime-node has no ${name} provider library (${lib} is missing); ` +
+          `install ONNX Runtime's GPU binaries as docs/devices.md describes, or use --device cpu`,
+      );
+    }
+  }
+}
+
+/** Where onnxruntime-node keeps a downloaded provider library on this platform, or undefined when unknown. */
+export function providerLibrary(name: string): string | undefined {
+  let pkgDir: string;
+  try {
+    pkgDir = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+  } catch {
+    return undefined;
+  }
+  const file =
+    process.platform === 'win32'
+      ? `onnxruntime_providers_${name}.dll`
+      : process.platform === 'linux'
+        ? `libonnxruntime_providers_${name}.so`
+        : undefined;
+  return file && path.join(pkgDir, 'bin', 'napi-v6', process.platform, process.arch, file);
 }
 
 /** The session options every sam-amg session uses. */
@@ -61,7 +92,8 @@ export async function createSession(file: string, opts: RuntimeOptions): Promise
     return await ort.InferenceSession.create(file, sessionOptions(opts));
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    throw new ModelError(`${file}: ONNX Runtime cannot load it: ${msg.split('\n')[0]}`);
+    const device = opts.device && opts.device !== 'cpu' ? ` (with --device ${opts.device}; see docs/devices.md, or use --device cpu)` : '';
+    throw new ModelError(`${file}: ONNX Runtime cannot load it: ${msg.split('\n')[0]}${device}`);
   }
 }
 

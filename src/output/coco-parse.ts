@@ -4,7 +4,7 @@
  */
 import { fromCoco } from '../rle/rle.js';
 import type { BoxXYWH } from '../amg/types.js';
-import type { CocoAnnotation, CocoCategory, CocoDocument, CocoImage, CocoInfo, RunError } from './coco.js';
+import type { CocoAnnotation, CocoCategory, CocoDocument, CocoImage, CocoInfo, RunError, ShardInfo } from './coco.js';
 
 type Json = unknown;
 
@@ -66,6 +66,7 @@ function infoOf(v: Json): CocoInfo {
   const modelSha256 = string(field(o, 'model_sha256', 'info'), 'info.model_sha256');
   const options = object(field(o, 'options', 'info'), 'info.options');
   const errors = o.errors === undefined ? [] : array(o.errors, 'info.errors').map((e, i) => runErrorOf(e, `info.errors[${i}]`));
+  const shard = o.shard === undefined ? undefined : shardOf(o.shard, 'info.shard');
   return {
     description,
     version,
@@ -73,8 +74,22 @@ function infoOf(v: Json): CocoInfo {
     model,
     model_sha256: modelSha256,
     options,
+    ...(shard === undefined ? {} : { shard }),
     ...(errors.length > 0 ? { errors } : {}),
   };
+}
+
+function shardOf(v: Json, at: string): ShardInfo {
+  const o = object(v, at);
+  const shard = {
+    index: nonNegativeInt(field(o, 'index', at), `${at}.index`),
+    count: positiveInt(field(o, 'count', at), `${at}.count`),
+    images: nonNegativeInt(field(o, 'images', at), `${at}.images`),
+    total: nonNegativeInt(field(o, 'total', at), `${at}.total`),
+  };
+  if (shard.index >= shard.count) throw new Invalid(`${at}.index: ${shard.index} is not below count ${shard.count}`);
+  if (shard.images > shard.total) throw new Invalid(`${at}.images: ${shard.images} is more than total ${shard.total}`);
+  return shard;
 }
 
 function runErrorOf(v: Json, at: string): RunError {

@@ -37,6 +37,19 @@ export interface RunInfo {
   /** Every AMG parameter used, snake_case; written in the caller's key order. */
   options: Record<string, unknown>;
   errors?: RunError[];
+  /** Set only when the run is one shard of a larger run (`--shard`); a single run writes no shard key. */
+  shard?: ShardInfo;
+}
+
+/**
+ * `info.shard` of a shard's output: which shard, how many, how many images this shard was given and how many
+ * the whole (unsharded) listing held. `sam-amg merge` checks these and drops the key.
+ */
+export interface ShardInfo {
+  index: number;
+  count: number;
+  images: number;
+  total: number;
 }
 
 /** The info block as written. */
@@ -47,6 +60,7 @@ export interface CocoInfo {
   model: string;
   model_sha256: string;
   options: Record<string, unknown>;
+  shard?: ShardInfo;
   errors?: RunError[];
 }
 
@@ -141,6 +155,7 @@ function cocoInfo(info: RunInfo): CocoInfo {
     model: info.model,
     model_sha256: info.modelSha256,
     options: info.options,
+    shard: info.shard,
     errors: info.errors,
   });
 }
@@ -197,6 +212,9 @@ function infoInOrder(info: CocoInfo): CocoInfo {
     model: info.model,
     model_sha256: info.model_sha256,
     options: info.options,
+    ...(info.shard === undefined
+      ? {}
+      : { shard: { index: info.shard.index, count: info.shard.count, images: info.shard.images, total: info.shard.total } }),
     ...(info.errors && info.errors.length > 0
       ? { errors: info.errors.map((e) => ({ file: e.file, stage: e.stage, message: e.message })) }
       : {}),

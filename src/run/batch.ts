@@ -1,21 +1,58 @@
 /**
  * The batch: schedules images through the generator, turns every per-image failure into an error record (never an
  * exception that ends the batch), and hands finished images to the writer in input order.
+ *
+ * Two kinds of trouble are told apart:
+ * - a per-image failure (unreadable file, decoder error, a failing per-image output write) becomes a RunError and
+ *   the batch goes on (unless `failFast`);
+ * - a failure that makes every later image pointless — an event handler that cannot write the journal or the
+ *   streamed output, or a per-image write that hit a full or read-only disk — is `fatal`: the batch stops taking
+ *   new images, lets the ones in flight finish, and reports it in {@link BatchOutcome.fatal}.
  */
+import { promises as fsp } from 'node:fs';
 import pLimit from 'p-limit';
 import type { MaskGenerator } from '../amg/generator.js';
+import type { RgbImage } from '../amg/types.js';
 import { decodeImage, ImageDecodeError } from '../image/decode.js';
 import type { ImageResult, RunError } from '../output/coco.js';
+import { errorCode } from '../output/errno.js';
 import type { InputItem } from './inputs.js';
+
+/** Size and modification time of an input file as it was read; the journal uses them to spot changed files. */
+export interface FileIdentity {
+  size: number;
+  mtimeMs: number;
+}
 
 /** What the batch reports as it goes (progress display, journal, streaming writers). */
 export interface BatchEvents {
   /** An image is about to start. */
   onStart?(item: InputItem, index: number): void;
-  /** An image finished; called in input order (results are held back until their predecessors finish). */
-  onResult?(result: ImageResult, index: number, seconds: number): Promise<void> | void;
-  /** An image failed; called in input order. */
+  /**
+   * An image finished; called in input order (results are held back until their predecessors finish). A throw or
+   * rejection here is fatal: the batch stops taking new images and reports it as {@link BatchOutcome.fatal}.
+   */
+  onResult?(result: ImageResult, index: number, seconds: number, file: FileIdentity): Promise<void> | void;
+  /** An image failed; called in input order. A throw here is fatal, as for onResult. */
   onError?(error: RunError, index: number): Promise<void> | void;
+}
+
+/**
+ * Work done on each image right after its masks, while the decoded pixels are still in memory (per-image output
+ * files, overlays). A throw fails that image, with the thrown error's `stage` when it is a {@link StageError}.
+ */
+export type AfterImage = (item: InputItem, image: RgbImage, result: ImageResult, index: number) => Promise<void>;
+
+/** An error that knows which stage of an image's processing it belongs to. */
+export class StageError extends Error {
+  constructor(
+    readonly stage: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StageError';
+  }
 }
 
 /** Options of {@link runBatch}. */
@@ -31,18 +68,31 @@ export interface BatchOptions {
   /** When aborted, no new image starts; images in flight finish. */
   signal?: AbortSignal;
   events?: BatchEvents;
+  afterImage?: AfterImage;
 }
 
 /** Outcome of a batch: results and errors in input order. */
 export interface BatchOutcome {
   results: ImageResult[];
+  /** The input index of each result (parallel to `results`). */
+  resultIndex: number[];
   errors: RunError[];
-  /** Images never started (fail-fast or interruption). */
+  /** The input index of each error (parallel to `errors`). */
+  errorIndex: number[];
+  /** Images never started (fail-fast, interruption or a fatal error). */
   skipped: number;
   interrupted: boolean;
+  /** The failure that stopped the batch early, if any (see the module comment). */
+  fatal?: Error;
 }
 
-type Settled = { kind: 'ok'; result: ImageResult; seconds: number } | { kind: 'error'; error: RunError } | { kind: 'skipped' };
+type Settled =
+  | { kind: 'ok'; result: ImageResult; seconds: number; file: FileIdentity }
+  | { kind: 'error'; error: RunError; fatal?: Error }
+  | { kind: 'skipped' };
+
+/** errno codes after which no later write can succeed either. */
+const DISK_FATAL = new Set(['ENOSPC', 'EDQUOT', 'EROFS']);
 
 /** Runs every item through the generator. */
 export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
@@ -50,26 +100,45 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   const limit = pLimit(Math.max(1, opts.concurrency ?? 1));
   const settled: (Settled | undefined)[] = new Array(items.length);
   let stop = false;
+  let fatal: Error | undefined;
   let flushed = 0;
-  const results: ImageResult[] = [];
-  const errors: RunError[] = [];
-  let skipped = 0;
+  const outcome: BatchOutcome = { results: [], resultIndex: [], errors: [], errorIndex: [], skipped: 0, interrupted: false };
+  const setFatal = (err: unknown): void => {
+    stop = true;
+    fatal ??= err instanceof Error ? err : new Error(String(err));
+  };
   // Emit finished images strictly in input order so streamed output is deterministic.
   let flushing: Promise<void> = Promise.resolve();
   const flush = (): Promise<void> => {
     flushing = flushing.then(async () => {
       while (flushed < items.length && settled[flushed] !== undefined) {
-        const s = settled[flushed] as Settled;
-        if (s.kind === 'ok') {
-          results.push(s.result);
-          await events.onResult?.(s.result, flushed, s.seconds);
-        } else if (s.kind === 'error') {
-          errors.push(s.error);
-          await events.onError?.(s.error, flushed);
-        } else {
-          skipped++;
-        }
+        const index = flushed;
+        const s = settled[index] as Settled;
         flushed++;
+        if (s.kind === 'ok') {
+          outcome.results.push(s.result);
+          outcome.resultIndex.push(index);
+          // After a fatal error, results are still collected (the final output may yet be writable) but no longer
+          // streamed: the handler is what failed.
+          if (fatal === undefined) {
+            try {
+              await events.onResult?.(s.result, index, s.seconds, s.file);
+            } catch (err) {
+              setFatal(err);
+            }
+          }
+        } else if (s.kind === 'error') {
+          outcome.errors.push(s.error);
+          outcome.errorIndex.push(index);
+          if (s.fatal) setFatal(s.fatal);
+          try {
+            await events.onError?.(s.error, index);
+          } catch (err) {
+            setFatal(err);
+          }
+        } else {
+          outcome.skipped++;
+        }
       }
     });
     return flushing;
@@ -82,29 +151,63 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       }
       events.onStart?.(item, index);
       const t0 = performance.now();
-      const s = await processOne(item, generator, opts.maxPixels);
+      const s = await processOne(item, index, generator, opts);
       if (s.kind === 'ok') s.seconds = (performance.now() - t0) / 1000;
-      if (s.kind === 'error' && opts.failFast) stop = true;
+      if (s.kind === 'error' && (opts.failFast || s.fatal)) stop = true;
       settled[index] = s;
       return flush();
     }),
   );
   await Promise.all(tasks);
   await flush();
-  return { results, errors, skipped, interrupted: opts.signal?.aborted ?? false };
+  outcome.interrupted = opts.signal?.aborted ?? false;
+  if (fatal) outcome.fatal = fatal;
+  return outcome;
 }
 
-async function processOne(item: InputItem, generator: MaskGenerator, maxPixels?: number): Promise<Settled> {
+async function processOne(item: InputItem, index: number, generator: MaskGenerator, opts: BatchOptions): Promise<Settled> {
   let stage = 'decode';
   try {
-    const image = await decodeImage(item.path, { maxPixels });
+    const file = await identify(item.path);
+    const image = await decodeImage(item.path, { maxPixels: opts.maxPixels });
     stage = 'generate';
     const records = await generator.generate(image);
-    return { kind: 'ok', result: { relPath: item.relPath, width: image.width, height: image.height, records }, seconds: 0 };
+    const result: ImageResult = { relPath: item.relPath, width: image.width, height: image.height, records };
+    if (opts.afterImage) {
+      stage = 'output';
+      await opts.afterImage(item, image, result, index);
+    }
+    return { kind: 'ok', result, seconds: 0, file };
   } catch (err) {
+    if (err instanceof StageError) stage = err.stage;
     const message = err instanceof ImageDecodeError ? err.message : err instanceof Error ? err.message : String(err);
-    return { kind: 'error', error: { file: item.relPath, stage, message: oneLine(message) } };
+    const error: RunError = { file: item.relPath, stage, message: oneLine(message) };
+    const code = causeCode(err);
+    if (stage !== 'decode' && code !== undefined && DISK_FATAL.has(code)) {
+      return { kind: 'error', error, fatal: err instanceof Error ? err : new Error(String(err)) };
+    }
+    return { kind: 'error', error };
   }
+}
+
+async function identify(file: string): Promise<FileIdentity> {
+  try {
+    const st = await fsp.stat(file);
+    return { size: st.size, mtimeMs: st.mtimeMs };
+  } catch (err) {
+    // decodeImage reports the same problem with its own wording; stat is only the journal's bookkeeping.
+    throw new ImageDecodeError(`cannot read file (${errorCode(err) ?? 'stat failed'})`, { cause: err });
+  }
+}
+
+/** The first errno code along the error's `cause` chain. */
+function causeCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e !== undefined && depth < 8; depth++) {
+    const code = errorCode(e);
+    if (code !== undefined) return code;
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return undefined;
 }
 
 function oneLine(s: string): string {

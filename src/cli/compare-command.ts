@@ -1,0 +1,68 @@
+/**
+ * `sam-amg compare EXPECTED ACTUAL`: CI fixture comparison of two outputs (COCO file, SA-1B folder or JSONL file,
+ * in any mix). Exit codes: 0 within the limits, 1 not, 2 unreadable input or bad flags.
+ */
+import { Command } from 'commander';
+import { checkLimits, compareSets, DEFAULT_LIMITS, formatReport, type CompareLimits } from '../compare/compare.js';
+import { readMaskSet, ReadError } from '../compare/read.js';
+import { parseNumber } from './numbers.js';
+
+/** Flags of `compare`. */
+interface CompareFlags {
+  minIou: number;
+  minRecall: number;
+  maxExtra: number;
+  scoreTol: number;
+  json?: boolean;
+  failOnImageMismatch?: boolean;
+}
+
+/** The `compare` command; `setCode` receives its exit code. */
+export function buildCompareCommand(setCode: (code: number) => void): Command {
+  return new Command('compare')
+    .description('compare two outputs mask by mask (IoU on RLE, one-to-one greedy matching); exit 0 within limits, 1 not, 2 unreadable')
+    .argument('<expected>', 'COCO JSON file, SA-1B folder or JSONL file')
+    .argument('<actual>', 'COCO JSON file, SA-1B folder or JSONL file')
+    .option('--min-iou <x>', 'a pair counts as a match at IoU ≥ x', parseNumber, DEFAULT_LIMITS.minIou)
+    .option('--min-recall <x>', 'fail when matched / expected masks < x', parseNumber, DEFAULT_LIMITS.minRecall)
+    .option('--max-extra <n>', 'fail when more than n actual masks are unmatched', parseNumber, DEFAULT_LIMITS.maxExtra)
+    .option('--score-tol <x>', 'fail when predicted_iou or stability_score of a match differ by more than x', parseNumber, DEFAULT_LIMITS.scoreTol)
+    .option('--fail-on-image-mismatch', 'fail when an image is on one side only or differs in size')
+    .option('--json', 'print the report as JSON')
+    .addHelpText(
+      'after',
+      `
+Masks of each image (matched by file_name) are paired one-to-one, greedily by descending IoU (not an optimal
+assignment); IoU is computed on the RLE runs, never on decoded bitmaps. Area and bbox differences of matched
+masks are reported but do not fail by themselves.
+
+Exit codes: 0 within limits, 1 not, 2 unreadable input or bad flags.`,
+    )
+    .action(async (expectedPath: string, actualPath: string, f: CompareFlags) => {
+      const limits: CompareLimits = {
+        minIou: f.minIou,
+        minRecall: f.minRecall,
+        maxExtra: f.maxExtra,
+        scoreTol: f.scoreTol,
+        failOnImageMismatch: Boolean(f.failOnImageMismatch),
+      };
+      try {
+        checkLimits(limits);
+      } catch (err) {
+        process.stderr.write(`sam-amg compare: ${err instanceof Error ? err.message : String(err)}\n`);
+        setCode(2);
+        return;
+      }
+      let report;
+      try {
+        const [expected, actual] = await Promise.all([readMaskSet(expectedPath), readMaskSet(actualPath)]);
+        report = compareSets(expected, actual, limits);
+      } catch (err) {
+        process.stderr.write(`sam-amg compare: ${err instanceof Error ? err.message : String(err)}\n`);
+        setCode(err instanceof ReadError ? 2 : 2);
+        return;
+      }
+      process.stdout.write(f.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+      setCode(report.pass ? 0 : 1);
+    });
+}

@@ -1,0 +1,340 @@
+/**
+ * `sam-amg compare EXPECTED ACTUAL`: per image, match masks one-to-one by mask IoU on RLE (match.ts: greedy by
+ * descending IoU, not an optimal assignment), then count matched / missing / extra, IoU statistics, images on one
+ * side only and differing fields, and decide pass or fail against the limits.
+ */
+import { fromCoco, rleArea, rleBoxXYXY } from '../rle/rle.js';
+import { matchMasks, nearestMask, type MatchItem } from './match.js';
+import type { MaskSet, SetAnnotation, SetImage } from './read.js';
+
+/** The limits a comparison is judged against. */
+export interface CompareLimits {
+  /** A pair counts as a match at IoU ≥ minIou (0 < minIou ≤ 1). */
+  minIou: number;
+  /** Matched / expected masks (over images on both sides) must be ≥ this. */
+  minRecall: number;
+  /** Unmatched actual masks must be ≤ this. */
+  maxExtra: number;
+  /** predicted_iou and stability_score of a matched pair may differ by at most this. */
+  scoreTol: number;
+  /** Fail when an image is on one side only or has a different size. */
+  failOnImageMismatch: boolean;
+}
+
+/** Defaults of the CLI. */
+export const DEFAULT_LIMITS: CompareLimits = { minIou: 0.9, minRecall: 1, maxExtra: 0, scoreTol: 0.01, failOnImageMismatch: false };
+
+/** A mask as named in a report. */
+export interface MaskRef {
+  file_name: string;
+  /** The annotation id in its file. */
+  id: number;
+  /** Position among its image's annotations (0-based). */
+  index: number;
+  area: number;
+  bbox: [number, number, number, number];
+}
+
+/** An expected mask without a match, with the closest actual mask (any IoU > 0) for the message. */
+export interface MissingMask extends MaskRef {
+  nearest: { id: number; iou: number } | null;
+}
+
+/** A matched pair. */
+export interface MatchedMask {
+  expected_id: number;
+  actual_id: number;
+  iou: number;
+}
+
+/** A field that differs within a matched pair. */
+export interface FieldDiff {
+  file_name: string;
+  expected_id: number;
+  actual_id: number;
+  field: 'area' | 'bbox' | 'predicted_iou' | 'stability_score';
+  expected: number | number[];
+  actual: number | number[];
+  /** Whether this difference fails the comparison (scores beyond --score-tol do; area and bbox are informational). */
+  fails: boolean;
+}
+
+/** One image present on both sides. */
+export interface ImageReport {
+  file_name: string;
+  expected: number;
+  actual: number;
+  matched: number;
+  mean_iou: number | null;
+  min_iou: number | null;
+  /** Set when the two sides disagree on the image's size (its masks then cannot match). */
+  size_mismatch?: { expected: [number, number]; actual: [number, number] };
+  matches: MatchedMask[];
+  missing: MissingMask[];
+  extra: MaskRef[];
+}
+
+/** The whole comparison. */
+export interface CompareReport {
+  expected: { path: string; format: string; images: number; masks: number };
+  actual: { path: string; format: string; images: number; masks: number };
+  matching: 'greedy-by-iou';
+  limits: CompareLimits;
+  totals: {
+    images_compared: number;
+    expected_masks: number;
+    actual_masks: number;
+    matched: number;
+    missing: number;
+    extra: number;
+    recall: number;
+    mean_iou: number | null;
+    min_iou: number | null;
+    score_diffs: number;
+    field_diffs: number;
+  };
+  only_in_expected: string[];
+  only_in_actual: string[];
+  size_mismatches: string[];
+  images: ImageReport[];
+  field_diffs: FieldDiff[];
+  /** Why the comparison fails; empty when it passes. */
+  failures: string[];
+  pass: boolean;
+}
+
+/** Checks limits; throws a RangeError naming the flag. */
+export function checkLimits(l: CompareLimits): void {
+  if (!(l.minIou > 0 && l.minIou <= 1)) throw new RangeError(`--min-iou must be in (0, 1], got ${l.minIou}`);
+  if (!(l.minRecall >= 0 && l.minRecall <= 1)) throw new RangeError(`--min-recall must be in [0, 1], got ${l.minRecall}`);
+  if (!(Number.isInteger(l.maxExtra) && l.maxExtra >= 0) && l.maxExtra !== Infinity) {
+    throw new RangeError(`--max-extra must be a non-negative integer, got ${l.maxExtra}`);
+  }
+  if (!(l.scoreTol >= 0)) throw new RangeError(`--score-tol must be ≥ 0, got ${l.scoreTol}`);
+}
+
+/** A mask ready for matching: RLE decoded from its counts string (never to a bitmap), area and box from the runs. */
+export function matchItem(a: SetAnnotation): MatchItem {
+  const rle = fromCoco(a.segmentation);
+  return { rle, area: rleArea(rle), box: rleBoxXYXY(rle) };
+}
+
+/** Compares two outputs image by image (by file_name). */
+export function compareSets(expected: MaskSet, actual: MaskSet, limits: CompareLimits): CompareReport {
+  checkLimits(limits);
+  const actualByName = new Map(actual.images.map((im) => [im.file_name, im]));
+  const expectedNames = new Set(expected.images.map((im) => im.file_name));
+  const onlyInExpected: string[] = [];
+  const onlyInActual = actual.images.filter((im) => !expectedNames.has(im.file_name)).map((im) => im.file_name);
+  const images: ImageReport[] = [];
+  const fieldDiffs: FieldDiff[] = [];
+  for (const e of expected.images) {
+    const a = actualByName.get(e.file_name);
+    if (!a) {
+      onlyInExpected.push(e.file_name);
+      continue;
+    }
+    images.push(compareImage(e, a, limits, fieldDiffs));
+  }
+  const sizeMismatches = images.filter((r) => r.size_mismatch).map((r) => r.file_name);
+  const allIous = images.flatMap((r) => r.matches.map((m) => m.iou));
+  const expectedMasks = sum(images.map((r) => r.expected));
+  const matched = sum(images.map((r) => r.matched));
+  const missing = sum(images.map((r) => r.missing.length));
+  const extra = sum(images.map((r) => r.extra.length));
+  const scoreDiffs = fieldDiffs.filter((d) => d.fails).length;
+  const recall = expectedMasks === 0 ? 1 : matched / expectedMasks;
+  const failures: string[] = [];
+  if (recall < limits.minRecall) {
+    const names = images.flatMap((r) => r.missing).map((m) => `${m.file_name}#${m.id}`);
+    failures.push(
+      `recall ${matched}/${expectedMasks} = ${fmt(recall)} < --min-recall ${limits.minRecall}; missing: ${names.slice(0, 20).join(', ')}${names.length > 20 ? `, … (${names.length} in all)` : ''}`,
+    );
+  }
+  if (extra > limits.maxExtra) {
+    const names = images.flatMap((r) => r.extra).map((m) => `${m.file_name}#${m.id}`);
+    failures.push(`${extra} extra masks > --max-extra ${limits.maxExtra}: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''}`);
+  }
+  if (scoreDiffs > 0) failures.push(`${scoreDiffs} score differences beyond --score-tol ${limits.scoreTol}`);
+  if (limits.failOnImageMismatch) {
+    if (onlyInExpected.length > 0) failures.push(`images only in expected: ${onlyInExpected.join(', ')}`);
+    if (onlyInActual.length > 0) failures.push(`images only in actual: ${onlyInActual.join(', ')}`);
+    if (sizeMismatches.length > 0) failures.push(`images whose size differs: ${sizeMismatches.join(', ')}`);
+  }
+  return {
+    expected: { path: expected.path, format: expected.format, images: expected.images.length, masks: countMasks(expected.images) },
+    actual: { path: actual.path, format: actual.format, images: actual.images.length, masks: countMasks(actual.images) },
+    matching: 'greedy-by-iou',
+    limits,
+    totals: {
+      images_compared: images.length,
+      expected_masks: expectedMasks,
+      actual_masks: sum(images.map((r) => r.actual)),
+      matched,
+      missing,
+      extra,
+      recall,
+      mean_iou: allIous.length === 0 ? null : sum(allIous) / allIous.length,
+      min_iou: allIous.length === 0 ? null : minOf(allIous),
+      score_diffs: scoreDiffs,
+      field_diffs: fieldDiffs.length,
+    },
+    only_in_expected: onlyInExpected,
+    only_in_actual: onlyInActual,
+    size_mismatches: sizeMismatches,
+    images,
+    field_diffs: fieldDiffs,
+    failures,
+    pass: failures.length === 0,
+  };
+}
+
+function compareImage(e: SetImage, a: SetImage, limits: CompareLimits, diffs: FieldDiff[]): ImageReport {
+  const ref = (im: SetImage, ann: SetAnnotation, index: number): MaskRef => ({
+    file_name: im.file_name,
+    id: ann.id,
+    index,
+    area: ann.area,
+    bbox: [...ann.bbox],
+  });
+  const base = { file_name: e.file_name, expected: e.annotations.length, actual: a.annotations.length };
+  if (e.width !== a.width || e.height !== a.height) {
+    return {
+      ...base,
+      matched: 0,
+      mean_iou: null,
+      min_iou: null,
+      size_mismatch: { expected: [e.width, e.height], actual: [a.width, a.height] },
+      matches: [],
+      missing: e.annotations.map((ann, i) => ({ ...ref(e, ann, i), nearest: null })),
+      extra: a.annotations.map((ann, j) => ref(a, ann, j)),
+    };
+  }
+  const ei = e.annotations.map(matchItem);
+  const ai = a.annotations.map(matchItem);
+  const m = matchMasks(ei, ai, limits.minIou);
+  const matches = m.pairs.map((p) => {
+    const ea = e.annotations[p.expected];
+    const aa = a.annotations[p.actual];
+    fieldDiffsOf(e.file_name, ea, aa, limits.scoreTol, diffs);
+    return { expected_id: ea.id, actual_id: aa.id, iou: p.iou };
+  });
+  const ious = matches.map((x) => x.iou);
+  return {
+    ...base,
+    matched: matches.length,
+    mean_iou: ious.length === 0 ? null : sum(ious) / ious.length,
+    min_iou: ious.length === 0 ? null : minOf(ious),
+    matches,
+    missing: m.missing.map((i) => {
+      const near = nearestMask(ei[i], ai);
+      return { ...ref(e, e.annotations[i], i), nearest: near ? { id: a.annotations[near.index].id, iou: near.iou } : null };
+    }),
+    extra: m.extra.map((j) => ref(a, a.annotations[j], j)),
+  };
+}
+
+function fieldDiffsOf(file: string, e: SetAnnotation, a: SetAnnotation, tol: number, out: FieldDiff[]): void {
+  const base = { file_name: file, expected_id: e.id, actual_id: a.id };
+  if (e.area !== a.area) out.push({ ...base, field: 'area', expected: e.area, actual: a.area, fails: false });
+  if (e.bbox.some((v, i) => v !== a.bbox[i])) out.push({ ...base, field: 'bbox', expected: [...e.bbox], actual: [...a.bbox], fails: false });
+  for (const field of ['predicted_iou', 'stability_score'] as const) {
+    if (Math.abs(e[field] - a[field]) > tol) out.push({ ...base, field, expected: e[field], actual: a[field], fails: true });
+  }
+}
+
+/** The report as a human-readable table and lists, ending with PASS or FAIL. */
+export function formatReport(r: CompareReport): string {
+  const lines: string[] = [];
+  lines.push(`expected: ${r.expected.path} (${r.expected.format}, ${r.expected.images} images, ${r.expected.masks} masks)`);
+  lines.push(`actual:   ${r.actual.path} (${r.actual.format}, ${r.actual.images} images, ${r.actual.masks} masks)`);
+  lines.push(`matching: one-to-one, greedy by descending mask IoU (RLE), a match needs IoU ≥ ${r.limits.minIou}`);
+  lines.push('');
+  const header = ['image', 'expected', 'actual', 'matched', 'missing', 'extra', 'mean IoU', 'min IoU'];
+  const rows = r.images.map((im) => [
+    im.file_name + (im.size_mismatch ? ' (size differs)' : ''),
+    String(im.expected),
+    String(im.actual),
+    String(im.matched),
+    String(im.missing.length),
+    String(im.extra.length),
+    fmtIou(im.mean_iou),
+    fmtIou(im.min_iou),
+  ]);
+  const t = r.totals;
+  rows.push([
+    `total (${t.images_compared} images)`,
+    String(t.expected_masks),
+    String(t.actual_masks),
+    String(t.matched),
+    String(t.missing),
+    String(t.extra),
+    fmtIou(t.mean_iou),
+    fmtIou(t.min_iou),
+  ]);
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
+  const line = (row: string[]): string => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+  lines.push(line(header));
+  lines.push(widths.map((w) => '-'.repeat(w)).join('  '));
+  rows.forEach((row, i) => {
+    if (i === rows.length - 1) lines.push(widths.map((w) => '-'.repeat(w)).join('  '));
+    lines.push(line(row));
+  });
+  lines.push(`recall ${fmt(t.recall)} (min ${r.limits.minRecall}), extra ${t.extra} (max ${r.limits.maxExtra})`);
+  const missing = r.images.flatMap((im) => im.missing);
+  if (missing.length > 0) {
+    lines.push('', 'missing (expected masks without a match):');
+    for (const m of missing) {
+      const near = m.nearest ? `nearest actual #${m.nearest.id} IoU ${fmtIou(m.nearest.iou)}` : 'no overlapping actual mask';
+      lines.push(`  ${m.file_name}#${m.id}  area ${m.area}  bbox [${m.bbox.join(', ')}]  ${near}`);
+    }
+  }
+  const extra = r.images.flatMap((im) => im.extra);
+  if (extra.length > 0) {
+    lines.push('', 'extra (actual masks without a match):');
+    for (const m of extra) lines.push(`  ${m.file_name}#${m.id}  area ${m.area}  bbox [${m.bbox.join(', ')}]`);
+  }
+  if (r.field_diffs.length > 0) {
+    lines.push('', `differing fields of matched masks (scores beyond ±${r.limits.scoreTol} fail; area and bbox are informational):`);
+    for (const d of r.field_diffs.slice(0, 50)) {
+      const v = (x: number | number[]): string => (Array.isArray(x) ? `[${x.join(', ')}]` : String(x));
+      lines.push(`  ${d.file_name}#${d.expected_id} ↔ #${d.actual_id}  ${d.field}  ${v(d.expected)} → ${v(d.actual)}${d.fails ? '  (fails)' : ''}`);
+    }
+    if (r.field_diffs.length > 50) lines.push(`  … ${r.field_diffs.length - 50} more (see --json)`);
+  }
+  for (const [label, list] of [
+    ['images only in expected', r.only_in_expected],
+    ['images only in actual', r.only_in_actual],
+    ['images whose size differs', r.size_mismatches],
+  ] as const) {
+    if (list.length > 0) lines.push('', `${label}${r.limits.failOnImageMismatch ? '' : ' (not compared; --fail-on-image-mismatch to fail)'}: ${list.join(', ')}`);
+  }
+  lines.push('');
+  if (r.pass) lines.push('PASS');
+  else for (const f of r.failures) lines.push(`FAIL: ${f}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function countMasks(images: SetImage[]): number {
+  return sum(images.map((im) => im.annotations.length));
+}
+
+function minOf(xs: number[]): number {
+  let m = Infinity;
+  for (const x of xs) if (x < m) m = x;
+  return m;
+}
+
+function sum(xs: number[]): number {
+  let s = 0;
+  for (const x of xs) s += x;
+  return s;
+}
+
+function fmt(x: number): string {
+  return Number.isInteger(x) ? String(x) : x.toFixed(4);
+}
+
+function fmtIou(x: number | null): string {
+  return x === null ? '-' : x.toFixed(4);
+}

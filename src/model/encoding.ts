@@ -1,0 +1,74 @@
+/**
+ * The image side shared by every layout: pre-processing as the model folder's config says, one encoder run, and the
+ * prompt mapping from crop pixels to the model's input frame.
+ */
+import * as ort from 'onnxruntime-node';
+import type { RgbImage } from '../amg/types.js';
+import { preprocess, type PreprocessSpec } from '../image/preprocess.js';
+import type { LogitGeometry } from '../mask/upscale.js';
+import type { AdapterTimings, EncodedCrop } from './adapter.js';
+
+/** An encoded crop: the decoder feeds taken from the encoder outputs, and the prompt scale. */
+export interface FeedsCrop extends EncodedCrop {
+  readonly feeds: Record<string, ort.Tensor>;
+  /** Crop pixels → resized frame (longest-edge mode). */
+  readonly scaleX: number;
+  readonly scaleY: number;
+}
+
+const now = (): number => performance.now() / 1000;
+
+/** Runs one image encoder and renames its outputs to the decoder's input names. */
+export class ImageEncoderRunner {
+
+  /**
+   * @param outputs decoder input name → encoder output name
+   */
+  constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly pre: PreprocessSpec,
+    private readonly outputs: Readonly<Record<string, string>>,
+    private readonly timings: AdapterTimings,
+  ) {}
+
+  async encode(image: RgbImage): Promise<FeedsCrop> {
+    let t = now();
+    const pre = preprocess(image, this.pre);
+    const side = this.pre.mode === 'square' ? this.pre.size : this.pre.padSize;
+    const input = new ort.Tensor('float32', pre.pixels, [1, 3, side, side]);
+    this.timings.preprocess += now() - t;
+    t = now();
+    const out = await this.session.run({ [this.session.inputNames[0]]: input }, [...new Set(Object.values(this.outputs))]);
+    this.timings.encoder += now() - t;
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [decoderName, encoderName] of Object.entries(this.outputs)) feeds[decoderName] = out[encoderName];
+    const geometry: LogitGeometry =
+      this.pre.mode === 'square'
+        ? { lowRes: 256, frame: null, validW: 256, validH: 256 }
+        : { lowRes: 256, frame: this.pre.padSize, validW: pre.resizedW, validH: pre.resizedH };
+    return {
+      width: image.width,
+      height: image.height,
+      geometry,
+      feeds,
+      scaleX: pre.resizedW / image.width,
+      scaleY: pre.resizedH / image.height,
+    };
+  }
+}
+
+/**
+ * Prompt point i of `points` (crop pixels) in the model's input frame, written to out[2·i], out[2·i + 1].
+ * Square mode follows SAM 2's own transform in float32 (x / w · size); longest-edge mode SAM 1's
+ * ResizeLongestSide (x · new_w / w).
+ */
+export function mapPoint(points: Float64Array, i: number, crop: FeedsCrop, pre: PreprocessSpec, out: Float32Array, at: number): void {
+  if (pre.mode === 'square') {
+    const f32 = Math.fround;
+    out[at] = f32(f32(f32(points[2 * i]) / crop.width) * pre.size);
+    out[at + 1] = f32(f32(f32(points[2 * i + 1]) / crop.height) * pre.size);
+  } else {
+    out[at] = points[2 * i] * crop.scaleX;
+    out[at + 1] = points[2 * i + 1] * crop.scaleY;
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Adapter for the SAM reference repository's own decoder export (`scripts/export_onnx_model.py`, the layout many
+ * desktop labelling tools use), paired with a SAM 1 image encoder.
+ *
+ * Decoder inputs: `image_embeddings` [1,256,64,64], `point_coords` [1,N,2] (resized 1024 frame), `point_labels`
+ * [1,N] float, `mask_input` [1,1,256,256], `has_mask_input` [1], `orig_im_size` [2] float (h, w); outputs
+ * `masks`, `iou_predictions` [1,M], `low_res_masks` [1,M,256,256] with M = 4 (return_single_mask off: output 0 is
+ * the single-mask output, 1..3 the multimask outputs) or M = 1 (return_single_mask on: the single-mask output only).
+ *
+ * The batch axis is fixed at 1, so decode() loops over the prompts, one decoder call each. Every prompt is fed as
+ * the reference's ONNX example does: the point with label 1 plus the padding point (0, 0) with label −1 (the export
+ * does not pad by itself when no box is given); `mask_input` zeros with `has_mask_input` 0, or the given mask with
+ * `has_mask_input` 1 (use_m2m); `orig_im_size` the crop's (h, w). The adapter reads `low_res_masks`, not `masks`, so
+ * the generator's own exact upscaling applies as for every other layout.
+ */
+import * as ort from 'onnxruntime-node';
+import type { RgbImage } from '../amg/types.js';
+import type { PreprocessSpec } from '../image/preprocess.js';
+import type { AdapterTimings, DecodedBatch, DecodeOptions, EncodedCrop, ModelAdapter } from './adapter.js';
+import { ImageEncoderRunner, mapPoint, type FeedsCrop } from './encoding.js';
+import { ModelError } from './session.js';
+
+const now = (): number => performance.now() / 1000;
+
+/** The reference single-decoder export (SAM 1 family, batch 1). */
+export class ReferenceExportAdapter implements ModelAdapter {
+  readonly family = 'sam' as const;
+  readonly layout = 'reference-export';
+  /** The export always takes `mask_input` / `has_mask_input`. */
+  readonly supportsMaskInput = true;
+  readonly supportsSingleMask = true;
+  /** False for a return_single_mask export (one mask per call). */
+  readonly supportsMultimask: boolean;
+  readonly timings: AdapterTimings = { preprocess: 0, encoder: 0, decoder: 0 };
+  private readonly runner: ImageEncoderRunner;
+  private zeros: Float32Array | undefined;
+
+  /**
+   * @param embeddingOutput the encoder output that feeds `image_embeddings`
+   * @param masksPerCall M from the decoder metadata (1 or 4)
+   */
+  constructor(
+    private readonly encoder: ort.InferenceSession,
+    private readonly decoder: ort.InferenceSession,
+    private readonly pre: PreprocessSpec,
+    private readonly decoderFile: string,
+    embeddingOutput: string,
+    private readonly masksPerCall: 1 | 4,
+  ) {
+    this.supportsMultimask = masksPerCall === 4;
+    this.runner = new ImageEncoderRunner(encoder, pre, { image_embeddings: embeddingOutput }, this.timings);
+  }
+
+  encode(image: RgbImage): Promise<EncodedCrop> {
+    return this.runner.encode(image);
+  }
+
+  async decode(crop: EncodedCrop, points: Float64Array, count: number, opts: DecodeOptions = {}): Promise<DecodedBatch> {
+    const c = crop as FeedsCrop;
+    const multimask = opts.multimask !== false;
+    if (multimask && this.masksPerCall === 1) {
+      throw new ModelError(`${this.decoderFile}: this export has only the single-mask output (run with --no-multimask)`);
+    }
+    const lowRes = crop.geometry.lowRes;
+    const cells = lowRes * lowRes;
+    if (opts.maskInput && opts.maskInput.length < count * cells) {
+      throw new ModelError(`mask input has ${opts.maskInput.length} values, expected ${count} × ${cells}`);
+    }
+    const per = multimask ? 3 : 1;
+    const first = multimask ? 1 : 0;
+    const iou = new Float32Array(count * per);
+    const logits = new Float32Array(count * per * cells);
+    // Never written after creation, so concurrent decode() calls may share it.
+    this.zeros ??= new Float32Array(cells);
+    const mask = opts.maskInput ? new Float32Array(cells) : this.zeros;
+    const labels = new Float32Array([1, -1]);
+    const hasMask = new ort.Tensor('float32', new Float32Array([opts.maskInput ? 1 : 0]), [1]);
+    const origSize = new ort.Tensor('float32', new Float32Array([crop.height, crop.width]), [2]);
+    const embeddings = c.feeds.image_embeddings;
+    for (let i = 0; i < count; i++) {
+      const coords = new Float32Array(4); // the point, then the padding point (0, 0)
+      mapPoint(points, i, c, this.pre, coords, 0);
+      if (opts.maskInput) mask.set(opts.maskInput.subarray(i * cells, (i + 1) * cells));
+      const t = now();
+      const out = await this.decoder.run(
+        {
+          image_embeddings: embeddings,
+          point_coords: new ort.Tensor('float32', coords, [1, 2, 2]),
+          point_labels: new ort.Tensor('float32', labels, [1, 2]),
+          mask_input: new ort.Tensor('float32', mask, [1, 1, lowRes, lowRes]),
+          has_mask_input: hasMask,
+          orig_im_size: origSize,
+        },
+        ['iou_predictions', 'low_res_masks'],
+      );
+      this.timings.decoder += now() - t;
+      const dims = out.low_res_masks.dims;
+      if (dims.length !== 4 || dims[1] !== this.masksPerCall || dims[2] !== lowRes || dims[3] !== lowRes) {
+        throw new ModelError(
+          `${this.decoderFile}: low_res_masks has shape [${dims.join(', ')}], expected [1, ${this.masksPerCall}, ${lowRes}, ${lowRes}]`,
+        );
+      }
+      const scores = out.iou_predictions.data as Float32Array;
+      const maps = out.low_res_masks.data as Float32Array;
+      iou.set(scores.subarray(first, first + per), i * per);
+      logits.set(maps.subarray(first * cells, (first + per) * cells), i * per * cells);
+    }
+    return { count, masksPerPrompt: per, iou, logits };
+  }
+
+  /** The encoder and decoder sessions, for `models info`. */
+  sessions(): [ort.InferenceSession, ort.InferenceSession] {
+    return [this.encoder, this.decoder];
+  }
+
+  async release(): Promise<void> {
+    await this.encoder.release();
+    await this.decoder.release();
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Adapter for samexporter's SAM 2 export (`export_sam2.py`).
+ *
+ * Encoder: `image` [1,3,1024,1024] → `high_res_feats_0` [1,32,256,256], `high_res_feats_1` [1,64,128,128],
+ * `image_embed` [1,256,64,64]. samexporter feeds it SAM 2's transform: the image stretched to 1024×1024 (no padding,
+ * aspect ratio not kept), /255, ImageNet mean/std. The folder's preprocessor_config.json decides when present
+ * (`size: {height: 1024, width: 1024}`, `do_pad: false`); without one that transform is the default.
+ *
+ * Decoder: `image_embed`, `high_res_feats_0`, `high_res_feats_1`, `point_coords` [L,N,2] (x / w · 1024,
+ * y / h · 1024), `point_labels` [L,N] float, `mask_input` [L,1,256,256], `has_mask_input` [L], with a dynamic prompt
+ * axis L → `masks` [L,M,256,256] (low-resolution logits, already clamped to ±32), `iou_predictions` [L,M']. The
+ * export adds SAM's padding point itself, so each prompt is one row with one point, label 1. M = 3 (the default
+ * export, multimask_output on: outputs 1..3 of the mask decoder) or M = 1 (multimask_output off: the single-mask
+ * output after SAM 2's dynamic stability fallback; that export returns all four IoU columns, of which column 0 is the
+ * single mask's).
+ *
+ * use_m2m needs the single-mask output. A 3-mask export has none, so there the refinement keeps, per prompt, the
+ * output with the highest predicted IoU (first on ties): what SAM 2's `_dynamic_multimask_via_stability` returns
+ * when the single-mask token is unstable, and the closest this export can give. `models info` says so.
+ */
+import * as ort from 'onnxruntime-node';
+import type { RgbImage } from '../amg/types.js';
+import type { PreprocessSpec } from '../image/preprocess.js';
+import type { AdapterTimings, DecodedBatch, DecodeOptions, EncodedCrop, ModelAdapter } from './adapter.js';
+import { ImageEncoderRunner, mapPoint, type FeedsCrop } from './encoding.js';
+import { ModelError } from './session.js';
+
+const now = (): number => performance.now() / 1000;
+
+/** samexporter's SAM 2 encoder/decoder pair (dynamic prompt batch, mask input). */
+export class SamexporterAdapter implements ModelAdapter {
+  readonly family = 'sam2' as const;
+  readonly layout = 'samexporter-sam2';
+  readonly supportsMaskInput = true;
+  /** Only a multimask_output=False export has the single-mask output. */
+  readonly supportsSingleMask: boolean;
+  readonly supportsMultimask: boolean;
+  readonly timings: AdapterTimings = { preprocess: 0, encoder: 0, decoder: 0 };
+  private readonly runner: ImageEncoderRunner;
+  private zeros: Float32Array | undefined;
+
+  /** @param masksPerPrompt M from the decoder's `masks` metadata (1 or 3). */
+  constructor(
+    private readonly encoder: ort.InferenceSession,
+    private readonly decoder: ort.InferenceSession,
+    private readonly pre: PreprocessSpec,
+    private readonly decoderFile: string,
+    private readonly masksPerPrompt: 1 | 3,
+  ) {
+    this.supportsSingleMask = masksPerPrompt === 1;
+    this.supportsMultimask = masksPerPrompt === 3;
+    this.runner = new ImageEncoderRunner(
+      encoder,
+      pre,
+      { image_embed: 'image_embed', high_res_feats_0: 'high_res_feats_0', high_res_feats_1: 'high_res_feats_1' },
+      this.timings,
+    );
+  }
+
+  /** How use_m2m gets its single mask from this export. */
+  get m2mNote(): string {
+    return this.masksPerPrompt === 1 ? 'single-mask output' : 'no single-mask output: the best of the 3 outputs by predicted IoU';
+  }
+
+  encode(image: RgbImage): Promise<EncodedCrop> {
+    return this.runner.encode(image);
+  }
+
+  async decode(crop: EncodedCrop, points: Float64Array, count: number, opts: DecodeOptions = {}): Promise<DecodedBatch> {
+    const c = crop as FeedsCrop;
+    const multimask = opts.multimask !== false;
+    const M = this.masksPerPrompt;
+    if (multimask && M === 1) {
+      throw new ModelError(`${this.decoderFile}: this export has only the single-mask output (run with --no-multimask)`);
+    }
+    if (!multimask && M === 3 && !opts.maskInput) {
+      throw new ModelError(`${this.decoderFile}: this export has no single-mask output (multimask_output was on when exported)`);
+    }
+    const lowRes = crop.geometry.lowRes;
+    const cells = lowRes * lowRes;
+    const coords = new Float32Array(count * 2);
+    for (let i = 0; i < count; i++) mapPoint(points, i, c, this.pre, coords, 2 * i);
+    let mask: Float32Array;
+    if (opts.maskInput) {
+      if (opts.maskInput.length < count * cells) {
+        throw new ModelError(`mask input has ${opts.maskInput.length} values, expected ${count} × ${cells}`);
+      }
+      mask = opts.maskInput.length === count * cells && opts.maskInput.byteOffset === 0
+        ? opts.maskInput
+        : opts.maskInput.slice(0, count * cells);
+    } else {
+      // Never written after creation, so concurrent decode() calls may share it.
+      if (!this.zeros || this.zeros.length !== count * cells) this.zeros = new Float32Array(count * cells);
+      mask = this.zeros;
+    }
+    const feeds: Record<string, ort.Tensor> = {
+      ...c.feeds,
+      point_coords: new ort.Tensor('float32', coords, [count, 1, 2]),
+      point_labels: new ort.Tensor('float32', new Float32Array(count).fill(1), [count, 1]),
+      mask_input: new ort.Tensor('float32', mask, [count, 1, lowRes, lowRes]),
+      has_mask_input: new ort.Tensor('float32', new Float32Array(count).fill(opts.maskInput ? 1 : 0), [count]),
+    };
+    const t = now();
+    const out = await this.decoder.run(feeds, ['masks', 'iou_predictions']);
+    this.timings.decoder += now() - t;
+    const dims = out.masks.dims;
+    if (dims.length !== 4 || dims[0] !== count || dims[1] !== M || dims[2] !== lowRes || dims[3] !== lowRes) {
+      throw new ModelError(`${this.decoderFile}: masks has shape [${dims.join(', ')}], expected [${count}, ${M}, ${lowRes}, ${lowRes}]`);
+    }
+    const iouDims = out.iou_predictions.dims;
+    const iouCols = iouDims[1];
+    if (iouDims.length !== 2 || iouDims[0] !== count || !(iouCols === M || (M === 1 && iouCols === 4))) {
+      throw new ModelError(`${this.decoderFile}: iou_predictions has shape [${iouDims.join(', ')}], expected [${count}, ${M}]`);
+    }
+    const scores = out.iou_predictions.data as Float32Array;
+    const maps = out.masks.data as Float32Array;
+    if (M === 1) {
+      const iou = new Float32Array(count);
+      for (let i = 0; i < count; i++) iou[i] = scores[i * iouCols];
+      return { count, masksPerPrompt: 1, iou, logits: maps };
+    }
+    if (multimask) return { count, masksPerPrompt: 3, iou: scores, logits: maps };
+    // use_m2m on a 3-mask export: the best output per prompt stands in for the single-mask output.
+    const iou = new Float32Array(count);
+    const logits = new Float32Array(count * cells);
+    for (let i = 0; i < count; i++) {
+      let best = 0;
+      for (let k = 1; k < 3; k++) if (scores[i * 3 + k] > scores[i * 3 + best]) best = k;
+      iou[i] = scores[i * 3 + best];
+      logits.set(maps.subarray((i * 3 + best) * cells, (i * 3 + best + 1) * cells), i * cells);
+    }
+    return { count, masksPerPrompt: 1, iou, logits };
+  }
+
+  /** The encoder and decoder sessions, for `models info`. */
+  sessions(): [ort.InferenceSession, ort.InferenceSession] {
+    return [this.encoder, this.decoder];
+  }
+
+  async release(): Promise<void> {
+    await this.encoder.release();
+    await this.decoder.release();
+  }
+}

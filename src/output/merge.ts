@@ -1,0 +1,241 @@
+/**
+ * `sam-amg merge`: combines the outputs of shards (or of separate runs over disjoint images) into one output.
+ *
+ * Rules:
+ * - Every input must come from the same sam-amg version, model (id and sha256) and options; otherwise refused.
+ * - Shard outputs (info.shard) must all say the same shard count and input total, each index 0…N−1 must be there
+ *   exactly once (a missing one is named), and their image counts must add up to the total. Shard and non-shard
+ *   inputs are not mixed.
+ * - No image (file_name) may be in two inputs.
+ * - Images come out sorted by file_name (the order of a single run's listing), image ids 1…n in that order,
+ *   annotation ids 1…m in image order then each image's own order. info.errors are concatenated in shard index
+ *   order (for shards; the same order a single run writes them in), else in argument order. info.shard is dropped.
+ *   date_created: `date` when given (null omits it), else the inputs' common date, else the latest one.
+ * With shards made by contiguous blocks of the sorted list, the merged COCO file is byte-identical to the single
+ * run with the same options (and the same pinned date).
+ */
+import type { MaskSet, SetImage } from '../compare/read.js';
+import type { CocoAnnotation, CocoDocument, CocoImage, CocoInfo, RunError } from './coco.js';
+import { OBJECT_CATEGORY } from './coco.js';
+import type { Sa1bAnnotation, Sa1bDocument } from './sa1b.js';
+
+/** A refusal, with a message for the user. */
+export class MergeError extends Error {}
+
+/** Options of {@link mergeSets}. */
+export interface MergeOptions {
+  /** ISO date for info.date_created, null to omit it, undefined to take it from the inputs. */
+  date?: string | null;
+}
+
+/** The merged output in the shape every writer can take. */
+export interface MergedSet {
+  /** Absent only when no input carried an info block (SA-1B folders and JSONL files without one). */
+  info?: CocoInfo;
+  images: SetImage[];
+  /** The shard count when the inputs were shards. */
+  shards?: number;
+}
+
+/** Merges `sets` (as given on the command line); throws MergeError with a clear message when they do not belong together. */
+export function mergeSets(sets: MaskSet[], opts: MergeOptions = {}): MergedSet {
+  if (sets.length === 0) throw new MergeError('merge: no inputs');
+  const withInfo = sets.filter((s) => s.info);
+  if (withInfo.length > 0 && withInfo.length < sets.length) {
+    const without = sets.filter((s) => !s.info).map((s) => s.path);
+    throw new MergeError(`cannot merge: ${without.join(', ')} carr${without.length === 1 ? 'ies' : 'y'} no info block (model, options) but ${withInfo[0].path} does`);
+  }
+  const first = withInfo[0];
+  for (const s of withInfo.slice(1)) checkSameRun(first, s);
+
+  let ordered = sets;
+  let shards: number | undefined;
+  const shardSets = withInfo.filter((s) => s.info?.shard);
+  if (shardSets.length > 0) {
+    if (shardSets.length < sets.length) {
+      const plain = sets.filter((s) => !s.info?.shard).map((s) => s.path);
+      throw new MergeError(`cannot merge shard outputs with whole-run outputs: ${plain.join(', ')} ${plain.length === 1 ? 'is not a shard' : 'are not shards'}`);
+    }
+    ordered = checkShards(shardSets);
+    shards = shardSets[0].info?.shard?.count;
+  }
+
+  const owner = new Map<string, string>();
+  const overlaps: string[] = [];
+  for (const s of ordered) {
+    for (const im of s.images) {
+      const prev = owner.get(im.file_name);
+      if (prev !== undefined) overlaps.push(`${im.file_name} (${prev} and ${s.path})`);
+      else owner.set(im.file_name, s.path);
+    }
+  }
+  if (overlaps.length > 0) {
+    throw new MergeError(
+      `cannot merge: ${overlaps.length} image${overlaps.length === 1 ? ' is' : 's are'} in more than one input: ${overlaps.slice(0, 10).join(', ')}${overlaps.length > 10 ? ', …' : ''}`,
+    );
+  }
+  const images = ordered.flatMap((s) => s.images);
+  images.sort((a, b) => (a.file_name < b.file_name ? -1 : a.file_name > b.file_name ? 1 : 0));
+
+  if (!first?.info) return { images, ...(shards === undefined ? {} : { shards }) };
+  const errors: RunError[] = ordered.flatMap((s) => s.info?.errors ?? []);
+  const dates = withInfo.map((s) => s.info?.date_created);
+  let date: string | undefined;
+  if (opts.date !== undefined) date = opts.date ?? undefined;
+  else if (dates.every((d) => d === dates[0])) date = dates[0];
+  else date = dates.filter((d): d is string => d !== undefined).sort().at(-1);
+  const base = first.info;
+  const info: CocoInfo = {
+    description: base.description,
+    version: base.version,
+    ...(date === undefined ? {} : { date_created: date }),
+    model: base.model,
+    model_sha256: base.model_sha256,
+    options: base.options,
+    ...(errors.length > 0 ? { errors } : {}),
+  };
+  return { info, images, ...(shards === undefined ? {} : { shards }) };
+}
+
+/** Refuses two inputs made by different versions, models or options, naming the difference. */
+function checkSameRun(a: MaskSet, b: MaskSet): void {
+  const ia = a.info as CocoInfo;
+  const ib = b.info as CocoInfo;
+  const differ = (what: string, x: unknown, y: unknown): never => {
+    throw new MergeError(`cannot merge: ${a.path} and ${b.path} were made with different ${what}: ${JSON.stringify(x)} vs ${JSON.stringify(y)}`);
+  };
+  if (ia.model_sha256 !== ib.model_sha256 || ia.model !== ib.model) {
+    differ('models', `${ia.model} (sha256 ${ia.model_sha256.slice(0, 12)})`, `${ib.model} (sha256 ${ib.model_sha256.slice(0, 12)})`);
+  }
+  const keys = [...new Set([...Object.keys(ia.options), ...Object.keys(ib.options)])].sort();
+  for (const k of keys) {
+    const x = canonical(ia.options[k]);
+    const y = canonical(ib.options[k]);
+    if (x !== y) differ(`options (${k})`, ia.options[k] ?? null, ib.options[k] ?? null);
+  }
+  if (ia.version !== ib.version) differ('sam-amg versions', ia.version, ib.version);
+  if (ia.description !== ib.description) differ('descriptions', ia.description, ib.description);
+}
+
+/** Checks a set of shard outputs for completeness; returns them in shard index order. */
+function checkShards(sets: MaskSet[]): MaskSet[] {
+  const s0 = sets[0];
+  const sh0 = s0.info?.shard;
+  if (!sh0) throw new MergeError('internal: not a shard');
+  const byIndex = new Map<number, MaskSet>();
+  for (const s of sets) {
+    const sh = s.info?.shard;
+    if (!sh) throw new MergeError(`${s.path} is not a shard output`);
+    if (sh.count !== sh0.count) {
+      throw new MergeError(`cannot merge: ${s0.path} is shard ${sh0.index} of ${sh0.count} but ${s.path} is shard ${sh.index} of ${sh.count}`);
+    }
+    if (sh.total !== sh0.total) {
+      throw new MergeError(
+        `cannot merge: the shards saw different inputs: ${s0.path} was cut from a list of ${sh0.total} images, ${s.path} from ${sh.total}`,
+      );
+    }
+    const dup = byIndex.get(sh.index);
+    if (dup) throw new MergeError(`cannot merge: shard ${sh.index} of ${sh.count} is given twice: ${dup.path} and ${s.path}`);
+    if (s.images.length > sh.images) {
+      throw new MergeError(`${s.path}: holds ${s.images.length} images but says its shard was given ${sh.images}`);
+    }
+    byIndex.set(sh.index, s);
+  }
+  // A shard is complete when every image it was given is either in images or in info.errors (listing errors,
+  // stage 'input', are not among its images). An interrupted run (scancel, preemption, SIGTERM) writes what it
+  // finished, which is fewer.
+  const incomplete: string[] = [];
+  for (const [k, s] of [...byIndex.entries()].sort((x, y) => x[0] - y[0])) {
+    const sh = s.info?.shard as NonNullable<CocoInfo['shard']>;
+    const failed = (s.info?.errors ?? []).filter((e) => e.stage !== 'input').length;
+    const accounted = s.images.length + failed;
+    if (accounted < sh.images) incomplete.push(`shard ${k} of ${sh.count} (${s.path} accounts for ${accounted} of its ${sh.images} images)`);
+  }
+  if (incomplete.length > 0) {
+    const idx = incomplete.map((x) => x.split(' ')[1]);
+    throw new MergeError(
+      `cannot merge: incomplete ${incomplete.join('; ')}: an interrupted or cancelled run? ` +
+        `Run it again (Slurm: sbatch --array=${idx.join(',')}; or sam-amg … --shard ${idx[0]}/${sh0.count} --resume) and merge again`,
+    );
+  }
+  const missing: number[] = [];
+  for (let k = 0; k < sh0.count; k++) if (!byIndex.has(k)) missing.push(k);
+  if (missing.length > 0) {
+    const list = missing.length <= 20 ? missing.join(', ') : `${missing.slice(0, 20).join(', ')}, …`;
+    throw new MergeError(
+      `cannot merge: missing shard${missing.length === 1 ? '' : 's'} ${list} of ${sh0.count} (0-based; ${byIndex.size} of ${sh0.count} given). ` +
+        `Run ${missing.length === 1 ? 'it' : 'them'} again with --shard ${missing[0]}/${sh0.count}` +
+        `${missing.length === 1 ? '' : ' etc.'} (Slurm: sbatch --array=${missing.join(',')}; Kubernetes: the failed completion indexes)`,
+    );
+  }
+  const ordered = [...byIndex.keys()].sort((x, y) => x - y).map((k) => byIndex.get(k) as MaskSet);
+  const given = ordered.reduce((n, s) => n + (s.info?.shard?.images ?? 0), 0);
+  if (given !== sh0.total) {
+    throw new MergeError(`cannot merge: the shards were given ${given} images in all but each says the run listed ${sh0.total}`);
+  }
+  return ordered;
+}
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'undefined';
+}
+
+/** The merged set as a COCO document: ids renumbered from 1 (images in order, annotations in image order). */
+export function mergedCocoDocument(m: MergedSet): CocoDocument {
+  if (!m.info) {
+    throw new MergeError('COCO output needs an info block (model, options) and the inputs carry none; use --format jsonl or sa1b');
+  }
+  const images: CocoImage[] = [];
+  const annotations: CocoAnnotation[] = [];
+  m.images.forEach((im, i) => {
+    images.push({ id: i + 1, file_name: im.file_name, width: im.width, height: im.height });
+    for (const a of im.annotations) {
+      annotations.push({
+        id: annotations.length + 1,
+        image_id: i + 1,
+        category_id: 1,
+        iscrowd: 0,
+        segmentation: a.segmentation,
+        area: a.area,
+        bbox: a.bbox,
+        predicted_iou: a.predicted_iou,
+        stability_score: a.stability_score,
+        point_coords: a.point_coords,
+        crop_box: a.crop_box,
+      });
+    }
+  });
+  return { info: m.info, images, annotations, categories: [{ ...OBJECT_CATEGORY }] };
+}
+
+/** One image as SA-1B annotations, ids from 1 per image (as the sa1b and jsonl writers number them). */
+export function sa1bAnnotationsOf(im: SetImage): Sa1bAnnotation[] {
+  return im.annotations.map((a, r) => ({
+    id: r + 1,
+    segmentation: a.segmentation,
+    bbox: a.bbox,
+    area: a.area,
+    predicted_iou: a.predicted_iou,
+    point_coords: a.point_coords,
+    crop_box: a.crop_box,
+    stability_score: a.stability_score,
+  }));
+}
+
+/** The SA-1B document of the image at position `index` (image_id = index + 1). */
+export function mergedSa1bDocument(im: SetImage, index: number): Sa1bDocument {
+  return { image: { image_id: index + 1, width: im.width, height: im.height, file_name: im.file_name }, annotations: sa1bAnnotationsOf(im) };
+}
+
+/** One image as a JSONL line, like jsonlLine(). */
+export function mergedJsonlLine(im: SetImage): string {
+  return `${JSON.stringify({ file_name: im.file_name, width: im.width, height: im.height, annotations: sa1bAnnotationsOf(im) })}\n`;
+}

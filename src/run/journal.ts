@@ -1,0 +1,314 @@
+/**
+ * The run journal: what makes an interrupted run resumable (`--resume`).
+ *
+ * Layout (JSON Lines, UTF-8):
+ *
+ *   line 1   {"sam_amg_journal":1,"fingerprint":{version, model, model_sha256, format, device, options}}
+ *   line 2…  {"file":"<relPath>","size":<bytes>,"mtime_ms":<ms>,"width":W,"height":H,"records":[…]}
+ *
+ * A new journal is created atomically with its header alone; every finished image is then appended as one line
+ * and fdatasync'ed before the image counts as done (JsonlWriter). A line holds the image's complete result (the
+ * records in the output's snake_case form, masks as compressed RLE strings), so a resumed run rebuilds any output
+ * format byte for byte without recomputing anything. Numbers round-trip exactly: JSON.stringify writes the
+ * shortest decimal that reads back to the same double.
+ *
+ * On reading, a torn last line (no newline: the process died mid-write) is cut off, and a line that does not
+ * parse or does not hold a valid result is ignored with a warning: its image is simply recomputed. An entry is
+ * used only when its file still has the size and modification time recorded; a changed file is recomputed.
+ * Failed images are not journaled, so a resumed run retries them.
+ */
+import { createReadStream, promises as fsp } from 'node:fs';
+import { createInterface } from 'node:readline';
+import path from 'node:path';
+import type { BoxXYWH, MaskRecord } from '../amg/types.js';
+import type { ImageResult } from '../output/coco.js';
+import { writeFileAtomic } from '../output/atomic.js';
+import { describeFsError, errorCode } from '../output/errno.js';
+import { JsonlWriter } from '../output/jsonl.js';
+import { recordFields } from '../output/records.js';
+import { fromCoco } from '../rle/rle.js';
+import type { FileIdentity } from './batch.js';
+
+/** The journal layout version written in the header. */
+export const JOURNAL_VERSION = 1;
+
+/** Everything that decides the bytes of a result; a journal is only reused when all of it is equal. */
+export interface JournalFingerprint {
+  version: string;
+  /** The model id or folder as written into the output. */
+  model: string;
+  model_sha256: string;
+  format: string;
+  /** Execution provider: results of different providers may differ in the last bits. */
+  device: string;
+  /** The options record written into the output (snake_case). */
+  options: Record<string, unknown>;
+}
+
+/** One journaled image. */
+export interface JournalEntry {
+  result: ImageResult;
+  file: FileIdentity;
+}
+
+/** What {@link readJournal} found. */
+export interface JournalContents {
+  fingerprint: JournalFingerprint;
+  /** Entries by relPath (a later line for the same file wins). */
+  entries: Map<string, JournalEntry>;
+  /** Lines that were ignored, with why (the images are recomputed). */
+  warnings: string[];
+}
+
+/** A journal that is not ours, or one written for a different run. */
+export class JournalError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'JournalError';
+  }
+}
+
+/** Where the journal of an output lives: inside DIR for sa1b, next to the file otherwise. */
+export function journalPathFor(format: string, out: string): string {
+  return format === 'sa1b' ? path.join(out, '.sam-amg.journal.jsonl') : `${out}.journal.jsonl`;
+}
+
+/** The header line of a journal. */
+export function journalHeader(fp: JournalFingerprint): string {
+  return `${JSON.stringify({ sam_amg_journal: JOURNAL_VERSION, fingerprint: fingerprintInOrder(fp) })}\n`;
+}
+
+/** One image as a journal line. */
+export function journalLine(result: ImageResult, file: FileIdentity): string {
+  const records = result.records.map((r, i) => recordFields(r, `${result.relPath}: record ${i}`));
+  return `${JSON.stringify({
+    file: result.relPath,
+    size: file.size,
+    mtime_ms: file.mtimeMs,
+    width: result.width,
+    height: result.height,
+    records,
+  })}\n`;
+}
+
+/**
+ * The differences between two fingerprints as `name: journal value ≠ this run's value`, empty when they are equal.
+ * Options are compared key by key so that the message names the option.
+ */
+export function fingerprintDifferences(journal: JournalFingerprint, run: JournalFingerprint): string[] {
+  const out: string[] = [];
+  const show = (v: unknown): string => {
+    const s = v === undefined ? 'unset' : JSON.stringify(v);
+    return s.length > 40 ? `${s.slice(0, 37)}…` : s;
+  };
+  for (const key of ['version', 'model', 'model_sha256', 'format', 'device'] as const) {
+    if (journal[key] !== run[key]) out.push(`${key}: ${show(journal[key])} ≠ ${show(run[key])}`);
+  }
+  const keys = new Set([...Object.keys(journal.options ?? {}), ...Object.keys(run.options)]);
+  for (const k of keys) {
+    const a = JSON.stringify(journal.options?.[k]);
+    const b = JSON.stringify(run.options[k]);
+    if (a !== b) out.push(`options.${k}: ${show(journal.options?.[k])} ≠ ${show(run.options[k])}`);
+  }
+  return out;
+}
+
+/**
+ * Reads a journal. Returns null when the file does not exist. Throws JournalError when the first line is not a
+ * sam-amg journal header (the file is then not touched by anything else either).
+ */
+export async function readJournal(file: string): Promise<JournalContents | null> {
+  let stream;
+  try {
+    await fsp.access(file);
+    stream = createReadStream(file, { encoding: 'utf8' });
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return null;
+    throw new JournalError(`cannot read journal ${file}: ${describeFsError(err)}`, { cause: err });
+  }
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  let fingerprint: JournalFingerprint | undefined;
+  const entries = new Map<string, JournalEntry>();
+  const warnings: string[] = [];
+  let n = 0;
+  let pendingLine: string | undefined;
+  try {
+    for await (const line of lines) {
+      n++;
+      if (n === 1) {
+        fingerprint = parseHeader(line, file);
+        continue;
+      }
+      // The last line is only complete if the file ends with a newline; readline cannot tell, so hold one back.
+      if (pendingLine !== undefined) addEntry(pendingLine, n - 1);
+      pendingLine = line;
+    }
+  } catch (err) {
+    if (err instanceof JournalError) throw err;
+    throw new JournalError(`cannot read journal ${file}: ${describeFsError(err)}`, { cause: err });
+  } finally {
+    lines.close();
+    stream.destroy();
+  }
+  if (fingerprint === undefined) throw new JournalError(`${file} is empty, not a sam-amg journal`);
+  if (pendingLine !== undefined && (await endsWithNewline(file))) addEntry(pendingLine, n);
+  return { fingerprint, entries, warnings };
+
+  function addEntry(line: string, lineNo: number): void {
+    if (line.trim() === '') return;
+    try {
+      const entry = parseEntry(line);
+      entries.set(entry.result.relPath, entry);
+    } catch (err) {
+      warnings.push(`journal ${file} line ${lineNo} ignored (${err instanceof Error ? err.message : String(err)}); that image is recomputed`);
+    }
+  }
+}
+
+/** An open journal being appended to. */
+export class Journal {
+  private constructor(
+    readonly path: string,
+    private readonly writer: JsonlWriter,
+    /** Bytes of a torn last line cut off when the journal was reopened. */
+    readonly truncatedBytes: number,
+  ) {}
+
+  /** Starts a new journal (replacing any file at `file` atomically, so a crash leaves the old one or the new one). */
+  static async create(file: string, fp: JournalFingerprint): Promise<Journal> {
+    await writeFileAtomic(file, journalHeader(fp));
+    const writer = await JsonlWriter.open(file, { append: true });
+    return new Journal(file, writer, 0);
+  }
+
+  /** Reopens an existing journal for appending, cutting a torn last line. */
+  static async reopen(file: string): Promise<Journal> {
+    const writer = await JsonlWriter.open(file, { append: true });
+    return new Journal(file, writer, writer.truncatedBytes);
+  }
+
+  /** Appends one finished image; resolves once the line is on disk. */
+  append(result: ImageResult, file: FileIdentity): Promise<void> {
+    return this.writer.append(journalLine(result, file));
+  }
+
+  /** Waits for pending lines and closes the file. */
+  close(): Promise<void> {
+    return this.writer.close();
+  }
+
+  /** Closes and deletes the journal (after a complete run). */
+  async remove(): Promise<void> {
+    await this.close();
+    await fsp.rm(this.path, { force: true });
+  }
+}
+
+function parseHeader(line: string, file: string): JournalFingerprint {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch {
+    throw new JournalError(`${file} is not a sam-amg journal (its first line is not JSON)`);
+  }
+  const obj = raw as Record<string, unknown> | null;
+  if (typeof obj !== 'object' || obj === null || !('sam_amg_journal' in obj)) {
+    throw new JournalError(`${file} is not a sam-amg journal (no header)`);
+  }
+  if (obj.sam_amg_journal !== JOURNAL_VERSION) {
+    throw new JournalError(`${file} is a version ${String(obj.sam_amg_journal)} journal; this sam-amg reads version ${JOURNAL_VERSION}`);
+  }
+  const fp = obj.fingerprint as Record<string, unknown> | undefined;
+  if (typeof fp !== 'object' || fp === null || typeof fp.options !== 'object' || fp.options === null) {
+    throw new JournalError(`${file}: journal header has no fingerprint`);
+  }
+  return {
+    version: String(fp.version),
+    model: String(fp.model),
+    model_sha256: String(fp.model_sha256),
+    format: String(fp.format),
+    device: String(fp.device),
+    options: fp.options as Record<string, unknown>,
+  };
+}
+
+function parseEntry(line: string): JournalEntry {
+  const raw = JSON.parse(line) as Record<string, unknown>;
+  if (typeof raw !== 'object' || raw === null) throw new Error('not an object');
+  const relPath = raw.file;
+  if (typeof relPath !== 'string' || relPath === '') throw new Error('no file name');
+  const width = posInt(raw.width, 'width');
+  const height = posInt(raw.height, 'height');
+  const size = nonNegative(raw.size, 'size');
+  const mtimeMs = nonNegative(raw.mtime_ms, 'mtime_ms');
+  if (!Array.isArray(raw.records)) throw new Error('no records');
+  const records: MaskRecord[] = raw.records.map((r: unknown, i: number) => recordOf(r, i, width, height));
+  return { result: { relPath, width, height, records }, file: { size, mtimeMs } };
+}
+
+function recordOf(raw: unknown, i: number, width: number, height: number): MaskRecord {
+  const r = raw as Record<string, unknown>;
+  const where = `record ${i}`;
+  if (typeof r !== 'object' || r === null) throw new Error(`${where}: not an object`);
+  const seg = r.segmentation as { size?: unknown; counts?: unknown } | undefined;
+  if (typeof seg !== 'object' || seg === null || !Array.isArray(seg.size) || typeof seg.counts !== 'string') {
+    throw new Error(`${where}: bad segmentation`);
+  }
+  if (seg.size[0] !== height || seg.size[1] !== width) throw new Error(`${where}: mask size is not the image's`);
+  const segmentation = fromCoco({ size: [height, width], counts: seg.counts });
+  const pc = r.point_coords;
+  if (!Array.isArray(pc) || !Array.isArray(pc[0]) || pc[0].length !== 2) throw new Error(`${where}: bad point_coords`);
+  return {
+    segmentation,
+    area: num(r.area, `${where}.area`),
+    bbox: box(r.bbox, `${where}.bbox`),
+    predictedIou: num(r.predicted_iou, `${where}.predicted_iou`),
+    pointCoords: [num(pc[0][0], `${where}.point_coords`), num(pc[0][1], `${where}.point_coords`)],
+    stabilityScore: num(r.stability_score, `${where}.stability_score`),
+    cropBox: box(r.crop_box, `${where}.crop_box`),
+  };
+}
+
+function num(v: unknown, where: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${where} is not a finite number`);
+  return v;
+}
+
+function posInt(v: unknown, where: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${where} is not a positive integer`);
+  return v;
+}
+
+function nonNegative(v: unknown, where: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`${where} is not a number ≥ 0`);
+  return v;
+}
+
+function box(v: unknown, where: string): BoxXYWH {
+  if (!Array.isArray(v) || v.length !== 4) throw new Error(`${where} is not [x, y, w, h]`);
+  return [num(v[0], where), num(v[1], where), num(v[2], where), num(v[3], where)];
+}
+
+function fingerprintInOrder(fp: JournalFingerprint): JournalFingerprint {
+  return {
+    version: fp.version,
+    model: fp.model,
+    model_sha256: fp.model_sha256,
+    format: fp.format,
+    device: fp.device,
+    options: fp.options,
+  };
+}
+
+async function endsWithNewline(file: string): Promise<boolean> {
+  const fh = await fsp.open(file, 'r');
+  try {
+    const { size } = await fh.stat();
+    if (size === 0) return false;
+    const b = Buffer.alloc(1);
+    await fh.read(b, 0, 1, size - 1);
+    return b[0] === 0x0a;
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Helpers of the batch tests: the CLI in-process (stderr captured) or as a child process (for signals), small
+ * generated images of every awkward kind, and waiting for a journal to grow.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { crc32, deflateSync } from 'node:zlib';
+import sharp from 'sharp';
+import { main } from '../../src/cli/main.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const MODEL = path.join(ROOT, 'fixtures/models/sam1-tiny');
+/** Flags that keep the fixture model fast and the output byte-stable. */
+export const FAST = ['--model', MODEL, '--points-per-side', '4', '--date', '2024-01-02T03:04:05.000Z'];
+
+/** Runs the CLI in this process; returns the exit code and what it wrote to stderr. */
+export async function runCli(args: string[]): Promise<{ code: number; stderr: string }> {
+  const chunks: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array): boolean => {
+    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    const code = await main(['node', 'sam-amg', ...args]);
+    return { code, stderr: chunks.join('') };
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
+/** Starts the CLI as a child process (TypeScript sources through tsx, so no build is needed). */
+export function spawnCli(
+  args: string[],
+  cwd = ROOT,
+): { child: ChildProcess; stderr: () => string; done: Promise<{ code: number | null; signal: string | null; stderr: string }> } {
+  const entry = path.join(ROOT, 'test/helpers/cli-entry.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+    cwd,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (d: string) => (stderr += d));
+  const done = new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stderr }));
+  });
+  return { child, stderr: () => stderr, done };
+}
+
+/** Complete lines in a file (0 when it does not exist). */
+export async function lineCount(file: string): Promise<number> {
+  try {
+    const text = await fsp.readFile(file, 'utf8');
+    return text.split('\n').length - 1;
+  } catch {
+    return 0;
+  }
+}
+
+/** Resolves once `file` has at least `n` complete lines; rejects after `timeoutMs` or when `child` has exited. */
+export async function waitForLines(file: string, n: number, child?: ChildProcess, timeoutMs = 60_000): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    const c = await lineCount(file);
+    if (c >= n) return c;
+    if (child && child.exitCode !== null) throw new Error(`the CLI exited (${child.exitCode}) before ${file} had ${n} lines`);
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${file}: ${c} lines after ${timeoutMs} ms, wanted ${n}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A w×h RGB image with a few coloured rectangles (deterministic per `seed`). */
+export function shapesRaw(w: number, h: number, seed: number): Buffer {
+  const data = Buffer.alloc(w * h * 3);
+  const bg = [40 + ((seed * 37) % 60), 50, 90];
+  for (let i = 0; i < w * h; i++) data.set(bg, i * 3);
+  const rects = [
+    [0.1, 0.1, 0.45, 0.5, [230, 120, 40]],
+    [0.55, 0.2, 0.9, 0.6, [60, 200, 80]],
+    [0.2 + (seed % 3) * 0.1, 0.6, 0.5 + (seed % 3) * 0.1, 0.9, [40, 110, 240]],
+  ] as const;
+  for (const [x0, y0, x1, y1, c] of rects) {
+    for (let y = Math.floor(y0 * h); y < Math.floor(y1 * h); y++) {
+      for (let x = Math.floor(x0 * w); x < Math.floor(x1 * w); x++) data.set(c, (y * w + x) * 3);
+    }
+  }
+  return data;
+}
+
+/** A PNG of {@link shapesRaw}. */
+export function shapesPng(w: number, h: number, seed: number): Promise<Buffer> {
+  return sharp(shapesRaw(w, h, seed), { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+}
+
+/** A PNG whose header claims w×h but that holds a few bytes of pixel data: its size is known, its pixels are not. */
+export function pngHeaderOnly(w: number, h: number): Buffer {
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(td) >>> 0);
+    return Buffer.concat([len, td, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** Writes `n` distinct small shape PNGs `img-00.png`… into `dir`. */
+export async function writeShapeImages(dir: string, n: number, w = 96, h = 72): Promise<string[]> {
+  await fsp.mkdir(dir, { recursive: true });
+  const names: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const name = `img-${String(i).padStart(2, '0')}.png`;
+    await fsp.writeFile(path.join(dir, name), await shapesPng(w + i, h, i));
+    names.push(name);
+  }
+  return names;
+}
