@@ -106,7 +106,7 @@ describe('a folder of awkward files', () => {
     const doc = parseCocoDocument(await fsp.readFile(out, 'utf8'), out);
     expect(doc.images.map((im) => im.file_name)).toEqual(['sixteen.png']);
     expect(doc.info.errors).toEqual([
-      { file: 'cmyk.jpg', stage: 'decode', message: 'image is 48x32 = 0.0 MP, over the 0 MP limit (--max-pixels)' },
+      { file: 'cmyk.jpg', stage: 'decode', message: 'image is 48x32 = 1536 pixels, over the 256-pixel limit (--max-pixels)' },
     ]);
   });
 

@@ -43,8 +43,10 @@ function reasonOf(err: unknown): string {
 }
 
 function overLimitReason(w: number, h: number, maxPixels: number): string {
-  const mp = (n: number): string => (n / 1e6).toFixed(1).replace(/\.0$/, '');
-  return `image is ${w}x${h} = ${((w * h) / 1e6).toFixed(1)} MP, over the ${mp(maxPixels)} MP limit (--max-pixels)`;
+  // Small limits are stated in pixels: "0 MP" would hide what the limit is.
+  if (maxPixels < 1e6) return `image is ${w}x${h} = ${w * h} pixels, over the ${maxPixels}-pixel limit (--max-pixels)`;
+  const limit = (maxPixels / 1e6).toFixed(1).replace(/\.0$/, '');
+  return `image is ${w}x${h} = ${((w * h) / 1e6).toFixed(1)} MP, over the ${limit} MP limit (--max-pixels)`;
 }
 
 async function readInput(input: string | Buffer): Promise<Buffer> {

@@ -27,7 +27,7 @@ export function executionProviders(device: string): string[] {
  * Throws a clear message when the installed onnxruntime-node has no such provider. The Linux x64 package ships
  * CPU and WebGPU in the box; CUDA and TensorRT are listed but their provider libraries are downloaded by the package's
  * install script (skipped by this project's .npmrc), so for them the library file itself is looked for
- * (see docs/devices.md).
+ * (see the README, Devices).
  */
 export function checkDevice(device: string): void {
   const name = DEVICE_ALIASES[device] ?? device;
@@ -42,7 +42,7 @@ export function checkDevice(device: string): void {
     if (lib && !existsSync(lib)) {
       throw new Error(
         `--device ${device}: the installed onnxruntime-node has no ${name} provider library (${lib} is missing); ` +
-          `install ONNX Runtime's GPU binaries as docs/devices.md describes, or use --device cpu`,
+          `install ONNX Runtime's GPU binaries as the README's Devices section describes, or use --device cpu`,
       );
     }
   }
@@ -92,7 +92,7 @@ export async function createSession(file: string, opts: RuntimeOptions): Promise
     return await ort.InferenceSession.create(file, sessionOptions(opts));
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    const device = opts.device && opts.device !== 'cpu' ? ` (with --device ${opts.device}; see docs/devices.md, or use --device cpu)` : '';
+    const device = opts.device && opts.device !== 'cpu' ? ` (with --device ${opts.device}; see the README's Devices section, or use --device cpu)` : '';
     throw new ModelError(`${file}: ONNX Runtime cannot load it: ${msg.split('\n')[0]}${device}`);
   }
 }

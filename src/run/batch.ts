@@ -147,7 +147,8 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     limit(async () => {
       if (stop || opts.signal?.aborted) {
         settled[index] = { kind: 'skipped' };
-        return flush();
+        void flush();
+        return;
       }
       events.onStart?.(item, index);
       const t0 = performance.now();
@@ -155,7 +156,9 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       if (s.kind === 'ok') s.seconds = (performance.now() - t0) / 1000;
       if (s.kind === 'error' && (opts.failFast || s.fatal)) stop = true;
       settled[index] = s;
-      return flush();
+      // Not awaited: the next image starts while this one's result is written (journal fsync, streamed line).
+      // The flush chain never rejects (handler errors become `fatal`), and it is awaited once all tasks are done.
+      void flush();
     }),
   );
   await Promise.all(tasks);
