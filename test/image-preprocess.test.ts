@@ -87,7 +87,8 @@ describe('parsePreprocessorConfig', () => {
   });
 });
 
-const norm = (v: number, c: number): number => f32((v * R - MEAN[c]) / STD[c]);
+// With the 1/255 rescale this is the SAM container's float32 arithmetic: (v − f32(255·mean)) / f32(255·std).
+const norm = (v: number, c: number): number => f32(f32(v - f32(MEAN[c] * 255)) / f32(STD[c] * 255));
 
 describe('preprocess: longest edge + pad', () => {
   const spec: PreprocessSpec = {
