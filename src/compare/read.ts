@@ -9,6 +9,7 @@ import type { BoxXYWH } from '../amg/types.js';
 import { parseCocoDocument } from '../output/coco-parse.js';
 import type { CocoInfo, RunError } from '../output/coco.js';
 import { describeFsError } from '../output/errno.js';
+import { pickMaskFields } from '../output/records.js';
 import type { CocoRle } from '../rle/rle.js';
 
 /** The three output formats. */
@@ -102,13 +103,7 @@ function fromCoco(text: string, file: string): MaskSet {
   for (const a of doc.annotations) {
     (byId.get(a.image_id) as SetImage).annotations.push({
       id: a.id,
-      segmentation: a.segmentation,
-      area: a.area,
-      bbox: a.bbox,
-      predicted_iou: a.predicted_iou,
-      stability_score: a.stability_score,
-      point_coords: a.point_coords,
-      crop_box: a.crop_box,
+      ...pickMaskFields(a),
     });
   }
   checkUniqueNames(images, file);
@@ -209,13 +204,7 @@ function checkedImage(image: Record<string, unknown>, annotations: unknown, wher
     height: im.height,
     annotations: parsed.annotations.map((a) => ({
       id: a.id,
-      segmentation: a.segmentation,
-      area: a.area,
-      bbox: a.bbox,
-      predicted_iou: a.predicted_iou,
-      stability_score: a.stability_score,
-      point_coords: a.point_coords,
-      crop_box: a.crop_box,
+      ...pickMaskFields(a),
     })),
   };
 }

@@ -8,7 +8,7 @@
  */
 import type { BoxXYWH, MaskRecord } from '../amg/types.js';
 import type { CocoRle } from '../rle/rle.js';
-import { recordFields } from './records.js';
+import { pickMaskFields, recordFields } from './records.js';
 
 /** One processed image and its masks, in output order. */
 export interface ImageResult {
@@ -231,12 +231,7 @@ function annotationInOrder(a: CocoAnnotation): CocoAnnotation {
     image_id: a.image_id,
     category_id: a.category_id,
     iscrowd: a.iscrowd,
+    ...pickMaskFields(a),
     segmentation: { size: [a.segmentation.size[0], a.segmentation.size[1]], counts: a.segmentation.counts },
-    area: a.area,
-    bbox: a.bbox,
-    predicted_iou: a.predicted_iou,
-    stability_score: a.stability_score,
-    point_coords: a.point_coords,
-    crop_box: a.crop_box,
   };
 }

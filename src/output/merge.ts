@@ -14,6 +14,7 @@
  * With shards made by contiguous blocks of the sorted list, the merged COCO file is byte-identical to the single
  * run with the same options (and the same pinned date).
  */
+import { pickMaskFields } from './records.js';
 import type { MaskSet, SetImage } from '../compare/read.js';
 import type { CocoAnnotation, CocoDocument, CocoImage, CocoInfo, RunError } from './coco.js';
 import { OBJECT_CATEGORY } from './coco.js';
@@ -203,13 +204,7 @@ export function mergedCocoDocument(m: MergedSet): CocoDocument {
         image_id: i + 1,
         category_id: 1,
         iscrowd: 0,
-        segmentation: a.segmentation,
-        area: a.area,
-        bbox: a.bbox,
-        predicted_iou: a.predicted_iou,
-        stability_score: a.stability_score,
-        point_coords: a.point_coords,
-        crop_box: a.crop_box,
+        ...pickMaskFields(a),
       });
     }
   });

@@ -39,3 +39,27 @@ export function finite(n: number, where: string): number {
 function box(b: BoxXYWH, where: string): BoxXYWH {
   return [finite(b[0], where), finite(b[1], where), finite(b[2], where), finite(b[3], where)];
 }
+
+/** The mask fields of a parsed annotation in any of the three formats. */
+export interface MaskFields {
+  segmentation: CocoRle;
+  area: number;
+  bbox: BoxXYWH;
+  predicted_iou: number;
+  stability_score: number;
+  point_coords: [number, number][];
+  crop_box: BoxXYWH;
+}
+
+/** Copies an annotation's mask fields in COCO key order, dropping anything else (ids, unknown keys). */
+export function pickMaskFields(a: MaskFields): MaskFields {
+  return {
+    segmentation: a.segmentation,
+    area: a.area,
+    bbox: a.bbox,
+    predicted_iou: a.predicted_iou,
+    stability_score: a.stability_score,
+    point_coords: a.point_coords,
+    crop_box: a.crop_box,
+  };
+}

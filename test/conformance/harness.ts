@@ -112,6 +112,8 @@ export interface ImageReport {
   cropBoxMismatches: number;
   samePosition: number;
   failures: string[];
+  /** The first unmatched expected mask and its nearest actual one: reported when the group's recall is missed. */
+  unmatched: string[];
 }
 
 /** Per-group comparison figures and verdict. */
@@ -178,6 +180,7 @@ function compareImage(group: Group, image: string, expected: ExpectedAnnotation[
     cropBoxMismatches: 0,
     samePosition: 0,
     failures: [],
+    unmatched: [],
   };
   for (const p of m.pairs) {
     const e = expected[p.expected];
@@ -199,7 +202,7 @@ function compareImage(group: Group, image: string, expected: ExpectedAnnotation[
     const nearText = near
       ? `nearest actual #${near.index}: IoU ${near.iou.toFixed(4)}, area ${actual[near.index].area}, bbox [${actual[near.index].bbox.join(', ')}], predicted_iou ${actual[near.index].predictedIou}, stability ${actual[near.index].stabilityScore}, point [${actual[near.index].pointCoords.join(', ')}]`
       : 'no actual mask overlaps it';
-    rep.failures.push(
+    rep.unmatched.push(
       `${image}: expected mask #${i} unmatched (point [${e.point_coords[0].join(', ')}], area ${e.area}, bbox [${e.bbox.join(', ')}], predicted_iou ${e.predicted_iou}, stability ${e.stability_score}); ${nearText}; ${m.missing.length} unmatched in all`,
     );
   }
@@ -235,7 +238,10 @@ function summarize(group: Group, pointsPerBatch: number, images: ImageReport[], 
   };
   const f = rep.failures;
   const where = `${group.family}/${group.name}`;
-  if (rep.recall < LIMITS.minRecall) f.push(`${where}: recall ${rep.recall.toFixed(4)} < ${LIMITS.minRecall}`);
+  if (rep.recall < LIMITS.minRecall) {
+    f.push(`${where}: recall ${rep.recall.toFixed(4)} < ${LIMITS.minRecall}`);
+    for (const r of images) for (const msg of r.unmatched) f.push(`${where}: ${msg}`);
+  }
   if (rep.extra > rep.extraAllowed) f.push(`${where}: ${rep.extra} extra masks > ${rep.extraAllowed} allowed`);
   if (rep.maxDIou > LIMITS.iouTol) f.push(`${where}: predicted_iou differs by ${rep.maxDIou}`);
   if (rep.maxDStability > LIMITS.stabilityTol) f.push(`${where}: stability_score differs by ${rep.maxDStability}`);
