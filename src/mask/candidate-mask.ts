@@ -2,7 +2,8 @@
  * Stability score, binarisation, box and RLE of one candidate straight from its low-resolution logits, without a
  * full-resolution float buffer. A bilinear value lies between the min and max of the low-res cells it mixes, so a
  * block of output pixels whose 3×3 low-res window lies wholly on one side of a threshold is decided at once; only
- * blocks that straddle it are evaluated pixel by pixel (with the exact arithmetic of UpscalePlan.valueAt).
+ * blocks that straddle it are evaluated pixel by pixel, with the float32 steps of the plain two-pass resize
+ * (test/oracle).
  */
 import type { Rle } from '../rle/rle.js';
 import type { BoxXYXY } from '../amg/types.js';

@@ -109,36 +109,9 @@ export class UpscalePlan {
     return this.colAnchor.length;
   }
 
-  /** The upscaled logit at output pixel (x, y), bit-for-bit as the plain two-pass resize computes it. */
-  valueAt(logits: Float32Array, offset: number, x: number, y: number): number {
-    const sy2 = this.sy2;
-    const sx2 = this.sx2;
-    const wy0 = sy2.w0[y];
-    const wy1 = sy2.w1[y];
-    const wx0 = sx2.w0[x];
-    const wx1 = sx2.w1[x];
-    if (!this.twoStage) {
-      const n = this.lowRes;
-      const r0 = offset + sy2.i0[y] * n;
-      const r1 = offset + sy2.i1[y] * n;
-      const c0 = sx2.i0[x];
-      const c1 = sx2.i1[x];
-      return lerp2(lerp2(logits[r0 + c0], logits[r0 + c1], wx0, wx1), lerp2(logits[r1 + c0], logits[r1 + c1], wx0, wx1), wy0, wy1);
-    }
-    const Y0 = sy2.i0[y];
-    const Y1 = sy2.i1[y];
-    const X0 = sx2.i0[x];
-    const X1 = sx2.i1[x];
-    const m00 = this.frameValue(logits, offset, X0, Y0);
-    const m01 = this.frameValue(logits, offset, X1, Y0);
-    const m10 = this.frameValue(logits, offset, X0, Y1);
-    const m11 = this.frameValue(logits, offset, X1, Y1);
-    return lerp2(lerp2(m00, m01, wx0, wx1), lerp2(m10, m11, wx0, wx1), wy0, wy1);
-  }
-
   /**
-   * Fills column X of the intermediate frame (all midH rows) into `out` at `at`, with the same arithmetic as
-   * frameValue (horizontal step first, then vertical). Two-stage plans only.
+   * Fills column X of the intermediate frame (all midH rows) into `out` at `at`, with torch's arithmetic
+   * (horizontal step first, then vertical). Two-stage plans only.
    */
   frameColumn(logits: Float32Array, offset: number, X: number, out: Float32Array, at: number, scratch: Float32Array): void {
     const sy = this.sy1 as AxisTable;
@@ -156,20 +129,6 @@ export class UpscalePlan {
     }
     const { i0, i1, w0, w1 } = sy;
     for (let Y = 0; Y < this.midH; Y++) out[at + Y] = lerp2(scratch[i0[Y]], scratch[i1[Y]], w0[Y], w1[Y]);
-  }
-
-  /** Value of the intermediate 1024-frame image at (X, Y) (two-stage plans only). */
-  frameValue(logits: Float32Array, offset: number, X: number, Y: number): number {
-    const sy = this.sy1 as AxisTable;
-    const sx = this.sx1 as AxisTable;
-    const n = this.lowRes;
-    const r0 = offset + sy.i0[Y] * n;
-    const r1 = offset + sy.i1[Y] * n;
-    const c0 = sx.i0[X];
-    const c1 = sx.i1[X];
-    const wx0 = sx.w0[X];
-    const wx1 = sx.w1[X];
-    return lerp2(lerp2(logits[r0 + c0], logits[r0 + c1], wx0, wx1), lerp2(logits[r1 + c0], logits[r1 + c1], wx0, wx1), sy.w0[Y], sy.w1[Y]);
   }
 }
 
