@@ -243,6 +243,14 @@ function maskCount<T extends number>(
   return d as T;
 }
 
+/** Prompt inputs of the single-decoder exports (reference and samexporter): points, labels and a mask prompt. */
+const MASK_PROMPT_IN: TensorSpec[] = [
+  { name: 'point_coords', type: 'float32', rank: 3 },
+  { name: 'point_labels', type: 'float32', rank: 2 },
+  { name: 'mask_input', type: 'float32', rank: 4 },
+  { name: 'has_mask_input', type: 'float32', rank: 1 },
+];
+
 /** Contract of the reference export; returns the masks per call. */
 function validateReferenceExport(
   encoderFile: string,
@@ -255,10 +263,7 @@ function validateReferenceExport(
   checkContract(encoderFile, 'output', encoder.outputMetadata, [{ name: 'image_embeddings', type: 'float32', rank: 4 }]);
   checkContract(decoderFile, 'input', decoder.inputMetadata, [
     { name: 'image_embeddings', type: 'float32', rank: 4 },
-    { name: 'point_coords', type: 'float32', rank: 3 },
-    { name: 'point_labels', type: 'float32', rank: 2 },
-    { name: 'mask_input', type: 'float32', rank: 4 },
-    { name: 'has_mask_input', type: 'float32', rank: 1 },
+    ...MASK_PROMPT_IN,
     { name: 'orig_im_size', type: 'float32', rank: 1 },
   ]);
   checkContract(decoderFile, 'output', decoder.outputMetadata, [
@@ -285,10 +290,7 @@ function validateSamexporter(
   checkContract(encoderFile, 'output', encoder.outputMetadata, features);
   checkContract(decoderFile, 'input', decoder.inputMetadata, [
     ...features,
-    { name: 'point_coords', type: 'float32', rank: 3 },
-    { name: 'point_labels', type: 'float32', rank: 2 },
-    { name: 'mask_input', type: 'float32', rank: 4 },
-    { name: 'has_mask_input', type: 'float32', rank: 1 },
+    ...MASK_PROMPT_IN,
   ]);
   checkContract(decoderFile, 'output', decoder.outputMetadata, [
     { name: 'masks', type: 'float32', rank: 4 },
