@@ -5,27 +5,18 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { BoxXYWH } from '../amg/types.js';
 import { parseCocoDocument } from '../output/coco-parse.js';
 import type { CocoInfo, RunError } from '../output/coco.js';
 import { describeFsError } from '../output/errno.js';
-import { pickMaskFields } from '../output/records.js';
-import type { CocoRle } from '../rle/rle.js';
+import { pickMaskFields, type MaskFields } from '../output/records.js';
 
 /** The three output formats. */
 export type MaskSetFormat = 'coco' | 'sa1b' | 'jsonl';
 
 /** One mask as every format stores it. */
-export interface SetAnnotation {
+export interface SetAnnotation extends MaskFields {
   /** The id in the file (COCO: global; SA-1B and JSONL: per image). */
   id: number;
-  segmentation: CocoRle;
-  area: number;
-  bbox: BoxXYWH;
-  predicted_iou: number;
-  stability_score: number;
-  point_coords: [number, number][];
-  crop_box: BoxXYWH;
 }
 
 /** One image and its masks, in file order. */

@@ -6,9 +6,8 @@
  * A float32 score such as predicted_iou is therefore written as the shortest decimal that reads back to the
  * exact double the float32 widens to (e.g. 0.949999988079071), not as the shortest float32 form ("0.95").
  */
-import type { BoxXYWH, MaskRecord } from '../amg/types.js';
-import type { CocoRle } from '../rle/rle.js';
-import { pickMaskFields, recordFields } from './records.js';
+import type { MaskRecord } from '../amg/types.js';
+import { pickMaskFields, recordFields, type MaskFields } from './records.js';
 
 /** One processed image and its masks, in output order. */
 export interface ImageResult {
@@ -73,18 +72,11 @@ export interface CocoImage {
 }
 
 /** One entry of annotations. */
-export interface CocoAnnotation {
+export interface CocoAnnotation extends MaskFields {
   id: number;
   image_id: number;
   category_id: 1;
   iscrowd: 0;
-  segmentation: CocoRle;
-  area: number;
-  bbox: BoxXYWH;
-  predicted_iou: number;
-  stability_score: number;
-  point_coords: [number, number][];
-  crop_box: BoxXYWH;
 }
 
 /** One entry of categories. */
