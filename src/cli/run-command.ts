@@ -258,12 +258,3 @@ export async function runCommand(inputs: string[], f: RunFlags): Promise<number>
     await generator.release();
   }
 }
-
-/** The main command. */
-export function buildRunCommand(): Command {
-  const cmd = new Command('run')
-    .argument('[inputs...]', 'image files, folders (recursive) or glob patterns')
-    .description('generate masks for every image and write one COCO JSON file');
-  addRunOptions(cmd);
-  return cmd;
-}
