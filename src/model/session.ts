@@ -97,6 +97,16 @@ export async function createSession(file: string, opts: RuntimeOptions): Promise
   }
 }
 
+/** Creates a session from model bytes built in memory (`label` names it in errors). */
+export async function createSessionFromBytes(bytes: Uint8Array, label: string, opts: RuntimeOptions): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(bytes, sessionOptions(opts));
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new ModelError(`${label}: ONNX Runtime cannot load it: ${msg.split('\n')[0]}`);
+  }
+}
+
 /** A model that cannot be used: missing files, broken ONNX, or a contract mismatch. Exit code 2 in the CLI. */
 export class ModelError extends Error {
   override name = 'ModelError';
