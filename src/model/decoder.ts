@@ -77,10 +77,11 @@ export class SplitDecoder implements Decoder {
     main: ort.InferenceSession,
     private readonly result: OptimisedDecoder,
     private readonly spec: FeedSpec,
+    chunk?: number,
   ) {
     this.session = main;
     this.passes = result.passes;
-    this.chunk = Math.max(1, Math.floor(CHUNK_BYTES / Math.max(1, result.bytesPerPrompt)));
+    this.chunk = chunk ?? Math.max(1, Math.floor(CHUNK_BYTES / Math.max(1, result.bytesPerPrompt)));
   }
 
   async prepare(image: Feeds): Promise<Feeds> {
@@ -254,26 +255,33 @@ export async function probeDifference(
 
 function probeTensor(kind: ProbeKind, type: string, dims: number[], rng: () => number, flag: number): ort.Tensor {
   const n = dims.reduce((a, b) => a * b, 1);
-  const value = (): number => {
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
     switch (kind) {
       case 'features':
-        return rng() * 2 - 1;
+        data[i] = rng() * 2 - 1;
+        break;
       case 'points':
-        return rng() * 1024;
-      case 'labels':
-        return 1;
+        data[i] = rng() * 1024;
+        break;
       case 'mask':
-        return rng() * 16 - 8;
+        data[i] = rng() * 16 - 8;
+        break;
+      case 'labels':
+        data[i] = 1;
+        break;
       case 'flag':
-        return flag;
+        data[i] = flag;
+        break;
       case 'size':
-        return 1024;
+        data[i] = 1024;
+        break;
       case 'empty':
-        return 0;
+        break;
     }
-  };
-  if (type === 'int64') return new ort.Tensor('int64', BigInt64Array.from({ length: n }, () => BigInt(Math.round(value()))), dims);
-  return new ort.Tensor('float32', Float32Array.from({ length: n }, value), dims);
+  }
+  if (type === 'int64') return new ort.Tensor('int64', BigInt64Array.from(data, (v) => BigInt(Math.round(v))), dims);
+  return new ort.Tensor('float32', data, dims);
 }
 
 /** Seeded xorshift32 in [0, 1), so that the probe is the same at every load. */
