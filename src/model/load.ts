@@ -111,7 +111,7 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
     ? (findFirst(dir, [`onnx/vision_encoder${encSfx}.onnx`, `onnx/encoder${encSfx}.onnx`, `encoder${encSfx}.onnx`]) ??
       (await missingEncoder(dir, dtype.encoder)))
     : await onnxFile(dir, 'vision_encoder', dtype.encoder, false);
-  const encoder = await createSession(encoderFile, opts);
+  const encoder = await createSession(encoderFile, opts, { arena: false });
   let decoder: ort.InferenceSession;
   try {
     decoder = await createSession(decoderFile, opts);

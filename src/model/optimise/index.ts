@@ -11,13 +11,15 @@
  *    (slices.ts), so that, e.g., the discarded fourth mask is never computed;
  * 3. the image side is split off and broadcasts along the prompt axis are pushed below row-wise operators
  *    (hoist.ts);
- * 4. ConvTranspose with kernel = stride runs as MatMul in token-major layout (token-major.ts), and LayerNorm written
- *    out as element-wise operators becomes LayerNormalization (layer-norm.ts).
+ * 4. ConvTranspose with kernel = stride runs as MatMul in token-major layout (token-major.ts), LayerNorm written
+ *    out as element-wise operators becomes LayerNormalization (layer-norm.ts), and MatMul + bias on [..., K] rows
+ *    becomes one Gemm (matmul-bias.ts).
  */
 import { DT, OnnxGraph } from './graph.js';
 import { inferGraph } from './infer.js';
 import { hoistImageSide } from './hoist.js';
 import { fuseLayerNorm } from './layer-norm.js';
+import { fuseMatMulBias } from './matmul-bias.js';
 import { pullSlicesUp } from './slices.js';
 import { constantsToInitializers, deadCodeElimination, foldShapes, resolveSequences, unrollLoops, type PSource } from './static-shapes.js';
 import { tokenMajorUpscaling } from './token-major.js';
@@ -47,6 +49,9 @@ export interface OptimisedDecoder {
   bytesPerPrompt: number;
 }
 
+/** Passes that can be left out (for measurements and diagnostics). */
+export type PassName = 'slices' | 'hoist' | 'token-major' | 'layer-norm' | 'matmul-bias';
+
 /** Why the optimiser left a graph alone. */
 export interface NotOptimised {
   skipped: string;
@@ -56,7 +61,7 @@ export interface NotOptimised {
  * Optimises a decoder graph for the given feeding pattern. Returns `{ skipped }` when the graph cannot be read as
  * expected or no pass finds anything to do.
  */
-export function optimiseDecoder(bytes: Uint8Array, spec: DecoderSpec): OptimisedDecoder | NotOptimised {
+export function optimiseDecoder(bytes: Uint8Array, spec: DecoderSpec, skip: readonly PassName[] = []): OptimisedDecoder | NotOptimised {
   let g: OnnxGraph;
   try {
     g = OnnxGraph.fromBytes(bytes);
@@ -87,10 +92,10 @@ export function optimiseDecoder(bytes: Uint8Array, spec: DecoderSpec): Optimised
   deadCodeElimination(g);
   passes.push(`static shapes: ${before} → ${g.nodes.length} nodes${unrolled ? ', loops unrolled' : ''}${sequences ? ', sequences resolved' : ''}`);
 
-  const slices = pullSlicesUp(g, inputs);
+  const slices = skip.includes('slices') ? 0 : pullSlicesUp(g, inputs);
   if (slices > 0) passes.push(`unused rows: ${slices} slice${slices === 1 ? '' : 's'} moved up to where the work is done`);
 
-  const hoist = hoistImageSide(g, inputs, new Set(spec.imageInputs), source);
+  const hoist = skip.includes('hoist') ? undefined : hoistImageSide(g, inputs, new Set(spec.imageInputs), source);
   const main = hoist?.main ?? g;
   if (hoist) {
     passes.push(
@@ -101,14 +106,16 @@ export function optimiseDecoder(bytes: Uint8Array, spec: DecoderSpec): Optimised
   if (hoist) {
     for (const v of hoist.main.inputs) if (!mainInputs.has(v.name)) mainInputs.set(v.name, (v.dims ?? []).map((d) => (typeof d === 'number' ? num(d) : P)));
   }
-  const convs = tokenMajorUpscaling(main, mainInputs);
+  const convs = skip.includes('token-major') ? 0 : tokenMajorUpscaling(main, mainInputs);
   if (convs > 0) passes.push(`token-major upscaling: ${convs} ConvTranspose → MatMul`);
-  const norms = fuseLayerNorm(main, mainInputs);
+  const norms = skip.includes('layer-norm') ? 0 : fuseLayerNorm(main, mainInputs);
   if (norms > 0) passes.push(`LayerNorm fused: ${norms}`);
+  const biases = skip.includes('matmul-bias') ? 0 : fuseMatMulBias(main, mainInputs) + (hoist ? fuseMatMulBias(hoist.prefix, inputs) : 0);
+  if (biases > 0) passes.push(`MatMul + bias as Gemm: ${biases}`);
   deadCodeElimination(main);
   const bytesPerPrompt = largestPerPrompt(main, mainInputs);
 
-  if (dropped.length === 0 && slices === 0 && !hoist && convs === 0 && norms === 0) return { skipped: 'no pass found anything to do' };
+  if (dropped.length === 0 && slices === 0 && !hoist && convs === 0 && norms === 0 && biases === 0) return { skipped: 'no pass found anything to do' };
   return {
     prefix: hoist?.prefix.toBytes(),
     main: main.toBytes(),
