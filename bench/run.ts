@@ -6,13 +6,15 @@
  * Usage: npm run bench -- [--json] [--model fixture|cost|vitb|both|all] [--points-per-side n] [--points-per-batch n]
  *        [--images truck.jpg,dog.jpg] [--threads n] [--concurrency n] [--compare n] [--no-big] [--big-only]
  *        [--big-model fixture|cost] [--big-points-per-side n (default 8)] [--no-optimise]
- *        [--vitb-images truck.jpg] [--vitb-points-per-side n (default 32)] [--no-all-candidates]
+ *        [--vitb-images truck.jpg] [--vitb-points-per-side n (default 32)] [--no-all-candidates] [--ab-rounds n (default 3)]
  *
  * Models: fixture (sam1-tiny), cost (the cost-realistic sam1-tiny), vitb (the cost-realistic encoder with the
  * real-architecture ViT-B decoder of ../shared/perf, see bench/vitb.ts); both = fixture + cost; all (default) = all
  * three. The vitb row also measures the ONNX Runtime floor in the same process after sam-amg's run (one encoder run
  * plus the unoptimised decoder's calls on the same image and prompts), and runs once more with every candidate
- * post-processed (--pred-iou-thresh 0 --stability-score-thresh 0), whose floor is the same ONNX Runtime work.
+ * post-processed (--pred-iou-thresh 0 --stability-score-thresh 0), whose floor is the same ONNX Runtime work. On a
+ * shared machine the two decoder figures, minutes apart, drift with the load; the row therefore also times the
+ * decoder alone, optimised and as exported, alternating on one batch (--ab-rounds).
  *
  * Each model configuration runs in its own child process, so every peak RSS figure is that run's alone (for the
  * vitb row, sam-amg's figure is taken before the floor runs). The generated models are written to a temporary
@@ -29,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { writeCostRealisticModel } from '../fixtures/cost-realistic.js';
-import { measureFloor, writeVitbModel, type FloorResult } from './vitb.js';
+import { measureDecoderAB, measureFloor, writeVitbModel, type DecoderAB, type FloorResult } from './vitb.js';
 import { MaskGenerator, type GeneratorStats } from '../src/amg/generator.js';
 import { decodeImage } from '../src/image/decode.js';
 import { CandidateMasker } from '../src/mask/candidate-mask.js';
@@ -83,6 +85,8 @@ interface RunReport {
   optimiser: { passes: readonly string[]; notOptimised?: string };
   /** ONNX Runtime alone on the same images and prompts (vitb row with --floor), and the process's peak RSS after. */
   floor?: FloorResult & { peakRssMb: number };
+  /** The decoder alone, optimised and as exported, alternating on one batch (vitb row with --floor). */
+  ab?: DecoderAB;
   allCandidates: boolean;
 }
 
@@ -245,6 +249,17 @@ async function worker(): Promise<void> {
       }
       floor = { ...sum, peakRssMb: peakRssMb() };
     }
+    let ab: DecoderAB | undefined;
+    const rounds = num('--ab-rounds') ?? 3;
+    if (flag('--floor') && rounds > 0) {
+      const image = await decodeImage(images[0], { maxPixels: Infinity });
+      ab = await measureDecoderAB(modelDir, image, {
+        threads,
+        pointsPerSide: gen.options.pointsPerSide as number,
+        pointsPerBatch: gen.options.pointsPerBatch,
+        rounds,
+      });
+    }
     const report: RunReport = {
       model: kind === 'cost' ? 'cost-realistic' : kind === 'vitb' ? 'vitb-decoder' : 'sam1-tiny',
       label,
@@ -255,6 +270,7 @@ async function worker(): Promise<void> {
       total,
       optimiser,
       floor,
+      ab,
       allCandidates,
     };
     if (captured.length > 0) report.compare = compareFastPlain(captured, gen.options);
@@ -368,6 +384,13 @@ function printReport(r: RunReport): void {
         `peak RSS ${r.total.peakRssMb.toFixed(0)} MB (${f.peakRssMb.toFixed(0)} MB once the floor ran too)`,
     );
   }
+  if (r.ab) {
+    const a = r.ab;
+    console.log(
+      `decoder alone, alternating ${a.rounds}× on one batch of ${a.prompts}: optimised ${a.optimisedMs.toFixed(1)} ms per prompt, ` +
+        `as exported ${a.unoptimisedMs.toFixed(1)} ms → ${(a.optimisedMs / a.unoptimisedMs).toFixed(3)}`,
+    );
+  }
   if (r.compare) {
     const c = r.compare;
     console.log(
@@ -432,6 +455,11 @@ function vitbFields(r: RunReport, all: RunReport | undefined): Record<string, un
     points_per_batch: r.pointsPerBatch,
     optimised: r.optimiser.passes.length > 0,
   };
+  if (r.ab) {
+    out.decoder_ms_per_prompt_alternating = round(r.ab.optimisedMs);
+    out.decoder_ms_per_prompt_unoptimised_alternating = round(r.ab.unoptimisedMs);
+    out.decoder_ratio_alternating = round(r.ab.optimisedMs / r.ab.unoptimisedMs);
+  }
   if (all) {
     out.all_candidates_wall_s = round(all.total.wallS);
     out.all_candidates_wall_over_floor = round(all.total.wallS / f.totalS);

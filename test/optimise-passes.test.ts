@@ -170,10 +170,30 @@ describe('image side: prompt-independent work once per crop, broadcasts pushed d
     const main = ops(r.main);
     expect(count(prefix, 'LayerNormalization')).toBe(1);
     expect(count(main, 'LayerNormalization')).toBe(0);
-    expect(count(prefix, 'MatMul')).toBe(1);
+    // The key projection (MatMul + bias, one Gemm) runs on the image side too.
+    expect(count(prefix, 'Gemm')).toBe(1);
     // Only the learned token is broadcast per prompt (it is concatenated with a per-prompt tensor).
     expect(count(main, 'Expand')).toBe(1);
     expect(r.passthrough).toEqual([]);
+  });
+});
+
+describe('image side: the index-based repeat_interleave', () => {
+  it('computes the image-side projection once when P copies are gathered from a batch of one', async () => {
+    const g = new GraphBuilder('gather', 'optimiser test: Gather along an axis of size 1');
+    const img = g.input('img', FLOAT, [1, 6, 8]);
+    const pts = g.input('pts', FLOAT, ['P', 6, 8]);
+    const prompts = g.op('Gather', [g.op('Shape', [pts]), g.int64s([0], [])], { axis: int(0) });
+    const zeros = g.op('Mul', [g.op('Range', [g.int64s([0], []), prompts, g.int64s([1], [])]), g.int64s([0], [])]);
+    const copies = g.op('Gather', [img, zeros], { axis: int(0) });
+    const projected = g.op('MatMul', [copies, g.floats([...values(64, 5)], [8, 8])]);
+    g.op('Add', [projected, pts], {}, 'y');
+    g.output('y', FLOAT, ['P', 6, 8]);
+    const spec: DecoderSpec = { inputs: { img: [1, 6, 8], pts: ['P', 6, 8] }, imageInputs: ['img'], outputs: ['y'] };
+    const r = await checkSame(g.toBytes(), spec, (p) => ({ img: tensor([1, 6, 8], 3), pts: tensor([p, 6, 8], 4 + p) }), [1, 4]);
+    expect(count(ops(r.prefix), 'MatMul')).toBe(1);
+    expect(ops(r.main)).not.toContain('MatMul');
+    expect(ops(r.main)).not.toContain('Gather');
   });
 });
 

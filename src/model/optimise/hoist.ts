@@ -13,7 +13,7 @@
  * Softmax, LayerNormalization, reductions and convolutions that leave the prompt axis alone commute with the
  * broadcast. Any other use gets the full tensor (one Expand, in the per-prompt part).
  */
-import { attrInt, attrInts, DT, type OnnxGraph, type OnnxNode, type ValueInfo } from './graph.js';
+import { attrInt, attrInts, DT, graphReads, type OnnxGraph, type OnnxNode, type ValueInfo } from './graph.js';
 import { BINARY_OPS, inferGraph, sliceParams, UNARY_OPS, type InfoMap, type TInfo } from './infer.js';
 import { PExpr, deadCodeElimination, type PSource } from './static-shapes.js';
 import { isNum, num, P, product, eq, type Sym } from './sym.js';
@@ -97,7 +97,6 @@ export function hoistImageSide(
     const target = pexpr.tensor(Array.from({ length: rank }, (_, i) => (i === c.axis ? P : num(1))), [rank]);
     // The nodes reading P from the prompt input's shape belong to the per-prompt part.
     for (const n of out.nodes.slice(first)) for (const o of n.outputs) kindOf.set(o, 'prompt');
-    if (globalThis.process?.env?.OPT_DEBUG) console.log("materialise", name, info.get(name)?.shape);
     const f = emit('Expand', [c.compact, target], [], 'prompt');
     full.set(name, f);
     materialised++;
@@ -144,7 +143,8 @@ export function hoistImageSide(
       continue;
     }
     if (!hasSubgraph && keepCompact(node, ins)) continue;
-    if (globalThis.process?.env?.OPT_DEBUG && ins.some((c) => c.kind === "uniform")) console.log("full for", node.opType, node.name, node.inputs, ins.map((c) => c.kind), info.get(node.outputs[0])?.shape);
+    // A subgraph (a Loop or If left as it is) reading a compact tensor by its original name: leave the graph alone.
+    if (hasSubgraph && node.attrs.some((a) => a.g && [...graphReads(a.g)].some((x) => cls.get(x)?.kind === 'uniform'))) return undefined;
     // A per-prompt operator: uniform inputs in full.
     emit(node.opType, node.inputs.map((i) => (i ? materialise(i) : i)), node.attrs, 'prompt', node.outputs, node.domain);
     for (const o of node.outputs) if (o) cls.set(o, { kind: 'prompt' });
@@ -192,6 +192,20 @@ export function hoistImageSide(
       } else {
         emitUniform(node, [x], a, [src, out.int64(compactOutNum)]);
       }
+      return true;
+    }
+    // Gather from an axis of size 1 (every valid index is 0): a broadcast of an image-side tensor, e.g. the
+    // index-based form of repeat_interleave with P copies of one image.
+    if (op === 'Gather' && (x.kind === 'const' || x.kind === 'image') && compactOutNum) {
+      const xs = numericDims(xi?.shape);
+      const idx = info.get(node.inputs[1])?.shape;
+      const axis = xs ? normAxis(attrInt(node, 'axis', 0), xs.length) : -1;
+      if (!xs || !idx || xs[axis] !== 1) return false;
+      const ones = [...xs.slice(0, axis), ...idx.map(() => 1), ...xs.slice(axis + 1)];
+      const base: Base = x.kind === 'image' ? 'image' : 'const';
+      const reshaped = emit('Reshape', [node.inputs[0], out.int64(ones)], [], base);
+      if (ones.every((d, i) => d === compactOutNum[i])) aliasUniform(node.outputs[0], reshaped, ones, compactOutNum, a, base);
+      else emitUniform({ ...node, opType: 'Expand', attrs: [] }, [x], a, [reshaped, out.int64(compactOutNum)]);
       return true;
     }
     if (op === 'ConstantOfShape' && compactOutNum) {
@@ -368,6 +382,7 @@ export function hoistImageSide(
     if (kind === 'prompt') {
       main.nodes.push(n);
       for (const i of n.inputs) mainReads.add(i);
+      for (const a of n.attrs) if (a.g) for (const x of graphReads(a.g)) mainReads.add(x);
     } else {
       prefix.nodes.push(n);
       if (kind === 'const') main.nodes.push(n);

@@ -296,6 +296,9 @@ function rule(g: OnnxGraph, node: OnnxNode, ins: (TInfo | undefined)[]): TInfo[]
     }
     case 'Range': {
       const [s, l, d] = [ints(ins[0]), ints(ins[1]), ints(ins[2])];
+      // range(0, n) of a symbolic n has n elements.
+      const limit = ins[1]?.value?.[0];
+      if (s?.[0] === 0 && d?.[0] === 1 && limit && !isNum(limit)) return [{ elem: elem0, shape: [limit] }];
       if (!s || !l || !d) return [{ elem: elem0, shape: undefined }];
       const n = Math.max(Math.ceil((l[0] - s[0]) / d[0]), 0);
       const out: TInfo = { elem: elem0, shape: [num(n)] };
