@@ -140,21 +140,22 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
       );
     }
     const spec = pre as PreprocessSpec;
-    let masks: 1 | 3 | 4 | undefined;
-    if (layout === 'hf-sam' || layout === 'hf-sam2') validatePair(family, encoderFile, encoder, decoderFile, decoder);
-    else if (layout === 'reference-export') masks = validateReferenceExport(encoderFile, encoder, decoderFile, decoder, spec);
-    else masks = validateSamexporter(encoderFile, encoder, decoderFile, decoder, spec);
-    // The decoder graph optimiser; from here on `dec` owns the original decoder session.
+    // The contract first (from the exported decoder's metadata), then the decoder graph optimiser.
+    let makeAdapter: (dec: Decoder) => ModelAdapter;
+    if (layout === 'hf-sam' || layout === 'hf-sam2') {
+      validatePair(family, encoderFile, encoder, decoderFile, decoder);
+      makeAdapter = (dec) => new HfSamAdapter(family, encoder, dec, spec, decoderFile);
+    } else if (layout === 'reference-export') {
+      const masks = validateReferenceExport(encoderFile, encoder, decoderFile, decoder, spec);
+      makeAdapter = (dec) => new ReferenceExportAdapter(encoder, dec, spec, decoderFile, 'image_embeddings', masks);
+    } else {
+      const masks = validateSamexporter(encoderFile, encoder, decoderFile, decoder, spec);
+      makeAdapter = (dec) => new SamexporterAdapter(encoder, dec, spec, decoderFile, masks);
+    }
+    // From here on `dec` owns the exported decoder's session.
     const dec = await createDecoder(decoderFile, decoder, feedSpec(layout, decoder.inputMetadata, encoder.outputMetadata), opts);
     decoderOwned = dec;
-    let adapter: ModelAdapter;
-    if (layout === 'hf-sam' || layout === 'hf-sam2') {
-      adapter = new HfSamAdapter(family, encoder, dec, spec, decoderFile);
-    } else if (layout === 'reference-export') {
-      adapter = new ReferenceExportAdapter(encoder, dec, spec, decoderFile, 'image_embeddings', masks as 1 | 4);
-    } else {
-      adapter = new SamexporterAdapter(encoder, dec, spec, decoderFile, masks as 1 | 3);
-    }
+    const adapter = makeAdapter(dec);
     const info = { optimised: dec.passes.length > 0, passes: dec.passes, notOptimised: dec.notOptimised };
     return { adapter, dir, family, files: { encoder: encoderFile, decoder: decoderFile }, decoder: info };
   } catch (err) {
