@@ -11,12 +11,15 @@
  *    (slices.ts), so that, e.g., the discarded fourth mask is never computed;
  * 3. the image side is split off and broadcasts along the prompt axis are pushed below row-wise operators
  *    (hoist.ts);
- * 4. ConvTranspose with kernel = stride runs as MatMul in token-major layout (token-major.ts), LayerNorm written
+ * 4. attention of few queries over projected image tokens multiplies the queries by the weights first
+ *    (attention.ts);
+ * 5. ConvTranspose with kernel = stride runs as MatMul in token-major layout (token-major.ts), LayerNorm written
  *    out as element-wise operators becomes LayerNormalization (layer-norm.ts), and MatMul + bias on [..., K] rows
  *    becomes one Gemm (matmul-bias.ts).
  */
 import { DT, OnnxGraph } from './graph.js';
 import { inferGraph } from './infer.js';
+import { reassociateFewQueryAttention } from './attention.js';
 import { hoistImageSide } from './hoist.js';
 import { fuseLayerNorm } from './layer-norm.js';
 import { fuseMatMulBias } from './matmul-bias.js';
@@ -50,7 +53,7 @@ export interface OptimisedDecoder {
 }
 
 /** Passes that can be left out (for measurements and diagnostics). */
-export type PassName = 'slices' | 'hoist' | 'token-major' | 'layer-norm' | 'matmul-bias';
+export type PassName = 'slices' | 'hoist' | 'attention' | 'token-major' | 'layer-norm' | 'matmul-bias';
 
 /** Why the optimiser left a graph alone. */
 export interface NotOptimised {
@@ -106,6 +109,8 @@ export function optimiseDecoder(bytes: Uint8Array, spec: DecoderSpec, skip: read
   if (hoist) {
     for (const v of hoist.main.inputs) if (!mainInputs.has(v.name)) mainInputs.set(v.name, (v.dims ?? []).map((d) => (typeof d === 'number' ? num(d) : P)));
   }
+  const attention = skip.includes('attention') ? 0 : reassociateFewQueryAttention(main, mainInputs);
+  if (attention > 0) passes.push(`few-query attention reassociated: ${attention} product${attention === 1 ? '' : 's'}`);
   const convs = skip.includes('token-major') ? 0 : tokenMajorUpscaling(main, mainInputs);
   if (convs > 0) passes.push(`token-major upscaling: ${convs} ConvTranspose → MatMul`);
   const norms = skip.includes('layer-norm') ? 0 : fuseLayerNorm(main, mainInputs);
@@ -115,7 +120,7 @@ export function optimiseDecoder(bytes: Uint8Array, spec: DecoderSpec, skip: read
   deadCodeElimination(main);
   const bytesPerPrompt = largestPerPrompt(main, mainInputs);
 
-  if (dropped.length === 0 && slices === 0 && !hoist && convs === 0 && norms === 0 && biases === 0) return { skipped: 'no pass found anything to do' };
+  if (dropped.length === 0 && slices === 0 && !hoist && attention === 0 && convs === 0 && norms === 0 && biases === 0) return { skipped: 'no pass found anything to do' };
   return {
     prefix: hoist?.prefix.toBytes(),
     main: main.toBytes(),
