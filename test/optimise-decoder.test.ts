@@ -82,6 +82,7 @@ describe.skipIf(!existsSync(VITB_DECODER))('the real-architecture ViT-B decoder 
     if ('skipped' in r) throw new Error(r.skipped);
     expect(r.passes.join('\n')).toMatch(/loops unrolled/);
     expect(r.passes.join('\n')).toMatch(/image side: \d+ nodes once per crop, 5 tensors handed over/);
+    expect(r.passes.join('\n')).toMatch(/few-query attention reassociated: 4 products/);
     expect(r.passes.join('\n')).toMatch(/token-major upscaling: 2 ConvTranspose → MatMul/);
     expect(r.passes.join('\n')).toMatch(/LayerNorm fused: 1/);
     // The discarded mask token's hypernetwork MLP is gone: three of the four remain.

@@ -267,6 +267,41 @@ describe('token-major upscaling', () => {
   });
 });
 
+describe('few-query attention', () => {
+  // 3 queries in 2 heads of depth 8 attend over 64 projected tokens of 16 channels; a second attention with as many
+  // queries as tokens is left alone (reassociating would cost more there).
+  function build(): Uint8Array {
+    const g = new GraphBuilder('attention', 'optimiser test: few-query attention');
+    const x = g.input('x', FLOAT, ['P', 64, 16]);
+    const q = g.input('q', FLOAT, ['P', 2, 3, 8]);
+    const p = promptCount(g, x, 0);
+    const heads = (t: string, perm: number[]): string =>
+      g.op('Transpose', [g.op('Reshape', [t, g.op('Concat', [p, g.int64s([-1, 2, 8])], { axis: int(0) })])], { perm: ints(perm) });
+    const proj = (seed: number): string => g.op('Add', [g.op('MatMul', [x, g.floats([...values(16 * 16, seed)], [16, 16])]), g.floats([...values(16, seed + 1)], [16])]);
+    const scores = g.op('MatMul', [q, heads(proj(1), [0, 2, 3, 1])]);
+    const att = g.op('Softmax', [g.op('Div', [scores, g.floats([Math.sqrt(8)], [])])], { axis: int(-1) });
+    g.op('MatMul', [att, heads(proj(3), [0, 2, 1, 3])], {}, 'out');
+    g.output('out', FLOAT, ['P', 2, 3, 8]);
+    // Self-attention of the 64 tokens: 64 queries, not fewer than the depth.
+    const qq = heads(proj(5), [0, 2, 1, 3]);
+    const self = g.op('Softmax', [g.op('MatMul', [qq, heads(proj(7), [0, 2, 3, 1])])], { axis: int(-1) });
+    g.op('MatMul', [self, heads(proj(9), [0, 2, 1, 3])], {}, 'self');
+    g.output('self', FLOAT, ['P', 2, 64, 8]);
+    return g.toBytes();
+  }
+
+  it('multiplies the queries by the key and value weights first, with the same outputs', async () => {
+    const bytes = build();
+    const spec: DecoderSpec = { inputs: { x: ['P', 64, 16], q: ['P', 2, 3, 8] }, imageInputs: [], outputs: ['out', 'self'] };
+    const r = await checkSame(bytes, spec, (p) => ({ x: tensor([p, 64, 16], 100 + p), q: tensor([p, 2, 3, 8], 110 + p) }), [1, 2], 1e-5);
+    expect(r.passes).toContain('few-query attention reassociated: 2 products');
+    // The few-query attention's two projections of the 64 tokens are gone; the self-attention keeps its three.
+    const main = OnnxGraph.fromBytes(r.main);
+    const tokenProjections = main.nodes.filter((n) => n.inputs[0] === 'x' && (n.opType === 'MatMul' || n.opType === 'Reshape'));
+    expect(tokenProjections.length).toBe(3);
+  });
+});
+
 describe('nothing to do', () => {
   it('leaves a graph alone when no pass applies', () => {
     const g = new GraphBuilder('plain', 'optimiser test: nothing to do');
