@@ -98,7 +98,14 @@ export function optimiseDecoder(bytes: Uint8Array, spec: DecoderSpec, skip: read
   const slices = skip.includes('slices') ? 0 : pullSlicesUp(g, inputs);
   if (slices > 0) passes.push(`unused rows: ${slices} slice${slices === 1 ? '' : 's'} moved up to where the work is done`);
 
-  const hoist = skip.includes('hoist') ? undefined : hoistImageSide(g, inputs, new Set(spec.imageInputs), source);
+  let hoist: ReturnType<typeof hoistImageSide>;
+  try {
+    hoist = skip.includes('hoist') ? undefined : hoistImageSide(g, inputs, new Set(spec.imageInputs), source);
+  } catch (err) {
+    // The split leaves `g` as it was; an image-side tensor without a static shape, say, only means no split.
+    passes.push(`image side: not split (${err instanceof Error ? err.message : String(err)})`);
+    hoist = undefined;
+  }
   const main = hoist?.main ?? g;
   if (hoist) {
     passes.push(
@@ -120,7 +127,8 @@ export function optimiseDecoder(bytes: Uint8Array, spec: DecoderSpec, skip: read
   deadCodeElimination(main);
   const bytesPerPrompt = largestPerPrompt(main, mainInputs);
 
-  if (dropped.length === 0 && slices === 0 && !hoist && attention === 0 && convs === 0 && norms === 0 && biases === 0) return { skipped: 'no pass found anything to do' };
+  const changed = dropped.length > 0 || slices > 0 || hoist !== undefined || attention + convs + norms + biases > 0;
+  if (!changed) return { skipped: 'no pass found anything to do' };
   return {
     prefix: hoist?.prefix.toBytes(),
     main: main.toBytes(),

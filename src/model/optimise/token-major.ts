@@ -12,10 +12,13 @@
  * contracts the innermost factor runs on D too. A view is turned back into its logical layout (one Transpose)
  * only where another operator needs it. The pass changes nothing unless a ConvTranspose is rewritten.
  */
-import { attrInt, attrInts, floatValues, tensorDims, type OnnxGraph, type OnnxNode } from './graph.js';
+import { attrInt, attrInts, floatValues, intsAttr, tensorDims, type OnnxGraph, type OnnxNode } from './graph.js';
 import { BINARY_OPS, inferGraph, UNARY_OPS, type InfoMap } from './infer.js';
 import { reshapeTarget } from './static-shapes.js';
 import { eq, isNum, mul, num, product, type Sym } from './sym.js';
+
+/** A view that cannot be turned back into its logical layout: the pass leaves the graph as it was. */
+class LayoutError extends Error {}
 
 interface Factor {
   id: number;
@@ -46,7 +49,12 @@ export function tokenMajorUpscaling(g: OnnxGraph, inputs: ReadonlyMap<string, Sy
   if (candidates.length === 0) return 0;
   const lazy = lazyCone(g, candidates);
   const before = g.nodes;
-  const rewritten = rewrite(g, info, lazy);
+  let rewritten = 0;
+  try {
+    rewritten = rewrite(g, info, lazy);
+  } catch (err) {
+    if (!(err instanceof LayoutError)) throw err;
+  }
   if (rewritten === 0) g.nodes = before;
   return rewritten;
 }
@@ -123,6 +131,11 @@ function rewrite(g: OnnxGraph, info: InfoMap, lazy: Set<OnnxNode>): number {
     const target = reshapeTarget(from, to);
     return target ? g.add('Reshape', [t, g.int64(target)]) : undefined;
   };
+  const mustReshape = (t: string, from: Sym[], to: Sym[]): string => {
+    const r = reshape(t, from, to);
+    if (r === undefined) throw new LayoutError(`cannot reshape ${t}`);
+    return r;
+  };
   /** The physical tensor with the view's fine shape (one Reshape per view). */
   const fineCache = new Map<View, string | undefined>();
   const fine = (v: View): string | undefined => {
@@ -152,11 +165,11 @@ function rewrite(g: OnnxGraph, info: InfoMap, lazy: Set<OnnxNode>): number {
     let out: string;
     const identity = permOrder.every((p, i) => p === i);
     if (identity) {
-      out = reshape(v.src, v.srcShape, shape) as string;
+      out = mustReshape(v.src, v.srcShape, shape);
     } else {
-      const blocks = reshape(v.src, v.srcShape, blockSize) as string;
-      const tr = g.add('Transpose', [blocks], [{ name: 'perm', type: 7, ints: permOrder }]);
-      out = reshape(tr, permOrder.map((p) => blockSize[p]), shape) as string;
+      const blocks = mustReshape(v.src, v.srcShape, blockSize);
+      const tr = g.add('Transpose', [blocks], [intsAttr('perm', permOrder)]);
+      out = mustReshape(tr, permOrder.map((p) => blockSize[p]), shape);
     }
     real.set(t, out);
     return out;
@@ -229,9 +242,10 @@ function rewrite(g: OnnxGraph, info: InfoMap, lazy: Set<OnnxNode>): number {
       const dims = split.map((d) => d.c);
       return g.float32(transposeData(values, dims, perm), perm.map((p) => dims[p]));
     }
-    const splitT = reshape(t, s, split) as string;
+    const splitT = reshape(t, s, split);
+    if (splitT === undefined) return undefined;
     const identity = perm.every((p, i) => p === i);
-    return identity ? splitT : g.add('Transpose', [splitT], [{ name: 'perm', type: 7, ints: perm }]);
+    return identity ? splitT : g.add('Transpose', [splitT], [intsAttr('perm', perm)]);
   };
 
   const compatible = (a: View, b: View): boolean =>
@@ -319,7 +333,7 @@ function rewrite(g: OnnxGraph, info: InfoMap, lazy: Set<OnnxNode>): number {
       const attrs = n.attrs.filter((a) => a.name !== 'axes');
       const o = n.inputs[1]
         ? g.add(n.opType, [d, g.int64(positions)], attrs)
-        : g.add(n.opType, [d], [...attrs, { name: 'axes', type: 7, ints: positions }]);
+        : g.add(n.opType, [d], [...attrs, intsAttr('axes', positions)]);
       const factors = v.factors.map((f) => (ids.includes(f.id) ? { ...f, size: num(1) } : f));
       views.set(out, { src: o, srcShape: factors.map((f) => f.size), factors, groups: v.groups });
       return true;
@@ -381,7 +395,7 @@ function rewrite(g: OnnxGraph, info: InfoMap, lazy: Set<OnnxNode>): number {
       const shaped = reshape(d, v.factors.map((f) => f.size), [...batch, rest, last.size]);
       if (!shaped) return false;
       const perm = [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2];
-      const at = g.add('Transpose', [n.inputs[0]], [{ name: 'perm', type: 7, ints: perm }]);
+      const at = g.add('Transpose', [n.inputs[0]], [intsAttr('perm', perm)]);
       const y = g.add('MatMul', [shaped, at]);
       const m = { id: nextId++, size: a[r - 2] };
       const factors = [...v.factors.slice(0, -1), m];
