@@ -20,6 +20,13 @@ import type { Rle } from '../rle/rle.js';
 const f32 = Math.fround;
 const now = (): number => performance.now() / 1000;
 
+/**
+ * Threshold of SAM 2's low-resolution clean-up: the reference generator builds its image predictor without passing
+ * its own mask_threshold, so the clean-up runs at the predictor's default, 0.0, whatever mask_threshold is; the
+ * generator's mask_threshold drives only the stability score and the binarisation.
+ */
+export const SAM2_CLEANUP_THRESHOLD = 0;
+
 /** A mask that survived the per-batch filters, in its crop's frame. */
 interface Candidate {
   rle: Rle;
@@ -274,7 +281,7 @@ class CropPostprocessor {
         let logits = out.logits;
         let offset = idx * cellCount;
         if (this.cleaned && this.bits && this.labels) {
-          cleanLowResLogits(logits, offset, lowRes, o.maskThreshold, o.minMaskRegionArea, this.cleaned, this.bits, this.labels);
+          cleanLowResLogits(logits, offset, lowRes, SAM2_CLEANUP_THRESHOLD, o.minMaskRegionArea, this.cleaned, this.bits, this.labels);
           logits = this.cleaned;
           offset = 0;
         }
