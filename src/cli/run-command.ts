@@ -20,6 +20,7 @@ import { VERSION } from '../version.js';
 import { parseNumber } from './numbers.js';
 import { isFolderFormat, runBatchFlow, type OutputFormat } from './batch-run.js';
 import { createProgress } from './progress.js';
+import { checkRunReport, reportAfterRun } from './report-command.js';
 
 /** Exit codes: every image succeeded, some failed, usage or model error. */
 export const EXIT = { ok: 0, someFailed: 1, usage: 2 } as const;
@@ -46,6 +47,7 @@ export interface RunFlags {
   journal: boolean;
   overlay?: string;
   overlayStyle?: string;
+  report?: string;
   pointsPerSide?: number;
   pointGrids?: string;
   pointsPerBatch?: number;
@@ -84,6 +86,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--resume', 'continue an interrupted run of the same output from its journal (finished images are not recomputed)')
     .option('--no-journal', 'do not write the journal that makes a run resumable')
     .option('--overlay <dir>', 'also write one PNG per image with its masks drawn over it, mirroring the input tree')
+    .option('--report <dir>', 'also write a static HTML report of the output (see: sam-amg report --help)')
     .option('--overlay-style <list>', 'what overlays draw: fill, outline, box, points, labels, alpha=X, width=N (default fill,outline,alpha=0.45)')
     .option('--points-per-side <n>', 'n×n prompt grid on the full image (default 32)', parseNumber)
     .option('--point-grids <file>', 'JSON file with explicit normalised [x, y] grids, one per crop layer')
@@ -172,6 +175,7 @@ export async function runCommand(inputs: string[], f: RunFlags): Promise<number>
       if (!f.overlay) throw new OptionsError('--overlay-style needs --overlay <dir>');
       overlayStyle = parseOverlayStyle(f.overlayStyle);
     }
+    if (f.report !== undefined) await checkRunReport(f.report, f.format);
     if (inputs.length === 0 && !f.filesFrom) throw new OptionsError('no inputs: give image files, folders or --files-from');
     for (const [flag, v, min] of [
       ['--threads', f.threads, 1],
@@ -230,7 +234,7 @@ export async function runCommand(inputs: string[], f: RunFlags): Promise<number>
     if (listing.items.length === 0 && listing.errors.length === 0) return fail('no images found in the inputs');
     const items = shard ? shardItems(listing.items, shard) : listing.items;
     if (shard) progress.info(`shard ${shard.index}/${shard.count} (${shard.source}): ${items.length} of ${listing.items.length} images`);
-    return await runBatchFlow({
+    const code = await runBatchFlow({
       items,
       inputErrors: errors,
       generator,
@@ -254,6 +258,9 @@ export async function runCommand(inputs: string[], f: RunFlags): Promise<number>
       overlay: f.overlay ? { dir: path.resolve(f.overlay), style: overlayStyle } : undefined,
       progress,
     });
+    // --report: the HTML report of the output just written (src/cli/report-command.ts).
+    if (f.report === undefined) return code;
+    return await reportAfterRun(f.report, { out, format, items, code, maxPixels: f.maxPixels, quiet: Boolean(f.quiet) });
   } finally {
     await generator.release();
   }
