@@ -94,6 +94,18 @@ describe('sam-amg report', () => {
     expect(coco.images[1].sides[0].masks?.map((m) => m.id)).toEqual([5, 6]);
     // Photos at the output's size, thumbnails within 256 px.
     const dir = path.join(tmp, 'report-coco');
+    // Same inputs, same bytes.
+    const again = path.join(tmp, 'report-coco-again');
+    expect((await runCli(['report', path.join(tmp, 'out-coco.json'), '--images', photos, '--out', again, '--quiet'])).code).toBe(0);
+    const tree = async (root: string): Promise<Record<string, string>> => {
+      const o: Record<string, string> = {};
+      for (const name of (await fsp.readdir(root, { recursive: true })).sort()) {
+        const p = path.join(root, name);
+        if ((await fsp.stat(p)).isFile()) o[name] = (await fsp.readFile(p)).toString('base64');
+      }
+      return o;
+    };
+    expect(await tree(again)).toEqual(await tree(dir));
     for (const [n, im] of SCENES.entries()) {
       const photo = await sharp(path.join(dir, `photos/${n}.jpg`)).metadata();
       expect([photo.format, photo.width, photo.height]).toEqual(['jpeg', im.width, im.height]);
@@ -180,6 +192,10 @@ describe('sam-amg report', () => {
     expect(bad.stderr).toContain('cannot read');
     expect((await runCli(['report', output, '--out', path.join(tmp, 'r-bad'), '--min-iou', '0'])).code).toBe(2);
     expect((await runCli(['report', output, output, output, '--out', path.join(tmp, 'r-bad')])).code).toBe(2);
+    const noImages = await runCli(['report', output, '--images', path.join(tmp, 'no-such-folder'), '--out', path.join(tmp, 'r-bad')]);
+    expect(noImages.code).toBe(2);
+    expect(noImages.stderr).toContain('no-such-folder: no such file or directory');
+    await expect(fsp.access(path.join(tmp, 'r-bad'))).rejects.toThrow();
   });
 
   it('keeps masks at full resolution when the photo copy is downscaled', async () => {

@@ -3,10 +3,12 @@
  * HTML report of src/report. Exit codes: 0 built (every photo found), 1 built but some photos were missing or
  * unusable, or the folder could not be written, 2 unreadable output, refused --out or bad flags.
  */
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { ReadError } from '../compare/read.js';
 import { DEFAULT_MAX_PIXELS } from '../image/decode.js';
+import { describeFsError } from '../output/errno.js';
 import { buildReport, DEFAULT_PAGE_SIZE, type BuildReportOptions } from '../report/build.js';
 import type { ReportProblem } from '../report/data.js';
 import { checkReportTarget, ReportTargetError } from '../report/folder.js';
@@ -60,7 +62,15 @@ async function reportCommand(outputs: string[], f: ReportFlags): Promise<number>
   if (!(f.minIou > 0 && f.minIou <= 1)) return usage(say, `--min-iou must be in (0, 1], got ${f.minIou}`);
   if (!(Number.isInteger(f.pageSize) && f.pageSize >= 1)) return usage(say, `--page-size must be an integer ≥ 1, got ${f.pageSize}`);
   if (!(Number.isInteger(f.maxPixels) && f.maxPixels >= 1)) return usage(say, `--max-pixels must be an integer ≥ 1, got ${f.maxPixels}`);
-  if (f.images === undefined && !f.quiet) say('no --images: the report shows the masks without photos');
+  if (f.images !== undefined) {
+    try {
+      if (!(await fsp.stat(f.images)).isDirectory()) return usage(say, `--images ${f.images}: not a folder`);
+    } catch (err) {
+      return usage(say, `--images ${f.images}: ${describeFsError(err)}`);
+    }
+  } else if (!f.quiet) {
+    say('no --images: the report shows the masks without photos');
+  }
   return runReport({ outputs, out: f.out, images: f.images, minIou: f.minIou, pageSize: f.pageSize, maxPixels: f.maxPixels }, say, Boolean(f.quiet));
 }
 
