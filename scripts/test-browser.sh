@@ -13,7 +13,7 @@ if [ ! -x "$CHROMIUM" ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "test:browser: $CHROMIUM missing; installing Debian's chromium with apt-get"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y --no-install-recommends chromium || { apt-get update && apt-get install -y --no-install-recommends chromium; }
+    apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }
   elif required; then
     echo "test:browser: FAILED: no Chromium at $CHROMIUM, and not root to install it (apt-get install chromium)" >&2
     exit 1

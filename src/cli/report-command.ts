@@ -6,10 +6,9 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { ReadError } from '../compare/read.js';
 import { DEFAULT_MAX_PIXELS } from '../image/decode.js';
 import { describeFsError } from '../output/errno.js';
-import { buildReport, DEFAULT_PAGE_SIZE, type BuildReportOptions } from '../report/build.js';
+import { buildReport, DEFAULT_PAGE_SIZE, ReadError, type BuildReportOptions } from '../report/build.js';
 import type { ReportProblem } from '../report/data.js';
 import { checkReportTarget, ReportTargetError } from '../report/folder.js';
 import type { InputItem } from '../run/inputs.js';

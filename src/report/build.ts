@@ -16,7 +16,9 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import type { MaskRecord, RgbImage } from '../amg/types.js';
 import { compareSets, DEFAULT_LIMITS, type ImageReport } from '../compare/compare.js';
+// The one import of the output reader in src/report and the report command (ReadError is re-exported for it).
 import { readMaskSet, setErrors, type MaskSet, type SetAnnotation, type SetImage } from '../compare/read.js';
+export { ReadError } from '../compare/read.js';
 import { decodeImage } from '../image/decode.js';
 import { describeFsError } from '../output/errno.js';
 import { fromCoco, type Rle } from '../rle/rle.js';

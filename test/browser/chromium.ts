@@ -3,7 +3,9 @@
  * playwright-core, headless, with a fresh profile, and with every background service off — this network is
  * closed, and Chromium's own connections (updates, sync, QUIC probes) would only be refused or time out.
  *
- * `npm run test:browser` (scripts/test-browser.sh) makes sure the binary exists before vitest starts.
+ * `npm run test:browser` (scripts/test-browser.sh) makes sure the binary exists before vitest starts. A new browser
+ * suite is a `test/browser/<name>.test.ts` that calls launchChromium() (and closes it); vitest.browser.config.ts
+ * picks it up, and test/browser/global-setup.ts is where a suite's one-time build step goes.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
