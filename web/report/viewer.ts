@@ -112,7 +112,9 @@ export class ImageView {
       el('div', { class: 'controls' }, modes, iou.label, stability.label, area.label, this.shown, this.legend),
       el('div', { class: 'body' }, this.stage, this.info),
     );
-    window.addEventListener('resize', () => this.requestRender());
+    window.addEventListener('resize', () => {
+      if (!this.root.hidden) this.requestRender();
+    });
   }
 
   /** Shows image `n` of the index, stepping through `list` (the index's current order) with ←/→. */
@@ -281,7 +283,7 @@ export class ImageView {
       const image = ctx.createImageData(W, H);
       const px = image.data;
       p.hit.fill(-1);
-      const lw = Math.max(1, Math.round(W / Math.max(1, p.frame.clientWidth)));
+      const lw = lineWidth(W, p.frame.clientWidth);
       for (const i of p.visible) {
         markHits(p.hit, p.rles[i], i);
         if (f.mode === 'fill') fillMask(px, p.rles[i], p.colours[i], p.alphas[i]);
@@ -377,7 +379,7 @@ export class ImageView {
   private highlight(p: Panel, i: number): void {
     const data = this.data as ReportImageData;
     const m = p.masks[i];
-    const lw = Math.max(1, Math.round(data.width / Math.max(1, p.frame.clientWidth)));
+    const lw = lineWidth(data.width, p.frame.clientWidth);
     const pad = 2 * lw;
     const x0 = Math.max(0, Math.floor(m.bbox[0]) - pad);
     const y0 = Math.max(0, Math.floor(m.bbox[1]) - pad);
@@ -408,4 +410,10 @@ export class ImageView {
     outlineMask(image.data, w, h, x0, y0, rle, m.bbox, [255, 255, 255], lw, this.scratch);
     ctx.putImageData(image, x0, y0);
   }
+}
+
+/** Lines one screen pixel wide at the scale the canvas is shown at (1 while it is not laid out), at most 32. */
+function lineWidth(imageWidth: number, shownWidth: number): number {
+  if (!(shownWidth > 0)) return 1;
+  return Math.min(32, Math.max(1, Math.round(imageWidth / shownWidth)));
 }
