@@ -20,6 +20,14 @@ import type { Rle } from '../rle/rle.js';
 const f32 = Math.fround;
 const now = (): number => performance.now() / 1000;
 
+/** The longest stretch of post-processing between two turns of the event loop, in seconds. */
+const YIELD_EVERY_S = 0.1;
+
+/** One turn of the event loop (a macrotask: timers and I/O callbacks run), in Node and in browsers. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+}
+
 /** A mask that survived the per-batch filters, in its crop's frame. */
 interface Candidate {
   rle: Rle;
@@ -189,9 +197,7 @@ export class MaskGenerator {
       const tr = now();
       const decoded = o.useM2m ? await this.refineM2m(encoded, out, points, start) : out;
       call.decoderS += now() - tr;
-      const tb = now();
-      post.addBatch(decoded, points, start);
-      call.postprocessS += now() - tb;
+      call.postprocessS += await post.addBatch(decoded, points, start);
       call.promptsDone(count);
     }
     const t = now();
@@ -255,7 +261,8 @@ export class MaskGenerator {
       }
       const r = await this.adapter.decode(encoded, pts, n, { multimask: false, maskInput });
       if (r.masksPerPrompt !== 1 || r.count !== n) {
-        throw new Error(`--use-m2m: the ${this.adapter.layout} decoder returned ${r.masksPerPrompt} masks per prompt, expected 1`);
+        const layout = this.adapter.layout;
+        throw new OptionsError(['useM2m'], ([n]) => `${n}: the ${layout} decoder returned ${r.masksPerPrompt} masks per prompt, expected 1`);
       }
       iou.set(r.iou.subarray(0, n), s);
       logits.set(r.logits.subarray(0, n * cells), s * cells);
@@ -338,8 +345,14 @@ class CropPostprocessor {
     this.labels = lowResCleanup ? new Int32Array(n) : null;
   }
 
-  addBatch(out: DecodedBatch, points: Float64Array, start: number): void {
-    const t = now();
+  /**
+   * Filters one decoder batch's candidates; resolves to the seconds spent (turns of the event loop excluded).
+   * Long batches (large images: seconds per batch) give the event loop a turn every {@link YIELD_EVERY_S}, between
+   * prompts, so that timers, signals, progress and I/O are served; the records do not change.
+   */
+  async addBatch(out: DecodedBatch, points: Float64Array, start: number): Promise<number> {
+    let t = now();
+    let spent = 0;
     const o = this.gen.options;
     const stats = this.gen.stats;
     const lowRes = this.encoded.geometry.lowRes;
@@ -351,6 +364,11 @@ class CropPostprocessor {
     const highT = f32(o.maskThreshold + o.stabilityScoreOffset);
     const lowT = f32(o.maskThreshold - o.stabilityScoreOffset);
     for (let p = 0; p < out.count; p++) {
+      if (now() - t > YIELD_EVERY_S) {
+        spent += now() - t;
+        await nextTurn();
+        t = now();
+      }
       for (let k = 0; k < m; k++) {
         const idx = p * m + k;
         stats.candidates++;
@@ -387,7 +405,9 @@ class CropPostprocessor {
         });
       }
     }
-    stats.postprocessS += now() - t;
+    spent += now() - t;
+    stats.postprocessS += spent;
+    return spent;
   }
 }
 

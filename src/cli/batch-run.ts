@@ -282,7 +282,8 @@ export async function runBatchFlow(p: BatchRunParams): Promise<number> {
   const errors = [...p.inputErrors, ...[...errorAt.keys()].sort((a, b) => a - b).map((i) => errorAt.get(i) as RunError)];
 
   // The output. A failure here leaves the previous file in place (atomic replacement) and the journal as it was.
-  let writeFailed = false;
+  let outputFailed = false;
+  let listFailed = false;
   /** Where the failures are listed, once that list is written. */
   let errorsListed: string | undefined;
   try {
@@ -293,25 +294,27 @@ export async function runBatchFlow(p: BatchRunParams): Promise<number> {
       errorsListed = `info.errors of ${p.outLabel}`;
     } else {
       await jsonl?.close();
-      if (stdout) errorsListed = 'the error lines above';
-      else {
-        await writeErrorsSidecar(errorsFile, errors);
-        errorsListed = errorsFile;
-      }
     }
+    if (stdout) await stdout.close();
   } catch (err) {
-    writeFailed = true;
+    outputFailed = true;
+    errorsListed = undefined;
     const keep = format === 'coco' && !stdout ? '; the previous output is unchanged' : '';
     say(`${err instanceof Error ? err.message : String(err)}${keep}`);
   }
-  if (stdout && !writeFailed) {
-    try {
-      await stdout.close();
-    } catch (err) {
-      writeFailed = true;
-      say(err instanceof Error ? err.message : String(err));
+  if (format !== 'coco') {
+    if (stdout) errorsListed = 'the error lines above';
+    else {
+      try {
+        await writeErrorsSidecar(errorsFile, errors);
+        errorsListed = errorsFile;
+      } catch (err) {
+        listFailed = true;
+        say(err instanceof Error ? err.message : String(err));
+      }
     }
   }
+  const writeFailed = outputFailed || listFailed;
   const complete = !caught && !outcome.fatal && !writeFailed && outcome.skipped === 0;
   const allOk = complete && errors.length === 0;
   try {
@@ -335,7 +338,7 @@ export async function runBatchFlow(p: BatchRunParams): Promise<number> {
       masks,
       seconds: (performance.now() - t0) / 1000,
       out: p.outLabel,
-      written: !writeFailed,
+      written: !outputFailed,
       interrupted: caught,
     }),
   );

@@ -27,9 +27,10 @@ Exit codes: 0 every image succeeded, 1 some images failed or were skipped (or th
 written), 2 usage or model error (nothing was processed), 130 / 143 interrupted by SIGINT / SIGTERM
 (rerun with --resume to continue).`;
 
-/** Commander's own error lines ("error: unknown option …") in sam-amg's form. */
+/** Commander's own errors ("error: unknown option …\n(Did you mean …?)") as one line in sam-amg's form. */
 function outputError(text: string, write: (s: string) => void): void {
-  write(text.replace(/^error: /u, 'sam-amg: '));
+  const line = text.trimEnd().replace(/^error: /u, 'sam-amg: ').replace(/\n+/gu, ' ');
+  write(`${line}\n`);
 }
 
 /** The same conventions on a command and every subcommand below it (addCommand does not pass them on). */

@@ -224,25 +224,7 @@ async function run(inputs: string[], f: RunFlags, progress: Progress, signals: S
   const overlayDir = f.overlay ? path.resolve(f.overlay) : undefined;
   const overlayFlag = `--overlay ${f.overlay as string}`;
 
-  // 2. Every path the run writes: the right kind, a writable folder, nothing of the user's replaced.
-  try {
-    if (!toStdout) {
-      if (format === 'sa1b') {
-        await checkOutputDir({ flag: outFlag, path: out, what: 'the SA-1B output folder' }, force, 'output');
-        await checkOutputFileIfPresent({ flag: outFlag, path: journalPathFor(format, out), what: 'the journal' }, 'journal', force);
-        await checkOutputFileIfPresent({ flag: outFlag, path: errorsPathFor(format, out), what: 'the error list' }, 'errors', force);
-      } else {
-        await checkOutputFile({ flag: outFlag, path: out, what: 'the output' }, 'output', force);
-        if (journalOn) await checkOutputFile({ flag: outFlag, path: journalPathFor(format, out), what: 'the journal' }, 'journal', force);
-        if (format === 'jsonl') await checkOutputFile({ flag: outFlag, path: errorsPathFor(format, out), what: 'the error list' }, 'errors', force);
-      }
-    }
-    if (overlayDir) await checkOutputDir({ flag: overlayFlag, path: overlayDir, what: 'the overlay folder' }, true);
-  } catch (err) {
-    return fail(err);
-  }
-
-  // 3. The inputs, and no written path among them.
+  // 2. The inputs, and no written path among them (listing reads folders only: no image is opened).
   let listing: InputListing;
   try {
     listing = await listInputs(inputs, { filesFrom: f.filesFrom, extensions: IMAGE_EXTENSIONS });
@@ -272,6 +254,24 @@ async function run(inputs: string[], f: RunFlags, progress: Progress, signals: S
       const plan = planOutputPaths(items, overlayDir, overlayPathFor, 'overlay');
       await checkDirNotInput({ flag: overlayFlag, path: overlayDir, what: 'the overlay folder' }, inputPaths, pathsWithSources(plan.paths, items));
     }
+  } catch (err) {
+    return fail(err);
+  }
+
+  // 3. Every path the run writes: the right kind, a writable folder, nothing of the user's replaced.
+  try {
+    if (!toStdout) {
+      if (format === 'sa1b') {
+        await checkOutputDir({ flag: outFlag, path: out, what: 'the SA-1B output folder' }, force, 'output');
+        await checkOutputFileIfPresent({ flag: outFlag, path: journalPathFor(format, out), what: 'the journal' }, 'journal', force);
+        await checkOutputFileIfPresent({ flag: outFlag, path: errorsPathFor(format, out), what: 'the error list' }, 'errors', force);
+      } else {
+        await checkOutputFile({ flag: outFlag, path: out, what: 'the output' }, 'output', force);
+        if (journalOn) await checkOutputFile({ flag: outFlag, path: journalPathFor(format, out), what: 'the journal' }, 'journal', force);
+        if (format === 'jsonl') await checkOutputFile({ flag: outFlag, path: errorsPathFor(format, out), what: 'the error list' }, 'errors', force);
+      }
+    }
+    if (overlayDir) await checkOutputDir({ flag: overlayFlag, path: overlayDir, what: 'the overlay folder' }, true);
   } catch (err) {
     return fail(err);
   }

@@ -164,9 +164,9 @@ export function compareSets(expected: MaskSet, actual: MaskSet, limits: CompareL
   }
   if (extra > limits.maxExtra) {
     const names = images.flatMap((r) => r.extra).map((m) => `${m.file_name}#${m.id}`);
-    failures.push(`${extra} extra masks > --max-extra ${limits.maxExtra}: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''}`);
+    failures.push(`${plural(extra, 'extra mask')} > --max-extra ${limits.maxExtra}: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''}`);
   }
-  if (scoreDiffs > 0) failures.push(`${scoreDiffs} score differences beyond --score-tol ${limits.scoreTol}`);
+  if (scoreDiffs > 0) failures.push(`${scoreDiffs} score difference${scoreDiffs === 1 ? '' : 's'} beyond --score-tol ${limits.scoreTol}`);
   if (limits.failOnImageMismatch) {
     if (onlyInExpected.length > 0) failures.push(`images only in expected: ${onlyInExpected.join(', ')}`);
     if (onlyInActual.length > 0) failures.push(`images only in actual: ${onlyInActual.join(', ')}`);
@@ -269,8 +269,8 @@ function fieldDiffsOf(file: string, e: SetAnnotation, a: SetAnnotation, tol: num
 /** The report as a human-readable table and lists, ending with PASS or FAIL. */
 export function formatReport(r: CompareReport): string {
   const lines: string[] = [];
-  lines.push(`expected: ${r.expected.path} (${r.expected.format}, ${r.expected.images} images, ${r.expected.masks} masks)`);
-  lines.push(`actual:   ${r.actual.path} (${r.actual.format}, ${r.actual.images} images, ${r.actual.masks} masks)`);
+  lines.push(`expected: ${r.expected.path} (${r.expected.format}, ${plural(r.expected.images, 'image')}, ${plural(r.expected.masks, 'mask')})`);
+  lines.push(`actual:   ${r.actual.path} (${r.actual.format}, ${plural(r.actual.images, 'image')}, ${plural(r.actual.masks, 'mask')})`);
   lines.push(`matching: one-to-one, greedy by descending mask IoU (RLE), a match needs IoU ≥ ${r.limits.minIou}`);
   lines.push('');
   const header = ['image', 'expected', 'actual', 'matched', 'missing', 'extra', 'mean IoU', 'min IoU'];
@@ -337,6 +337,10 @@ export function formatReport(r: CompareReport): string {
   if (r.pass) lines.push('PASS');
   else for (const f of r.failures) lines.push(`FAIL: ${f}`);
   return `${lines.join('\n')}\n`;
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${n === 1 ? noun : `${noun}s`}`;
 }
 
 function countMasks(images: SetImage[]): number {

@@ -39,29 +39,35 @@ export class StreamLineWriter implements LineSink {
 
   async close(): Promise<void> {
     await this.queue;
+    // Let a failure of the last writes (reported asynchronously, e.g. EPIPE) arrive before judging.
+    await new Promise((resolve) => setImmediate(resolve));
     if (this.failed) throw this.failed;
   }
 
   private write(text: string): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
+    let ok: boolean;
+    try {
+      ok = this.stream.write(text, (err) => {
+        if (err) this.failed ??= this.describe(err);
+      });
+    } catch (err) {
+      this.failed ??= this.describe(err);
+      return Promise.reject(this.failed);
+    }
+    if (ok) return Promise.resolve();
+    // Back-pressure: wait until the reader has taken what is buffered, or the stream fails.
     return new Promise((resolve, reject) => {
-      let ok: boolean;
-      try {
-        ok = this.stream.write(text, (err) => {
-          if (err) {
-            this.failed ??= this.describe(err);
-            reject(this.failed);
-          } else if (ok) resolve();
-        });
-      } catch (err) {
-        this.failed ??= this.describe(err);
-        reject(this.failed);
-        return;
-      }
-      if (!ok) {
-        // Back-pressure: wait until the reader has taken what is buffered.
-        this.stream.once('drain', () => (this.failed ? reject(this.failed) : resolve()));
-      }
+      const done = (): void => {
+        this.stream.off('drain', done);
+        this.stream.off('error', done);
+        this.stream.off('close', done);
+        if (this.failed) reject(this.failed);
+        else resolve();
+      };
+      this.stream.on('drain', done);
+      this.stream.on('error', done);
+      this.stream.on('close', done);
     });
   }
 
