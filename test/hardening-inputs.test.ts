@@ -54,26 +54,31 @@ describe('8. inputs that are not regular files', () => {
     await fsp.symlink('/dev/zero', zero);
     const out = path.join(tmp, 'fifo.json');
     const { child, done, stderr } = spawnCli([fifo, zero, photos, ...FAST, '--out', out]);
-    await until(() => /error: 0-pipe\.png: /u.test(stderr()) && /error: 0-zero\.png: /u.test(stderr()), 60_000, 'the pipe and the device to fail');
-    expect(stderr()).toContain('sam-amg: error: 0-pipe.png: not a regular file (a named pipe); only regular files are read (decode)');
-    expect(stderr()).toContain('sam-amg: error: 0-zero.png: not a regular file (a character device); only regular files are read (decode)');
-    // The batch goes on: wait for a finished image, then stop it twice.
-    await until(() => /\[\d+\/8\] img-0\d\.png: /u.test(stderr()) || child.exitCode !== null, 60_000, 'an image to finish');
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await until(() => stderr().includes('SIGTERM: finishing the images in flight') || child.exitCode !== null, 10_000, 'the first SIGTERM');
-      const t0 = Date.now();
-      child.kill('SIGTERM');
-      const ended = await done;
-      // Ended by the signal itself, at once (loose bound: the event loop may be busy with an image).
-      expect(ended.signal === 'SIGTERM' || ended.code === 143).toBe(true);
-      expect(Date.now() - t0).toBeLessThan(10_000);
-      // The journal resumes: the pipe and the device fail again, quickly, and every image is there.
-      const r = await runCli([fifo, zero, photos, ...FAST, '--out', out, '--resume']);
-      expect(r.code).toBe(1);
-      expect(parseCocoDocument(await fsp.readFile(out, 'utf8'), out).images).toHaveLength(6);
-    } else {
-      expect((await done).code).toBe(1);
+    try {
+      await until(() => /error: 0-pipe\.png: /u.test(stderr()) && /error: 0-zero\.png: /u.test(stderr()), 60_000, 'the pipe and the device to fail');
+      expect(stderr()).toContain('sam-amg: error: 0-pipe.png: not a regular file (a named pipe); only regular files are read (decode)');
+      expect(stderr()).toContain('sam-amg: error: 0-zero.png: not a regular file (a character device); only regular files are read (decode)');
+      // The batch goes on: wait for a finished image, then stop it twice.
+      await until(() => /\[\d+\/8\] img-0\d\.png: /u.test(stderr()) || child.exitCode !== null, 60_000, 'an image to finish');
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await until(() => stderr().includes('SIGTERM: finishing the images in flight') || child.exitCode !== null, 10_000, 'the first SIGTERM');
+        const t0 = Date.now();
+        child.kill('SIGTERM');
+        const ended = await done;
+        // Ended by the signal itself, at once (loose bound: the event loop may be busy with an image).
+        expect(ended.signal === 'SIGTERM' || ended.code === 143).toBe(true);
+        expect(Date.now() - t0).toBeLessThan(10_000);
+        // The journal resumes: the pipe and the device fail again, quickly, and every image is there.
+        const r = await runCli([fifo, zero, photos, ...FAST, '--out', out, '--resume']);
+        expect(r.code).toBe(1);
+        expect(parseCocoDocument(await fsp.readFile(out, 'utf8'), out).images).toHaveLength(6);
+      } else {
+        expect((await done).code).toBe(1);
+      }
+    } finally {
+      // A child left waiting (as on a build where the pipe blocks) must not outlive the test.
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
     await expect(fsp.access(`${out}.lock`)).rejects.toThrow();
     // The failures keep the journal for a later --resume.

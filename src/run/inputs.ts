@@ -129,16 +129,15 @@ async function readFilesFrom(source: string, stdin: NodeJS.ReadableStream | unde
 export const MAX_LIST_BYTES = 2 ** 30;
 
 /**
- * A list file: a regular file is read whole (bounded); a named pipe (`<(find …)`, /dev/stdin) is opened without
- * blocking and read from the event loop as its writer writes, so a signal still ends the process while it waits.
+ * A list file: a regular file is read whole (bounded); a named pipe (`<(find …)`, /dev/stdin, a FIFO) is opened
+ * as a reader (which waits, off the event loop, until a writer has it open — as `cat` would) and then read from
+ * the event loop as its writer writes, so a signal still ends the process while it waits.
  */
 async function readListFile(file: string): Promise<string> {
   const st = await fsp.stat(file);
   if (!st.isFIFO()) return (await readRegularFile(file, MAX_LIST_BYTES)).toString('utf8');
   // A plain descriptor (not a FileHandle): the socket owns it and closes it.
-  const fd = await new Promise<number>((resolve, reject) =>
-    open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0), (err, n) => (err ? reject(err) : resolve(n))),
-  );
+  const fd = await new Promise<number>((resolve, reject) => open(file, constants.O_RDONLY, (err, n) => (err ? reject(err) : resolve(n))));
   const socket = new net.Socket({ fd, readable: true, writable: false });
   try {
     return await readStream(socket);
