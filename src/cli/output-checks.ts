@@ -192,8 +192,8 @@ async function recognised(file: string, role: FileRole): Promise<boolean> {
 }
 
 /**
- * Whether a folder is empty or shows sam-amg's hand: its journal, its error list or an SA-1B file among the first
- * entries of a breadth-first walk (a bounded look, not a full scan of a large folder).
+ * Whether a folder holds nothing but hidden files or shows sam-amg's hand: its journal, its error list, its lock or
+ * an SA-1B file among the first entries of a breadth-first walk (a bounded look, not a full scan of a large folder).
  */
 async function looksLikeSa1bFolder(dir: string): Promise<boolean> {
   const queue = [dir];
@@ -210,9 +210,11 @@ async function looksLikeSa1bFolder(dir: string): Promise<boolean> {
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       seen++;
-      any = true;
       const full = path.join(d, e.name);
       if (d === dir && (e.name === '.sam-amg.journal.jsonl' || e.name === 'errors.json' || e.name === '.sam-amg.lock')) return true;
+      // Hidden names (.DS_Store, temp files of atomic writes) are neither a user's work nor a sign of sam-amg.
+      if (e.name.startsWith('.')) continue;
+      any = true;
       if (e.isDirectory()) queue.push(full);
       else if (e.isFile() && e.name.endsWith('.json')) {
         try {
