@@ -99,7 +99,7 @@ export class MaskGenerator {
       throw new OptionsError(['multimaskOutput'], ([n]) => `${n}: the ${adapter.layout} layout has no single-mask output`);
     }
     if (this.options.multimaskOutput && adapter.supportsMultimask === false) {
-      throw new OptionsError(['multimaskOutput'], ([n]) => `this ${adapter.layout} export has only the single-mask output: use ${n}`);
+      throw new OptionsError(['multimaskOutput'], ([n], style) => `this ${adapter.layout} export has only the single-mask output: ${style === 'flag' ? `run with ${n}` : `set ${n} to false`}`);
     }
     const o = this.options;
     this.grids = o.pointGrids

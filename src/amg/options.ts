@@ -88,6 +88,12 @@ export const OPTION_BOUNDS: Readonly<Record<Exclude<OptionKey, 'pointGrids' | 'm
 };
 
 /**
+ * How a message names options: by their keys (`pointsPerSide`, the library's own message) or by command-line flags
+ * (which may be switches, such as `--no-multimask` for multimaskOutput false).
+ */
+export type NameStyle = 'key' | 'flag';
+
+/**
  * Bad option values (a usage error: exit code 2 in the CLI). The message names options by their keys
  * (`pointsPerSide`); {@link OptionsError.messageWith} renders it with other names (the CLI's flags).
  */
@@ -96,14 +102,14 @@ export class OptionsError extends Error {
   constructor(
     /** The options the problem is about, in the order the message names them. */
     readonly keys: readonly OptionKey[],
-    private readonly render: (names: readonly string[]) => string,
+    private readonly render: (names: readonly string[], style: NameStyle) => string,
   ) {
-    super(render(keys));
+    super(render(keys, 'key'));
   }
 
-  /** The message with every option named by `name(key)`. */
+  /** The message with every option named by `name(key)` (flags). */
   messageWith(name: (key: OptionKey) => string): string {
-    return this.render(this.keys.map(name));
+    return this.render(this.keys.map(name), 'flag');
   }
 }
 
