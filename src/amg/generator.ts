@@ -11,7 +11,7 @@ import { UpscalePlan } from '../mask/upscale.js';
 import { boxNms } from '../nms/nms.js';
 import type { DecodedBatch, EncodedCrop, ModelAdapter, ModelFamily } from '../model/adapter.js';
 import { loadModel, type LoadModelOptions, type LoadedModel } from '../model/load.js';
-import { resolveOptions, type AmgOptions } from './options.js';
+import { OptionsError, resolveOptions, type AmgOptions } from './options.js';
 import { buildLayerGrids } from './point-grid.js';
 import { removeSmallRegionsFromRecords } from './small-region-pass.js';
 import type { BoxXYXY, MaskRecord, RgbImage } from './types.js';
@@ -26,6 +26,14 @@ const now = (): number => performance.now() / 1000;
  * generator's mask_threshold drives only the stability score and the binarisation.
  */
 export const SAM2_CLEANUP_THRESHOLD = 0;
+
+/** The longest stretch of post-processing between two turns of the event loop, in seconds. */
+const YIELD_EVERY_S = 0.1;
+
+/** One turn of the event loop (a macrotask: timers and I/O callbacks run), in Node and in browsers. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+}
 
 /** A mask that survived the per-batch filters, in its crop's frame. */
 interface Candidate {
@@ -56,6 +64,27 @@ export interface GeneratorStats {
   decodeWaitS: number;
 }
 
+/**
+ * Progress of one {@link MaskGenerator.generate} call, reported after each crop's encoder run, after each decoder
+ * batch and once at the end (`done`). Times are this call's own, in milliseconds: encoder runs (pre-processing
+ * included), waiting for decoder batches, and post-processing in JavaScript (filters, NMS, small regions).
+ */
+export interface GenerateProgress {
+  crops: number;
+  cropsDone: number;
+  prompts: number;
+  promptsDone: number;
+  encoderMs: number;
+  decoderMs: number;
+  postprocessMs: number;
+  done: boolean;
+}
+
+/** Options of one {@link MaskGenerator.generate} call; none of them changes the records. */
+export interface GenerateOptions {
+  onProgress?: (p: GenerateProgress) => void;
+}
+
 /** Automatic mask generation with one loaded model and one set of options. */
 export class MaskGenerator {
   readonly options: AmgOptions;
@@ -71,13 +100,13 @@ export class MaskGenerator {
     this.family = adapter.family;
     this.options = resolveOptions(options, adapter.family);
     if (this.options.useM2m && !adapter.supportsMaskInput) {
-      throw new Error(`--use-m2m: the ${adapter.layout} layout has no mask input`);
+      throw new OptionsError(['useM2m'], ([n]) => `${n}: the ${adapter.layout} layout has no mask input`);
     }
     if (!this.options.multimaskOutput && !adapter.supportsSingleMask) {
-      throw new Error(`--no-multimask: the ${adapter.layout} layout has no single-mask output`);
+      throw new OptionsError(['multimaskOutput'], ([n]) => `${n}: the ${adapter.layout} layout has no single-mask output`);
     }
     if (this.options.multimaskOutput && adapter.supportsMultimask === false) {
-      throw new Error(`this ${adapter.layout} export has only the single-mask output: run with --no-multimask`);
+      throw new OptionsError(['multimaskOutput'], ([n], style) => `this ${adapter.layout} export has only the single-mask output: ${style === 'flag' ? `run with ${n}` : `set ${n} to false`}`);
     }
     const o = this.options;
     this.grids = o.pointGrids
@@ -96,16 +125,26 @@ export class MaskGenerator {
     }
   }
 
+  /**
+   * Prompts per image: every layer's grid in each of its (2^i)² crops. It does not depend on the image's size, so
+   * a run knows its total number of prompts (and an ETA from prompt throughput) before the first image.
+   */
+  get promptsPerImage(): number {
+    return this.grids.reduce((sum, g, i) => sum + 4 ** i * (g.length / 2), 0);
+  }
+
   /** Masks of one image, in the reference's record order. */
-  async generate(image: RgbImage): Promise<MaskRecord[]> {
+  async generate(image: RgbImage, opts: GenerateOptions = {}): Promise<MaskRecord[]> {
     const o = this.options;
     const { width: W, height: H } = image;
     const plan = generateCropBoxes(W, H, o.cropNLayers, o.cropOverlapRatio);
+    const call = new CallProgress(plan.boxes.length, plan.layers.reduce((n, l) => n + this.grids[l].length / 2, 0), opts.onProgress);
     let records: MaskRecord[] = [];
     for (let i = 0; i < plan.boxes.length; i++) {
-      const cropRecords = await this.processCrop(image, plan.boxes[i], plan.layers[i]);
+      const cropRecords = await this.processCrop(image, plan.boxes[i], plan.layers[i], call);
       for (const r of cropRecords) records.push(r);
     }
+    const tp = now();
     if (plan.boxes.length > 1) {
       // Prefer masks from smaller crops.
       const t = now();
@@ -121,17 +160,22 @@ export class MaskGenerator {
       this.stats.smallRegionsS += now() - t;
     }
     this.stats.final += records.length;
+    call.postprocessS += now() - tp;
+    call.finish();
     return records;
   }
 
   /** One crop: encode, prompt in batches, filter, NMS within the crop, back to the image frame. */
-  private async processCrop(image: RgbImage, cropBox: BoxXYXY, layer: number): Promise<MaskRecord[]> {
+  private async processCrop(image: RgbImage, cropBox: BoxXYXY, layer: number, call: CallProgress): Promise<MaskRecord[]> {
     const o = this.options;
     const [x0, y0, x1, y1] = cropBox;
     const cw = x1 - x0;
     const ch = y1 - y0;
+    const te = now();
     const crop = x0 === 0 && y0 === 0 && cw === image.width && ch === image.height ? image : cropImage(image, x0, y0, x1, y1);
     const encoded = await this.adapter.encode(crop);
+    call.encoderS += now() - te;
+    call.cropDone();
     this.stats.crops++;
     const grid = this.grids[layer];
     const nPoints = grid.length / 2;
@@ -153,10 +197,15 @@ export class MaskGenerator {
       const tw = now();
       const out = await (pending as Promise<DecodedBatch>);
       this.stats.decodeWaitS += now() - tw;
+      call.decoderS += now() - tw;
       const nextStart = start + batch;
       pending = nextStart < nPoints ? this.decodeBatch(encoded, points, nextStart, Math.min(batch, nPoints - nextStart)) : null;
       this.stats.prompts += count;
-      post.addBatch(o.useM2m ? await this.refineM2m(encoded, out, points, start) : out, points, start);
+      const tr = now();
+      const decoded = o.useM2m ? await this.refineM2m(encoded, out, points, start) : out;
+      call.decoderS += now() - tr;
+      call.postprocessS += await post.addBatch(decoded, points, start);
+      call.promptsDone(count);
     }
     const t = now();
     const cands = post.candidates;
@@ -166,6 +215,7 @@ export class MaskGenerator {
       o.boxNmsThresh,
     );
     this.stats.nmsS += now() - t;
+    call.postprocessS += now() - t;
     this.stats.afterCropNms += keep.length;
     const cropXYWH = cropBoxToXYWH(cropBox);
     return keep.map((k) => {
@@ -218,7 +268,8 @@ export class MaskGenerator {
       }
       const r = await this.adapter.decode(encoded, pts, n, { multimask: false, maskInput });
       if (r.masksPerPrompt !== 1 || r.count !== n) {
-        throw new Error(`--use-m2m: the ${this.adapter.layout} decoder returned ${r.masksPerPrompt} masks per prompt, expected 1`);
+        const layout = this.adapter.layout;
+        throw new OptionsError(['useM2m'], ([n]) => `${n}: the ${layout} decoder returned ${r.masksPerPrompt} masks per prompt, expected 1`);
       }
       iou.set(r.iou.subarray(0, n), s);
       logits.set(r.logits.subarray(0, n * cells), s * cells);
@@ -229,6 +280,48 @@ export class MaskGenerator {
   /** Frees the model's sessions. */
   async release(): Promise<void> {
     await this.adapter.release();
+  }
+}
+
+/** The counters and timers behind one generate() call's progress reports. */
+class CallProgress {
+  encoderS = 0;
+  decoderS = 0;
+  postprocessS = 0;
+  private cropsDone = 0;
+  private prompted = 0;
+
+  constructor(
+    private readonly crops: number,
+    private readonly prompts: number,
+    private readonly onProgress: ((p: GenerateProgress) => void) | undefined,
+  ) {}
+
+  cropDone(): void {
+    this.cropsDone++;
+    this.report(false);
+  }
+
+  promptsDone(n: number): void {
+    this.prompted += n;
+    this.report(false);
+  }
+
+  finish(): void {
+    this.report(true);
+  }
+
+  private report(done: boolean): void {
+    this.onProgress?.({
+      crops: this.crops,
+      cropsDone: this.cropsDone,
+      prompts: this.prompts,
+      promptsDone: this.prompted,
+      encoderMs: this.encoderS * 1000,
+      decoderMs: this.decoderS * 1000,
+      postprocessMs: this.postprocessS * 1000,
+      done,
+    });
   }
 }
 
@@ -259,8 +352,14 @@ class CropPostprocessor {
     this.labels = lowResCleanup ? new Int32Array(n) : null;
   }
 
-  addBatch(out: DecodedBatch, points: Float64Array, start: number): void {
-    const t = now();
+  /**
+   * Filters one decoder batch's candidates; resolves to the seconds spent (turns of the event loop excluded).
+   * Long batches (large images: seconds per batch) give the event loop a turn every {@link YIELD_EVERY_S}, between
+   * prompts, so that timers, signals, progress and I/O are served; the records do not change.
+   */
+  async addBatch(out: DecodedBatch, points: Float64Array, start: number): Promise<number> {
+    let t = now();
+    let spent = 0;
     const o = this.gen.options;
     const stats = this.gen.stats;
     const lowRes = this.encoded.geometry.lowRes;
@@ -272,6 +371,11 @@ class CropPostprocessor {
     const highT = f32(o.maskThreshold + o.stabilityScoreOffset);
     const lowT = f32(o.maskThreshold - o.stabilityScoreOffset);
     for (let p = 0; p < out.count; p++) {
+      if (now() - t > YIELD_EVERY_S) {
+        spent += now() - t;
+        await nextTurn();
+        t = now();
+      }
       for (let k = 0; k < m; k++) {
         const idx = p * m + k;
         stats.candidates++;
@@ -308,7 +412,9 @@ class CropPostprocessor {
         });
       }
     }
-    stats.postprocessS += now() - t;
+    spent += now() - t;
+    stats.postprocessS += spent;
+    return spent;
   }
 }
 

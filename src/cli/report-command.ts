@@ -102,7 +102,7 @@ function usage(say: (msg: string) => void, msg: string): number {
 /** `--report DIR` on a run: refuses an unreadable format or a folder that is not free, before any work. */
 export async function checkRunReport(dir: string, format: string): Promise<void> {
   if (format === 'amg-png') throw new Error('--report reads coco, sa1b or jsonl output; amg-png holds no RLE (run report on a coco output instead)');
-  await checkReportTarget(path.resolve(dir));
+  await checkReportTarget(path.resolve(dir), '--report');
 }
 
 /** What {@link reportAfterRun} needs of the run. */

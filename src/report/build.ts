@@ -17,8 +17,8 @@ import pLimit from 'p-limit';
 import type { MaskRecord, RgbImage } from '../amg/types.js';
 import { compareSets, DEFAULT_LIMITS, type ImageReport } from '../compare/compare.js';
 // The one import of the output reader in src/report and the report command (ReadError is re-exported for it).
-import { readMaskSet, setErrors, type MaskSet, type SetAnnotation, type SetImage } from '../compare/read.js';
-export { ReadError } from '../compare/read.js';
+import { readMaskSet, setErrors, type MaskSet, type SetAnnotation, type SetImage } from '../output/read.js';
+export { ReadError } from '../output/read.js';
 import { decodeImage } from '../image/decode.js';
 import { describeFsError } from '../output/errno.js';
 import { fromCoco, type Rle } from '../rle/rle.js';
@@ -91,7 +91,7 @@ export async function buildReport(opts: BuildReportOptions): Promise<BuildReport
   const minIou = opts.minIou ?? DEFAULT_LIMITS.minIou;
   const comparison =
     sets.length === 2
-      ? compareSets(sets[0], sets[1], { minIou, minRecall: 0, maxExtra: Infinity, scoreTol: Infinity, failOnImageMismatch: false })
+      ? compareSets(sets[0], sets[1], { minIou, minRecall: 0, maxExtra: Number.MAX_SAFE_INTEGER, scoreTol: 1, failOnImageMismatch: false })
       : undefined;
   const matchByName = new Map<string, ImageReport>(comparison?.images.map((r) => [r.file_name, r]) ?? []);
 

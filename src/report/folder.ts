@@ -15,19 +15,19 @@ export class ReportTargetError extends Error {}
  * Throws unless `dir` is free for a report: missing, an empty folder, or a folder holding an earlier report
  * (its marker file). Anything else may be the user's files.
  */
-export async function checkReportTarget(dir: string): Promise<void> {
+export async function checkReportTarget(dir: string, flag = '--out'): Promise<void> {
   let names: string[];
   try {
     const st = await fsp.stat(dir);
-    if (!st.isDirectory()) throw new ReportTargetError(`--out ${dir}: exists and is not a folder`);
+    if (!st.isDirectory()) throw new ReportTargetError(`${flag} ${dir}: exists and is not a folder`);
     names = await fsp.readdir(dir);
   } catch (err) {
     if (err instanceof ReportTargetError) throw err;
     if (errorCode(err) === 'ENOENT') return;
-    throw new ReportTargetError(`--out ${dir}: ${describeFsError(err)}`);
+    throw new ReportTargetError(`${flag} ${dir}: ${describeFsError(err)}`);
   }
   if (names.length > 0 && !names.includes(REPORT_MARKER)) {
-    throw new ReportTargetError(`--out ${dir}: the folder is not empty and holds no earlier report (no ${REPORT_MARKER}); choose another folder`);
+    throw new ReportTargetError(`${flag} ${dir}: the folder is not empty and holds no earlier report (no ${REPORT_MARKER}); choose another folder`);
   }
 }
 
