@@ -9,7 +9,7 @@
  */
 import sharp from 'sharp';
 import type { MaskRecord, RgbImage } from '../amg/types.js';
-import { decodeToRowMajor } from '../rle/rle.js';
+import { decodeToRowMajor, forEachColumnSegment } from '../rle/rle.js';
 import { drawText, fillRect, GLYPH_H, textWidth } from './bitmap-font.js';
 import { maskColour } from './mask-colour.js';
 import { sa1bPathFor } from './sa1b.js';
@@ -140,31 +140,19 @@ export async function overlayPng(image: RgbImage, records: MaskRecord[], style: 
 
 /** Blends the mask's pixels towards `c`, walking the column-major runs directly (no full-size bitmap). */
 function fillRle(out: Uint8Array, r: MaskRecord, c: [number, number, number], a256: number): void {
-  const { h, w, counts } = r.segmentation;
+  const w = r.segmentation.w;
   const keep = 256 - a256;
   const cr = c[0] * a256 + 128;
   const cg = c[1] * a256 + 128;
   const cb = c[2] * a256 + 128;
-  let pos = 0;
-  for (let k = 0; k < counts.length; k++) {
-    const end = pos + counts[k];
-    if (k & 1) {
-      let p = pos;
-      while (p < end) {
-        const x = Math.floor(p / h);
-        const y0 = p - x * h;
-        const y1 = Math.min(h, y0 + (end - p));
-        for (let y = y0; y < y1; y++) {
-          const o = (y * w + x) * 3;
-          out[o] = (out[o] * keep + cr) >> 8;
-          out[o + 1] = (out[o + 1] * keep + cg) >> 8;
-          out[o + 2] = (out[o + 2] * keep + cb) >> 8;
-        }
-        p += y1 - y0;
-      }
+  forEachColumnSegment(r.segmentation, (x, y0, y1) => {
+    for (let y = y0; y < y1; y++) {
+      const o = (y * w + x) * 3;
+      out[o] = (out[o] * keep + cr) >> 8;
+      out[o + 1] = (out[o + 1] * keep + cg) >> 8;
+      out[o + 2] = (out[o + 2] * keep + cb) >> 8;
     }
-    pos = end;
-  }
+  });
 }
 
 function paint(out: Uint8Array, W: number, H: number, x0: number, y0: number, size: number, c: [number, number, number]): void {
