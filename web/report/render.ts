@@ -3,7 +3,7 @@
  * at the output's full resolution and the page scales the canvas, never the masks. Runs are walked straight from
  * the column-major RLE; only outlines need a decoded bitmap, and only inside the mask's box.
  */
-import { decodeToColMajor, fromCoco, type Rle } from '../../src/rle/rle.js';
+import { decodeToColMajor, forEachColumnSegment, fromCoco, type Rle } from '../../src/rle/rle.js';
 import type { ReportMask } from '../../src/report/data.js';
 
 /** 8-bit RGB. */
@@ -34,42 +34,18 @@ function blend(px: Uint8ClampedArray, o: number, c: Rgb, a: number): void {
 
 /** Fills the mask's pixels with `c` at opacity `a`. The buffer is W×H (the RLE's size), 4 bytes per pixel. */
 export function fillMask(px: Uint8ClampedArray, rle: Rle, c: Rgb, a: number): void {
-  const { h, w, counts } = rle;
-  let pos = 0;
-  for (let k = 0; k < counts.length; k++) {
-    const end = pos + counts[k];
-    if (k & 1) {
-      let p = pos;
-      while (p < end) {
-        const x = Math.floor(p / h);
-        const y0 = p - x * h;
-        const y1 = Math.min(h, y0 + (end - p));
-        for (let y = y0; y < y1; y++) blend(px, (y * w + x) * 4, c, a);
-        p += y1 - y0;
-      }
-    }
-    pos = end;
-  }
+  const w = rle.w;
+  forEachColumnSegment(rle, (x, y0, y1) => {
+    for (let y = y0; y < y1; y++) blend(px, (y * w + x) * 4, c, a);
+  });
 }
 
 /** Writes `value` into the hit map at every pixel of the mask (the last mask written wins). */
 export function markHits(hit: Int32Array, rle: Rle, value: number): void {
-  const { h, w, counts } = rle;
-  let pos = 0;
-  for (let k = 0; k < counts.length; k++) {
-    const end = pos + counts[k];
-    if (k & 1) {
-      let p = pos;
-      while (p < end) {
-        const x = Math.floor(p / h);
-        const y0 = p - x * h;
-        const y1 = Math.min(h, y0 + (end - p));
-        for (let y = y0; y < y1; y++) hit[y * w + x] = value;
-        p += y1 - y0;
-      }
-    }
-    pos = end;
-  }
+  const w = rle.w;
+  forEachColumnSegment(rle, (x, y0, y1) => {
+    for (let y = y0; y < y1; y++) hit[y * w + x] = value;
+  });
 }
 
 /** An opaque `size`×`size` square at (x0, y0), clipped to the buffer. */

@@ -5,7 +5,7 @@
  * side by side: A's masks without a match in B (missed) in one colour, B's without a match in A (extra) in
  * another, matched ones in grey; hovering a matched mask highlights its partner.
  */
-import type { Rle } from '../../src/rle/rle.js';
+import { forEachColumnSegment, type Rle } from '../../src/rle/rle.js';
 import type { ReportImageData, ReportIndex, ReportMask } from '../../src/report/data.js';
 import { maskColour } from '../../src/output/mask-colour.js';
 import { loadImage } from './data.js';
@@ -392,20 +392,13 @@ export class ImageView {
     const h = y1 - y0;
     // The wash, from the hit-independent mask itself (the highlighted mask may lie under others).
     const rle = p.rles[i];
-    let pos = 0;
-    for (let k = 0; k < rle.counts.length; k++) {
-      const end = pos + rle.counts[k];
-      if (k & 1) {
-        for (let q = pos; q < end; q++) {
-          const x = Math.floor(q / rle.h) - x0;
-          const y = q - Math.floor(q / rle.h) * rle.h - y0;
-          const o = (y * w + x) * 4;
-          image.data[o] = image.data[o + 1] = image.data[o + 2] = 255;
-          image.data[o + 3] = 110;
-        }
+    forEachColumnSegment(rle, (x, ya, yb) => {
+      for (let y = ya; y < yb; y++) {
+        const o = ((y - y0) * w + (x - x0)) * 4;
+        image.data[o] = image.data[o + 1] = image.data[o + 2] = 255;
+        image.data[o + 3] = 110;
       }
-      pos = end;
-    }
+    });
     outlineMask(image.data, w, h, x0, y0, rle, m.bbox, [0, 0, 0], 3 * lw, this.scratch);
     outlineMask(image.data, w, h, x0, y0, rle, m.bbox, [255, 255, 255], lw, this.scratch);
     ctx.putImageData(image, x0, y0);
