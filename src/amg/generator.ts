@@ -4,32 +4,19 @@
  * (src/mask), NMS (src/nms), RLE (src/rle).
  */
 import { cropImage } from '../image/preprocess.js';
-import { generateCropBoxes, isBoxNearCropEdge, cropBoxToXYWH } from '../crop/crop-boxes.js';
-import { CandidateMasker } from '../mask/candidate-mask.js';
-import { cleanLowResLogits } from '../mask/small-regions.js';
-import { UpscalePlan } from '../mask/upscale.js';
+import { generateCropBoxes, cropBoxToXYWH } from '../crop/crop-boxes.js';
+import { InlineEvaluator, type CandidateEvaluator } from '../mask/evaluator.js';
 import { boxNms } from '../nms/nms.js';
 import type { DecodedBatch, EncodedCrop, ModelAdapter, ModelFamily } from '../model/adapter.js';
 import { loadModel, type LoadModelOptions, type LoadedModel } from '../model/load.js';
 import { resolveOptions, type AmgOptions } from './options.js';
 import { buildLayerGrids } from './point-grid.js';
 import { removeSmallRegionsFromRecords } from './small-region-pass.js';
+import { CropPostprocessor } from './crop-postprocessor.js';
 import type { BoxXYXY, MaskRecord, RgbImage } from './types.js';
-import type { Rle } from '../rle/rle.js';
 
 const f32 = Math.fround;
 const now = (): number => performance.now() / 1000;
-
-/** A mask that survived the per-batch filters, in its crop's frame. */
-interface Candidate {
-  rle: Rle;
-  area: number;
-  box: BoxXYXY;
-  iou: number;
-  stability: number;
-  pointX: number;
-  pointY: number;
-}
 
 /** Work counters and timings of the last generate() calls, for the benchmark and progress display. */
 export interface GeneratorStats {
@@ -56,10 +43,15 @@ export class MaskGenerator {
   readonly stats: GeneratorStats = emptyStats();
   private readonly grids: Float64Array[];
 
+  /**
+   * @param evaluator where candidates are post-processed (default: inline on this thread); the generator owns it
+   *   and closes it on release()
+   */
   constructor(
     readonly adapter: ModelAdapter,
     options: Partial<AmgOptions> = {},
     readonly model?: LoadedModel,
+    readonly evaluator: CandidateEvaluator = new InlineEvaluator(),
   ) {
     this.family = adapter.family;
     this.options = resolveOptions(options, adapter.family);
@@ -149,10 +141,10 @@ export class MaskGenerator {
       const nextStart = start + batch;
       pending = nextStart < nPoints ? this.decodeBatch(encoded, points, nextStart, Math.min(batch, nPoints - nextStart)) : null;
       this.stats.prompts += count;
-      post.addBatch(o.useM2m ? await this.refineM2m(encoded, out, points, start) : out, points, start);
+      await post.addBatch(o.useM2m ? await this.refineM2m(encoded, out, points, start) : out, points, start);
     }
+    const cands = await post.finish();
     const t = now();
-    const cands = post.candidates;
     const keep = boxNms(
       cands.flatMap((c) => c.box),
       cands.map((c) => c.iou),
@@ -161,8 +153,9 @@ export class MaskGenerator {
     this.stats.nmsS += now() - t;
     this.stats.afterCropNms += keep.length;
     const cropXYWH = cropBoxToXYWH(cropBox);
-    return keep.map((k) => {
-      const c = cands[k];
+    // Masks that waited for NMS (see CropPostprocessor) are computed now, for the survivors only.
+    const kept = await post.resolve(keep);
+    return kept.map((c) => {
       const px = this.family === 'sam2' ? f32(c.pointX + x0) : c.pointX + x0;
       const py = this.family === 'sam2' ? f32(c.pointY + y0) : c.pointY + y0;
       return {
@@ -219,89 +212,10 @@ export class MaskGenerator {
     return { count: out.count, masksPerPrompt: m, iou, logits };
   }
 
-  /** Frees the model's sessions. */
+  /** Frees the model's sessions and the evaluator's threads. */
   async release(): Promise<void> {
+    await this.evaluator.close();
     await this.adapter.release();
-  }
-}
-
-/**
- * Per-batch filtering of one crop's candidates (amg-reference.md, "One crop", step 3): predicted-IoU filter before
- * any upscaling, then stability, binarisation, box, edge filter and RLE in one pass per candidate.
- */
-class CropPostprocessor {
-  readonly candidates: Candidate[] = [];
-  private readonly masker: CandidateMasker;
-  private readonly cleaned: Float32Array | null;
-  private readonly bits: Uint8Array | null;
-  private readonly labels: Int32Array | null;
-
-  constructor(
-    private readonly gen: MaskGenerator,
-    private readonly encoded: EncodedCrop,
-    private readonly cropBox: BoxXYXY,
-    private readonly imageW: number,
-    private readonly imageH: number,
-  ) {
-    const g = encoded.geometry;
-    this.masker = new CandidateMasker(new UpscalePlan(g, encoded.width, encoded.height));
-    const lowResCleanup = gen.family === 'sam2' && gen.options.minMaskRegionArea > 0;
-    const n = g.lowRes * g.lowRes;
-    this.cleaned = lowResCleanup ? new Float32Array(n) : null;
-    this.bits = lowResCleanup ? new Uint8Array(n) : null;
-    this.labels = lowResCleanup ? new Int32Array(n) : null;
-  }
-
-  addBatch(out: DecodedBatch, points: Float64Array, start: number): void {
-    const t = now();
-    const o = this.gen.options;
-    const stats = this.gen.stats;
-    const lowRes = this.encoded.geometry.lowRes;
-    const cellCount = lowRes * lowRes;
-    const m = out.masksPerPrompt;
-    const iouThresh = f32(o.predIouThresh);
-    const stabThresh = f32(o.stabilityScoreThresh);
-    const maskT = f32(o.maskThreshold);
-    const highT = f32(o.maskThreshold + o.stabilityScoreOffset);
-    const lowT = f32(o.maskThreshold - o.stabilityScoreOffset);
-    for (let p = 0; p < out.count; p++) {
-      for (let k = 0; k < m; k++) {
-        const idx = p * m + k;
-        stats.candidates++;
-        const iou = out.iou[idx];
-        if (o.predIouThresh > 0 && !(iou > iouThresh)) continue;
-        stats.afterIou++;
-        let logits = out.logits;
-        let offset = idx * cellCount;
-        if (this.cleaned && this.bits && this.labels) {
-          cleanLowResLogits(logits, offset, lowRes, o.maskThreshold, o.minMaskRegionArea, this.cleaned, this.bits, this.labels);
-          logits = this.cleaned;
-          offset = 0;
-        }
-        this.masker.load(logits, offset);
-        // With the filter on, the pass stops early for a candidate whose score is sure to end below the threshold.
-        const minStability = o.stabilityScoreThresh > 0 ? stabThresh : 0;
-        const { counts, mask, rejected } = this.masker.evaluate(lowT, maskT, highT, this.cropBox, this.imageW, this.imageH, minStability);
-        if (rejected) continue;
-        const stability = counts.low === 0 ? NaN : f32(counts.high / counts.low);
-        if (o.stabilityScoreThresh > 0 && !(stability >= stabThresh)) continue;
-        stats.afterStability++;
-        // An empty mask is never emitted (a documented departure: the reference would write NaN scores for it).
-        if (mask === null) continue;
-        if (isBoxNearCropEdge(mask.box, this.cropBox, this.imageW, this.imageH)) continue;
-        stats.afterEdge++;
-        this.candidates.push({
-          rle: mask.rle,
-          area: mask.area,
-          box: mask.box,
-          iou,
-          stability,
-          pointX: points[2 * (start + p)],
-          pointY: points[2 * (start + p) + 1],
-        });
-      }
-    }
-    stats.postprocessS += now() - t;
   }
 }
 

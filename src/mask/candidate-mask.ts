@@ -138,15 +138,14 @@ export class CandidateMasker {
     this.boxGroupReady = new Uint8Array(nGx);
   }
 
-  /** The low-res rows [first, end) that this plan reads: a candidate kept for later needs only these. */
-  get rowsRead(): [number, number] {
-    return [this.rowBase, this.rowBase + this.rowSpan];
+  /** How many low-res rows, from the first, this plan reads: a candidate kept for later needs only these. */
+  get rowsRead(): number {
+    return this.rowBase + this.rowSpan;
   }
 
   /**
    * Computes the per-block window bounds of one candidate's logits (must precede the other calls). The candidate's
-   * cell (r, c) is logits[offset + r·lowRes + c]; offset may be negative when the buffer starts at a later row
-   * (see rowsRead).
+   * cell (r, c) is logits[offset + r·lowRes + c]; rows from rowsRead on are never read.
    */
   load(logits: Float32Array, offset: number): void {
     this.logits = logits;
