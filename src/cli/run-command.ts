@@ -12,6 +12,7 @@ import { IMAGE_EXTENSIONS } from '../image/decode.js';
 import { parseDtype } from '../model/dtype.js';
 import { loadModel, modelSha256 } from '../model/load.js';
 import { ModelError } from '../model/session.js';
+import { createCandidateEvaluator, parseWorkersFlag, postprocessWorkerCount } from '../node/postprocess-pool.js';
 import { checkWritableDir, type RunError } from '../output/index.js';
 import { DEFAULT_OVERLAY_STYLE, parseOverlayStyle, type OverlayStyle } from '../output/overlay.js';
 import { listInputs } from '../run/inputs.js';
@@ -61,6 +62,7 @@ export interface RunFlags {
   minMaskRegionArea?: number;
   multimask: boolean;
   useM2m?: boolean;
+  postprocessWorkers?: string;
 }
 
 /** Adds the main command's flags to a commander command. */
@@ -99,7 +101,8 @@ export function addRunOptions(cmd: Command): Command {
     .option('--crop-n-points-downscale-factor <x>', 'layer i uses points-per-side / x^i points (default 1)', parseNumber)
     .option('--min-mask-region-area <n>', 'remove holes and islands smaller than n pixels (default 0)', parseNumber)
     .option('--no-multimask', 'use the single-mask output (layouts that have one)')
-    .option('--use-m2m', "SAM 2's mask-to-mask refinement (layouts with a mask input)");
+    .option('--use-m2m', "SAM 2's mask-to-mask refinement (layouts with a mask input)")
+    .option('--postprocess-workers <n|auto>', 'threads for mask post-processing (speed only; auto: the cores ONNX Runtime leaves idle, at most 4)', 'auto');
 }
 
 /** The AMG options the user gave (unset ones stay undefined and take the family's defaults). */
@@ -161,6 +164,7 @@ export async function runCommand(inputs: string[], f: RunFlags): Promise<number>
   let date: string | null;
   let shard: ResolvedShard | undefined;
   let overlayStyle: OverlayStyle = DEFAULT_OVERLAY_STYLE;
+  let postprocessWorkers = 0;
   try {
     given = await amgOptionsFromFlags(f);
     resolveOptions(given, 'sam');
@@ -180,6 +184,7 @@ export async function runCommand(inputs: string[], f: RunFlags): Promise<number>
     ] as const) {
       if (v !== undefined && (!Number.isInteger(v) || v < min)) throw new OptionsError(`${flag} must be an integer ≥ ${min}, got ${v}`);
     }
+    postprocessWorkers = postprocessWorkerCount(parseWorkersFlag(f.postprocessWorkers), f.threads, f.concurrency);
   } catch (err) {
     return fail(err instanceof Error ? err.message : String(err));
   }
@@ -214,7 +219,7 @@ export async function runCommand(inputs: string[], f: RunFlags): Promise<number>
     });
     const loaded = await loadModel(resolved.dir, { dtype, threads: f.threads, device: f.device });
     sha = await modelSha256([loaded.files.encoder, loaded.files.decoder]);
-    generator = new MaskGenerator(loaded.adapter, given, loaded);
+    generator = new MaskGenerator(loaded.adapter, given, loaded, createCandidateEvaluator(postprocessWorkers));
   } catch (err) {
     if (err instanceof ModelError || err instanceof HubError || err instanceof OptionsError || err instanceof Error) {
       return fail(err.message);
