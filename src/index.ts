@@ -7,6 +7,8 @@
  * ```
  */
 export { MaskGenerator, type GeneratorStats } from './amg/generator.js';
+export { InlineEvaluator, type CandidateEvaluator } from './mask/evaluator.js';
+export { createCandidateEvaluator, postprocessWorkerCount } from './node/postprocess-pool.js';
 export { defaultOptions, resolveOptions, optionsRecord, OptionsError, type AmgOptions } from './amg/options.js';
 export type { MaskRecord, RgbImage, BoxXYXY, BoxXYWH } from './amg/types.js';
 export { decodeImage, ImageDecodeError, IMAGE_EXTENSIONS } from './image/decode.js';

@@ -6,10 +6,12 @@
  * Why it can skip work: every upscaled value is a convex combination of the low-res cells it reads, computed with a
  * few float32 roundings, so it lies within [min − γ·|min| − η, max + γ·|max| + η] of those cells (see `guardLow`).
  * Whole blocks of output pixels whose low-res window lies on one side of every threshold are decided at once. In the
- * other blocks each column is walked by *row runs*: the output rows that read the same two intermediate rows are a
+ * other blocks pixels are computed with the plain path's float32 steps — or, where the last stage upscales enough to
+ * make it pay, each column is walked by *row runs*: the output rows that read the same two intermediate rows are a
  * lerp between the same two float32 values a, b, so a run whose [min(a, b), max(a, b)] (guarded) lies on one side of
- * the thresholds is decided at once too; only the runs a threshold crosses are computed pixel by pixel, with the
- * plain path's float32 steps.
+ * the thresholds is decided at once too, and only the runs a threshold crosses are computed pixel by pixel.
+ *
+ * box() finds the same box as a full pass by scanning columns from both ends only as far as the box can still grow.
  */
 import type { Rle } from '../rle/rle.js';
 import type { BoxXYXY } from '../amg/types.js';
@@ -48,7 +50,10 @@ const f32 = Math.fround;
  */
 const GAMMA = 2 ** -18;
 const ETA = 1e-40;
-/** Past this magnitude a lerp could overflow float32 (∞·0 = NaN): such blocks are computed pixel by pixel. */
+/**
+ * Past this magnitude a lerp's sum could overflow float32, which the guard does not cover; such blocks, and blocks
+ * holding ±∞ or NaN (where ∞·0 gives NaN), are computed pixel by pixel.
+ */
 const HUGE = 1e38;
 
 function guardLow(mn: number): number {
