@@ -1,6 +1,6 @@
 /**
  * Micro-benchmark of candidate post-processing at an image's size, per kind of logits: the full exact pass
- * (CandidateMasker.evaluate), the box-only scan a deferred candidate gets before NMS (load + undecidedShare + box),
+ * (CandidateMasker.evaluate), the box-only scan a deferred candidate gets before NMS (load + undecidedShareAbove + box),
  * and the plain oracle (test/oracle), same inputs, outputs checked equal.
  *
  * Kinds: `fixture` — sam1-tiny on the image (±32-clipped texture, the fixture's worst case); `random-decoder` — the
@@ -147,7 +147,7 @@ for (const kind of kinds) {
     deferrable = 0;
     for (let i = 0; i < n; i++) {
       masker.load(logits, i * CELLS);
-      if (masker.undecidedShare(low, t, high) > DEFER_UNDECIDED_SHARE) deferrable++;
+      if (masker.undecidedShareAbove(low, t, high, DEFER_UNDECIDED_SHARE)) deferrable++;
       boxes[i] = masker.box(t);
     }
     boxOnly = Math.min(boxOnly, cpu() - c0);

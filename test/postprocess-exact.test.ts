@@ -159,7 +159,9 @@ describe('fast candidate post-processing equals the plain implementation', () =>
     const maskers = [new CandidateMasker(plan, { runDecisions: true }), new CandidateMasker(plan, { runDecisions: false })];
     let rejections = 0;
     kinds.forEach((kind, ki) => {
-      it(`${g.name}: ${kind}`, () => {
+      it(`${g.name}: ${kind}`, async () => {
+        // Let vitest's messages through between these long synchronous checks.
+        await new Promise((resolve) => setImmediate(resolve));
         const rnd = xorshift(g.w * 7919 + g.h * 31 + ki);
         const [left, top, right, bottom] = placements[ki % placements.length];
         const imageW = g.w + left + right;

@@ -92,11 +92,16 @@ export class CandidateMasker {
   private readonly runDecisions: boolean;
   private readonly rowBase: number;
   private readonly rowSpan: number;
+  /** Per low-res row of the column group being bounded: min/max over its (up to) 3 window columns. */
   private readonly hMin: Float32Array;
   private readonly hMax: Float32Array;
-  /** Window min/max per block (row group × column group); NaN when the window holds a NaN. */
+  /**
+   * Window min/max per block (gx-major: column group × row group), NaN when the window holds a NaN; computed per
+   * column group on first use (boundsReady), so a pass that looks at a few column groups pays for those only.
+   */
   private readonly bMin: Float32Array;
   private readonly bMax: Float32Array;
+  private readonly boundsReady: Uint8Array;
   /** Per row group of the current column group: decided level (0…3), RUNS or EXACT. */
   private readonly mode: Uint8Array;
   /** Per row group in RUNS mode: the sorted thresholds widened by the block's guard, above (tHi) and below (tLo). */
@@ -127,10 +132,11 @@ export class CandidateMasker {
     const nGx = plan.colGroups;
     this.rowBase = plan.rowAnchor[0];
     this.rowSpan = Math.min(plan.rowAnchor[nGy - 1] + 3, plan.lowRes) - this.rowBase;
-    this.hMin = new Float32Array(this.rowSpan * nGx);
-    this.hMax = new Float32Array(this.rowSpan * nGx);
+    this.hMin = new Float32Array(this.rowSpan);
+    this.hMax = new Float32Array(this.rowSpan);
     this.bMin = new Float32Array(nGy * nGx);
     this.bMax = new Float32Array(nGy * nGx);
+    this.boundsReady = new Uint8Array(nGx);
     this.mode = new Uint8Array(nGy);
     this.tHi = new Float64Array(nGy * 3);
     this.tLo = new Float64Array(nGy * 3);
@@ -149,75 +155,80 @@ export class CandidateMasker {
   }
 
   /**
-   * Computes the per-block window bounds of one candidate's logits (must precede the other calls). The candidate's
-   * cell (r, c) is logits[offset + r·lowRes + c]; rows from rowsRead on are never read.
+   * Takes one candidate's logits (must precede the other calls): cell (r, c) is logits[offset + r·lowRes + c]; rows
+   * from rowsRead on are never read.
    */
   load(logits: Float32Array, offset: number): void {
     this.logits = logits;
     this.offset = offset;
     this.colReady.fill(0);
     this.tileReady.fill(0);
-    const { plan, hMin, hMax, bMin, bMax, rowBase, rowSpan } = this;
+    this.boundsReady.fill(0);
+  }
+
+  /** The window bounds of column group gx's blocks. */
+  private bound(gx: number): void {
+    const { plan, hMin, hMax, bMin, bMax, rowBase, rowSpan, logits, offset } = this;
     const n = plan.lowRes;
-    const nGx = plan.colGroups;
     const nGy = plan.rowGroups;
-    const colAnchor = plan.colAnchor;
+    const c = plan.colAnchor[gx];
+    const cEnd = Math.min(c + 3, n);
     // Math.min/max, unlike compares, carry a NaN through, so a block holding one is never decided.
     for (let r = 0; r < rowSpan; r++) {
       const row = offset + (rowBase + r) * n;
-      for (let g = 0; g < nGx; g++) {
-        const c = colAnchor[g];
-        const cEnd = Math.min(c + 3, n);
-        let mn = logits[row + c];
-        let mx = mn;
-        for (let k = c + 1; k < cEnd; k++) {
-          const v = logits[row + k];
-          mn = Math.min(mn, v);
-          mx = Math.max(mx, v);
-        }
-        hMin[r * nGx + g] = mn;
-        hMax[r * nGx + g] = mx;
+      let mn = logits[row + c];
+      let mx = mn;
+      for (let k = c + 1; k < cEnd; k++) {
+        const v = logits[row + k];
+        mn = Math.min(mn, v);
+        mx = Math.max(mx, v);
       }
+      hMin[r] = mn;
+      hMax[r] = mx;
     }
     const rowAnchor = plan.rowAnchor;
     for (let gy = 0; gy < nGy; gy++) {
       const r0 = rowAnchor[gy] - rowBase;
       const rEnd = Math.min(r0 + 3, rowSpan);
-      for (let g = 0; g < nGx; g++) {
-        let mn = hMin[r0 * nGx + g];
-        let mx = hMax[r0 * nGx + g];
-        for (let r = r0 + 1; r < rEnd; r++) {
-          mn = Math.min(mn, hMin[r * nGx + g]);
-          mx = Math.max(mx, hMax[r * nGx + g]);
-        }
-        bMin[gy * nGx + g] = mn;
-        bMax[gy * nGx + g] = mx;
+      let mn = hMin[r0];
+      let mx = hMax[r0];
+      for (let r = r0 + 1; r < rEnd; r++) {
+        mn = Math.min(mn, hMin[r]);
+        mx = Math.max(mx, hMax[r]);
       }
+      bMin[gx * nGy + gy] = mn;
+      bMax[gx * nGy + gy] = mx;
     }
+    this.boundsReady[gx] = 1;
   }
 
   /**
-   * Share of the crop's pixels in blocks whose window a threshold crosses: what an evaluation will have to
-   * compute, known from the window bounds alone (after load).
+   * Whether more than `share` of the crop's pixels lie in blocks a threshold crosses — what a full evaluation would
+   * have to compute, known from the window bounds alone. Stops as soon as the answer is known.
    */
-  undecidedShare(low: number, threshold: number, high: number): number {
+  undecidedShareAbove(low: number, threshold: number, high: number, share: number): boolean {
     const { plan, bMin, bMax } = this;
     const nGx = plan.colGroups;
     const nGy = plan.rowGroups;
     const t0 = Math.min(low, threshold, high);
-    const t2 = Math.max(low, threshold, high);
     const t1 = median(low, threshold, high);
+    const t2 = Math.max(low, threshold, high);
+    const limit = share * plan.outW * plan.outH;
     let undecided = 0;
-    for (let gy = 0; gy < nGy; gy++) {
-      const rows = plan.rowStart[gy + 1] - plan.rowStart[gy];
-      for (let gx = 0; gx < nGx; gx++) {
-        const lo = guardLow(bMin[gy * nGx + gx]);
-        const hi = guardHigh(bMax[gy * nGx + gx]);
+    for (let gx = 0; gx < nGx; gx++) {
+      if (this.boundsReady[gx] === 0) this.bound(gx);
+      const w = plan.colStart[gx + 1] - plan.colStart[gx];
+      for (let gy = 0; gy < nGy; gy++) {
+        const lo = guardLow(bMin[gx * nGy + gy]);
+        const hi = guardHigh(bMax[gx * nGy + gy]);
         const decided = lo > -HUGE && hi < HUGE && level(lo, t0, t1, t2) === level(hi, t0, t1, t2);
-        if (!decided) undecided += rows * (plan.colStart[gx + 1] - plan.colStart[gx]);
+        if (!decided) {
+          undecided += (plan.rowStart[gy + 1] - plan.rowStart[gy]) * w;
+          if (undecided > limit) return true;
+        }
       }
     }
-    return undecided / (plan.outW * plan.outH);
+    return false;
   }
 
   /**
@@ -613,9 +624,10 @@ export class CandidateMasker {
    * level, RUNS or EXACT) and, for RUNS, the block's guarded thresholds.
    */
   private classify(gy: number, gx: number, T0: number, T1: number, T2: number, runs = this.runDecisions): number {
-    const nGx = this.plan.colGroups;
-    const mn = this.bMin[gy * nGx + gx];
-    const mx = this.bMax[gy * nGx + gx];
+    const nGy = this.plan.rowGroups;
+    if (this.boundsReady[gx] === 0) this.bound(gx);
+    const mn = this.bMin[gx * nGy + gy];
+    const mx = this.bMax[gx * nGy + gy];
     const lo = guardLow(mn);
     const hi = guardHigh(mx);
     // NaN, ±∞ or huge logits: the plain arithmetic pixel by pixel.

@@ -115,7 +115,7 @@ export function evaluateCandidates(request: EvaluationRequest, cache: MaskerCach
       offset = 0;
     }
     masker.load(logits, offset);
-    if (s.allowDeferral && !request.full && masker.undecidedShare(s.low, s.threshold, s.high) > DEFER_UNDECIDED_SHARE) {
+    if (s.allowDeferral && !request.full && masker.undecidedShareAbove(s.low, s.threshold, s.high, DEFER_UNDECIDED_SHARE)) {
       // The clean-up reads all cells; without it the rows the crop reads are enough (the buffer starts at row 0).
       const kept = s.lowResCleanup ? n * n : masker.rowsRead * n;
       const start = request.offsets[k];
