@@ -3,6 +3,10 @@
  * after NMS or not, for any points_per_batch, the records are byte-identical. A synthetic decoder supplies the
  * logits that make post-processing expensive (a random-weight decoder's noise, smooth fields) next to cheap ones.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MaskGenerator } from '../src/amg/generator.js';
 import type { AmgOptions } from '../src/amg/options.js';
@@ -178,5 +182,31 @@ describe('post-processing worker count', () => {
     expect(parseWorkersFlag('0')).toBe(0);
     expect(parseWorkersFlag('6')).toBe(6);
     for (const bad of ['-1', '1.5', 'many', '']) expect(() => parseWorkersFlag(bad)).toThrow(/--postprocess-workers/);
+  });
+});
+
+describe('--postprocess-workers on the command line (bin/sam-amg.js, built by npm test)', () => {
+  const ROOT = path.resolve(new URL('..', import.meta.url).pathname);
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'sam-amg-ppw-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  const cli = (args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'bin/sam-amg.js'), ...args], { encoding: 'utf8', cwd: ROOT });
+  const scene = path.join(ROOT, 'fixtures/scenes/shapes-640x480.png');
+  const common = [scene, '--model', path.join(ROOT, 'fixtures/models/sam1-tiny'), '--points-per-side', '8', '--pred-iou-thresh', '0'];
+
+  it('writes the same bytes with 0 and 2 workers (all candidates post-processed)', () => {
+    const outs = ['0', '2'].map((w) => {
+      const out = path.join(tmp, `w${w}.json`);
+      const r = cli([...common, '--stability-score-thresh', '0', '--date', 'none', '--quiet', '--postprocess-workers', w, '--out', out]);
+      expect({ w, code: r.status, stderr: r.stderr }).toEqual({ w, code: 0, stderr: '' });
+      return readFileSync(out);
+    });
+    expect(JSON.parse(outs[0].toString('utf8')).annotations.length).toBeGreaterThan(0);
+    expect(outs[1].equals(outs[0])).toBe(true);
+  });
+
+  it('refuses a bad value before loading anything', () => {
+    const r = cli([...common, '--postprocess-workers', 'lots', '--out', path.join(tmp, 'x.json')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("--postprocess-workers must be 'auto' or an integer ≥ 0, got lots");
   });
 });
