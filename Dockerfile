@@ -3,7 +3,9 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# npm ci runs `prepare`, which compiles src/ into dist/.
+COPY web ./web
+COPY scripts/build-web.ts ./scripts/build-web.ts
+# npm ci runs `prepare`, which compiles src/ into dist/ and bundles the report page (web/) into dist/web/report.
 RUN npm ci
 
 FROM node:20-bookworm-slim

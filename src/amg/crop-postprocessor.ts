@@ -19,6 +19,13 @@ import type { BoxXYXY } from './types.js';
 const f32 = Math.fround;
 const now = (): number => performance.now() / 1000;
 
+/**
+ * Threshold of SAM 2's low-resolution clean-up: the reference generator builds its image predictor without passing
+ * its own mask_threshold, so the clean-up runs at the predictor's default, 0.0, whatever mask_threshold is; the
+ * generator's mask_threshold drives only the stability score and the binarisation.
+ */
+export const SAM2_CLEANUP_THRESHOLD = 0;
+
 /** Batches handed to an asynchronous evaluator and not yet applied; the generator waits beyond this. */
 const MAX_BATCHES_IN_FLIGHT = 2;
 
@@ -83,7 +90,7 @@ export class CropPostprocessor {
       high: f32(o.maskThreshold + o.stabilityScoreOffset),
       // With the filter on, the pass stops early for a candidate whose score is sure to end below the threshold.
       minStability: this.stabilityFilter ? this.stabilityThresh : 0,
-      lowResCleanup: lowResCleanup ? { threshold: o.maskThreshold, minArea: o.minMaskRegionArea } : null,
+      lowResCleanup: lowResCleanup ? { threshold: SAM2_CLEANUP_THRESHOLD, minArea: o.minMaskRegionArea } : null,
       allowDeferral: !this.stabilityFilter,
     };
   }

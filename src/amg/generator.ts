@@ -13,6 +13,7 @@ import { resolveOptions, type AmgOptions } from './options.js';
 import { buildLayerGrids } from './point-grid.js';
 import { removeSmallRegionsFromRecords } from './small-region-pass.js';
 import { CropPostprocessor } from './crop-postprocessor.js';
+export { SAM2_CLEANUP_THRESHOLD } from './crop-postprocessor.js';
 import type { BoxXYXY, MaskRecord, RgbImage } from './types.js';
 
 const f32 = Math.fround;

@@ -3,7 +3,7 @@
  * the exit code. run-command.ts does the checks, loads the model and lists the inputs, then hands over here.
  *
  * Order of writes for one image (each step durable before the next):
- *   1. per-image files (sa1b JSON, overlay PNG), each written atomically;
+ *   1. per-image files (sa1b JSON, amg-png folder, overlay PNG), each written atomically;
  *   2. the streamed line (jsonl);
  *   3. the journal line.
  * A crash between steps leaves an image that is not journaled: a resumed run recomputes it and overwrites what
@@ -13,6 +13,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { MaskGenerator } from '../amg/generator.js';
 import { decodeImage, ImageDecodeError } from '../image/decode.js';
+import { AMG_PNG_METADATA, amgPngFolderFor, writeAmgPngFolder } from '../output/amg-png.js';
 import { writeFileAtomic } from '../output/atomic.js';
 import { cocoChunks, cocoDocument, type ImageResult, type RunError, type RunInfo } from '../output/coco.js';
 import { describeFsError, errorCode } from '../output/errno.js';
@@ -33,7 +34,12 @@ import {
 import { formatSummary, type Progress } from './progress.js';
 
 /** The output formats. */
-export type OutputFormat = 'coco' | 'sa1b' | 'jsonl';
+export type OutputFormat = 'coco' | 'sa1b' | 'jsonl' | 'amg-png';
+
+/** Formats whose --out is a folder of per-image files. */
+export function isFolderFormat(format: OutputFormat): boolean {
+  return format === 'sa1b' || format === 'amg-png';
+}
 
 /** Exit codes of an interrupted run (128 + signal number, as shells report them). */
 export const EXIT_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
@@ -69,7 +75,7 @@ export interface BatchRunParams {
 
 /** The sidecar error list of the sa1b and jsonl formats. */
 export function errorsPathFor(format: OutputFormat, out: string): string {
-  return format === 'sa1b' ? path.join(out, 'errors.json') : `${out}.errors.json`;
+  return isFolderFormat(format) ? path.join(out, 'errors.json') : `${out}.errors.json`;
 }
 
 /** Per-image output file names, with the items whose name is unusable (escapes the folder, or collides). */
@@ -132,6 +138,17 @@ export async function runBatchFlow(p: BatchRunParams): Promise<number> {
     sa1bPaths = plan.paths;
     for (const e of plan.errors) early.set(e.index, e.error);
   }
+  // amg-png: one folder per image (the reference scripts/amg.py layout).
+  let amgPngFolders = new Map<number, string>();
+  if (format === 'amg-png') {
+    const reserved = new Map([
+      [errorsFile, "the run's error list (errors.json)"],
+      [journalFile, "the run's journal"],
+    ]);
+    const plan = planOutputPaths(items, out, amgPngFolderFor, 'output', reserved);
+    amgPngFolders = plan.paths;
+    for (const e of plan.errors) early.set(e.index, e.error);
+  }
   let overlayPaths = new Map<number, string>();
   if (p.overlay) {
     const plan = planOutputPaths(items, p.overlay.dir, overlayPathFor, 'overlay');
@@ -190,10 +207,12 @@ export async function runBatchFlow(p: BatchRunParams): Promise<number> {
     try {
       const sa1b = sa1bPaths.get(index);
       if (sa1b !== undefined && !(await exists(sa1b))) await writeSa1b(sa1b, entry.result, index);
+      const folder = amgPngFolders.get(index);
+      if (folder !== undefined && !(await exists(path.join(folder, AMG_PNG_METADATA)))) await writeAmgPng(folder, entry.result);
       const png = overlayPaths.get(index);
       if (png !== undefined && p.overlay && !(await exists(png))) {
         const image = await decodeImage(items[index].path, { maxPixels: p.maxPixels });
-        await writeOverlay(png, image, entry.result, p.overlay.style);
+        await writeOverlay(png, image, entry.result, p.overlay.style, format);
       }
     } catch (err) {
       const stage = err instanceof StageError ? err.stage : err instanceof ImageDecodeError ? 'decode' : 'output';
@@ -212,7 +231,7 @@ export async function runBatchFlow(p: BatchRunParams): Promise<number> {
       const lines = [...restored.keys()].sort((a, b) => a - b).map((i) => jsonlLine((restored.get(i) as JournalEntry).result));
       await writeFileAtomic(out, lines);
       jsonl = await JsonlWriter.open(out, { append: true });
-    } else if (format === 'sa1b') {
+    } else if (isFolderFormat(format)) {
       await fsp.mkdir(out, { recursive: true });
     }
   } catch (err) {
@@ -262,8 +281,10 @@ export async function runBatchFlow(p: BatchRunParams): Promise<number> {
         const index = pendingIndex[i];
         const sa1b = sa1bPaths.get(index);
         if (sa1b !== undefined) await writeSa1b(sa1b, result, index);
+        const folder = amgPngFolders.get(index);
+        if (folder !== undefined) await writeAmgPng(folder, result);
         const png = overlayPaths.get(index);
-        if (png !== undefined && p.overlay) await writeOverlay(png, image, result, p.overlay.style);
+        if (png !== undefined && p.overlay) await writeOverlay(png, image, result, p.overlay.style, format);
       },
       events: {
         onStart: (item) => progress.imageStarted(item.relPath),
@@ -372,10 +393,19 @@ async function writeSa1b(file: string, result: ImageResult, index: number): Prom
   }
 }
 
-async function writeOverlay(file: string, image: Parameters<typeof overlayPng>[0], result: ImageResult, style: OverlayStyle): Promise<void> {
+async function writeAmgPng(folder: string, result: ImageResult): Promise<void> {
+  try {
+    await writeAmgPngFolder(folder, result);
+  } catch (err) {
+    throw new StageError('output', err instanceof Error ? err.message : String(err), { cause: err });
+  }
+}
+
+async function writeOverlay(file: string, image: Parameters<typeof overlayPng>[0], result: ImageResult, style: OverlayStyle, format: OutputFormat): Promise<void> {
   try {
     await fsp.mkdir(path.dirname(file), { recursive: true });
-    await writeFileAtomic(file, await overlayPng(image, result.records, style));
+    // Labels show the ids of the output: 0-based file names in amg-png, 1-based ids otherwise.
+    await writeFileAtomic(file, await overlayPng(image, result.records, style, format === 'amg-png' ? 0 : 1));
   } catch (err) {
     throw new StageError('overlay', err instanceof Error ? err.message : String(err), { cause: err });
   }

@@ -6,6 +6,7 @@ import { VERSION } from '../version.js';
 import { buildCompareCommand } from './compare-command.js';
 import { buildMergeCommand } from './merge-command.js';
 import { buildModelsCommand } from './models-command.js';
+import { buildReportCommand } from './report-command.js';
 import { addRunOptions, runCommand, type RunFlags } from './run-command.js';
 
 const EXAMPLES = `
@@ -40,6 +41,7 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(buildModelsCommand((c) => (code = c)));
   program.addCommand(buildCompareCommand((c) => (code = c)));
   program.addCommand(buildMergeCommand((c) => (code = c)));
+  program.addCommand(buildReportCommand((c) => (code = c)));
   try {
     await program.parseAsync(argv);
   } catch (err) {

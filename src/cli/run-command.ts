@@ -19,8 +19,9 @@ import { listInputs } from '../run/inputs.js';
 import { resolveShard, shardItems, type ResolvedShard } from '../run/shard.js';
 import { VERSION } from '../version.js';
 import { parseNumber } from './numbers.js';
-import { runBatchFlow, type OutputFormat } from './batch-run.js';
+import { isFolderFormat, runBatchFlow, type OutputFormat } from './batch-run.js';
 import { createProgress } from './progress.js';
+import { checkRunReport, reportAfterRun } from './report-command.js';
 
 /** Exit codes: every image succeeded, some failed, usage or model error. */
 export const EXIT = { ok: 0, someFailed: 1, usage: 2 } as const;
@@ -47,6 +48,7 @@ export interface RunFlags {
   journal: boolean;
   overlay?: string;
   overlayStyle?: string;
+  report?: string;
   pointsPerSide?: number;
   pointGrids?: string;
   pointsPerBatch?: number;
@@ -68,14 +70,14 @@ export interface RunFlags {
 /** Adds the main command's flags to a commander command. */
 export function addRunOptions(cmd: Command): Command {
   return cmd
-    .option('-o, --out <file|dir>', 'output file (coco, jsonl) or folder (sa1b)')
+    .option('-o, --out <file|dir>', 'output file (coco, jsonl) or folder (sa1b, amg-png)')
     .option('-m, --model <folder|id>', `model folder or hub id[@revision] (default ${DEFAULT_MODEL_ID})`)
     .option('--revision <rev>', 'hub revision (branch, tag or commit)')
     .option('--dtype <name>', 'ONNX dtype: fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4, or encoder,decoder', 'fp32')
     .option('--device <name>', 'execution provider: cpu, cuda, tensorrt, coreml, dml, webgpu', 'cpu')
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: number of cores)', parseNumber)
     .option('--concurrency <n>', 'images in flight at once', parseNumber, 1)
-    .addOption(new Option('--format <name>', 'output format').choices(['coco', 'sa1b', 'jsonl']).default('coco'))
+    .addOption(new Option('--format <name>', 'output format').choices(['coco', 'sa1b', 'jsonl', 'amg-png']).default('coco'))
     .option('--date <iso|none>', 'pin info.date_created (ISO 8601) or omit it with "none" (default: now, or SOURCE_DATE_EPOCH)')
     .option('-q, --quiet', 'print errors only')
     .option('--files-from <file>', 'read input paths from a file, one per line ("-" for stdin)')
@@ -86,7 +88,8 @@ export function addRunOptions(cmd: Command): Command {
     .option('--resume', 'continue an interrupted run of the same output from its journal (finished images are not recomputed)')
     .option('--no-journal', 'do not write the journal that makes a run resumable')
     .option('--overlay <dir>', 'also write one PNG per image with its masks drawn over it, mirroring the input tree')
-    .option('--overlay-style <list>', 'what overlays draw: fill, outline, box, points, alpha=X (default fill,outline,alpha=0.45)')
+    .option('--report <dir>', 'also write a static HTML report of the output (see: sam-amg report --help)')
+    .option('--overlay-style <list>', 'what overlays draw: fill, outline, box, points, labels, alpha=X, width=N (default fill,outline,alpha=0.45)')
     .option('--points-per-side <n>', 'n×n prompt grid on the full image (default 32)', parseNumber)
     .option('--point-grids <file>', 'JSON file with explicit normalised [x, y] grids, one per crop layer')
     .option('--points-per-batch <n>', 'prompts per decoder call (speed only; default 64)', parseNumber)
@@ -176,6 +179,7 @@ export async function runCommand(inputs: string[], f: RunFlags): Promise<number>
       if (!f.overlay) throw new OptionsError('--overlay-style needs --overlay <dir>');
       overlayStyle = parseOverlayStyle(f.overlayStyle);
     }
+    if (f.report !== undefined) await checkRunReport(f.report, f.format);
     if (inputs.length === 0 && !f.filesFrom) throw new OptionsError('no inputs: give image files, folders or --files-from');
     for (const [flag, v, min] of [
       ['--threads', f.threads, 1],
@@ -191,8 +195,8 @@ export async function runCommand(inputs: string[], f: RunFlags): Promise<number>
   const out = path.resolve(f.out as string);
   const format = f.format as OutputFormat;
   try {
-    // sa1b writes into the folder --out (created if missing); coco and jsonl write the file --out.
-    if (format === 'sa1b') {
+    // sa1b and amg-png write into the folder --out (created if missing); coco and jsonl write the file --out.
+    if (isFolderFormat(format)) {
       await mkdir(out, { recursive: true });
       await checkWritableDir(out);
     } else {
@@ -235,7 +239,7 @@ export async function runCommand(inputs: string[], f: RunFlags): Promise<number>
     if (listing.items.length === 0 && listing.errors.length === 0) return fail('no images found in the inputs');
     const items = shard ? shardItems(listing.items, shard) : listing.items;
     if (shard) progress.info(`shard ${shard.index}/${shard.count} (${shard.source}): ${items.length} of ${listing.items.length} images`);
-    return await runBatchFlow({
+    const code = await runBatchFlow({
       items,
       inputErrors: errors,
       generator,
@@ -259,6 +263,9 @@ export async function runCommand(inputs: string[], f: RunFlags): Promise<number>
       overlay: f.overlay ? { dir: path.resolve(f.overlay), style: overlayStyle } : undefined,
       progress,
     });
+    // --report: the HTML report of the output just written (src/cli/report-command.ts).
+    if (f.report === undefined) return code;
+    return await reportAfterRun(f.report, { out, format, items, code, maxPixels: f.maxPixels, quiet: Boolean(f.quiet) });
   } finally {
     await generator.release();
   }

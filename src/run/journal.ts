@@ -68,9 +68,9 @@ export class JournalError extends Error {
   }
 }
 
-/** Where the journal of an output lives: inside DIR for sa1b, next to the file otherwise. */
+/** Where the journal of an output lives: inside DIR for sa1b and amg-png, next to the file otherwise. */
 export function journalPathFor(format: string, out: string): string {
-  return format === 'sa1b' ? path.join(out, '.sam-amg.journal.jsonl') : `${out}.journal.jsonl`;
+  return format === 'sa1b' || format === 'amg-png' ? path.join(out, '.sam-amg.journal.jsonl') : `${out}.journal.jsonl`;
 }
 
 /** The header line of a journal. */
