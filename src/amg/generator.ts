@@ -4,47 +4,20 @@
  * (src/mask), NMS (src/nms), RLE (src/rle).
  */
 import { cropImage } from '../image/preprocess.js';
-import { generateCropBoxes, isBoxNearCropEdge, cropBoxToXYWH } from '../crop/crop-boxes.js';
-import { CandidateMasker } from '../mask/candidate-mask.js';
-import { cleanLowResLogits } from '../mask/small-regions.js';
-import { UpscalePlan } from '../mask/upscale.js';
+import { generateCropBoxes, cropBoxToXYWH } from '../crop/crop-boxes.js';
+import { InlineEvaluator, type CandidateEvaluator } from '../mask/evaluator.js';
 import { boxNms } from '../nms/nms.js';
 import type { DecodedBatch, EncodedCrop, ModelAdapter, ModelFamily } from '../model/adapter.js';
 import { loadModel, type LoadModelOptions, type LoadedModel } from '../model/load.js';
 import { OptionsError, resolveOptions, type AmgOptions } from './options.js';
 import { buildLayerGrids } from './point-grid.js';
 import { removeSmallRegionsFromRecords } from './small-region-pass.js';
+import { CropPostprocessor } from './crop-postprocessor.js';
+export { SAM2_CLEANUP_THRESHOLD } from './crop-postprocessor.js';
 import type { BoxXYXY, MaskRecord, RgbImage } from './types.js';
-import type { Rle } from '../rle/rle.js';
 
 const f32 = Math.fround;
 const now = (): number => performance.now() / 1000;
-
-/**
- * Threshold of SAM 2's low-resolution clean-up: the reference generator builds its image predictor without passing
- * its own mask_threshold, so the clean-up runs at the predictor's default, 0.0, whatever mask_threshold is; the
- * generator's mask_threshold drives only the stability score and the binarisation.
- */
-export const SAM2_CLEANUP_THRESHOLD = 0;
-
-/** The longest stretch of post-processing between two turns of the event loop, in seconds. */
-const YIELD_EVERY_S = 0.1;
-
-/** One turn of the event loop (a macrotask: timers and I/O callbacks run), in Node and in browsers. */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
-}
-
-/** A mask that survived the per-batch filters, in its crop's frame. */
-interface Candidate {
-  rle: Rle;
-  area: number;
-  box: BoxXYXY;
-  iou: number;
-  stability: number;
-  pointX: number;
-  pointY: number;
-}
 
 /** Work counters and timings of the last generate() calls, for the benchmark and progress display. */
 export interface GeneratorStats {
@@ -92,10 +65,15 @@ export class MaskGenerator {
   readonly stats: GeneratorStats = emptyStats();
   private readonly grids: Float64Array[];
 
+  /**
+   * @param evaluator where candidates are post-processed (default: inline on this thread); the generator owns it
+   *   and closes it on release()
+   */
   constructor(
     readonly adapter: ModelAdapter,
     options: Partial<AmgOptions> = {},
     readonly model?: LoadedModel,
+    readonly evaluator: CandidateEvaluator = new InlineEvaluator(),
   ) {
     this.family = adapter.family;
     this.options = resolveOptions(options, adapter.family);
@@ -207,19 +185,21 @@ export class MaskGenerator {
       call.postprocessS += await post.addBatch(decoded, points, start);
       call.promptsDone(count);
     }
+    const tf = now();
+    const cands = await post.finish();
     const t = now();
-    const cands = post.candidates;
     const keep = boxNms(
       cands.flatMap((c) => c.box),
       cands.map((c) => c.iou),
       o.boxNmsThresh,
     );
     this.stats.nmsS += now() - t;
-    call.postprocessS += now() - t;
     this.stats.afterCropNms += keep.length;
     const cropXYWH = cropBoxToXYWH(cropBox);
-    return keep.map((k) => {
-      const c = cands[k];
+    // Masks that waited for NMS (see CropPostprocessor) are computed now, for the survivors only.
+    const kept = await post.resolve(keep);
+    call.postprocessS += now() - tf;
+    return kept.map((c) => {
       const px = this.family === 'sam2' ? f32(c.pointX + x0) : c.pointX + x0;
       const py = this.family === 'sam2' ? f32(c.pointY + y0) : c.pointY + y0;
       return {
@@ -277,8 +257,9 @@ export class MaskGenerator {
     return { count: out.count, masksPerPrompt: m, iou, logits };
   }
 
-  /** Frees the model's sessions. */
+  /** Frees the model's sessions and the evaluator's threads. */
   async release(): Promise<void> {
+    await this.evaluator.close();
     await this.adapter.release();
   }
 }
@@ -322,99 +303,6 @@ class CallProgress {
       postprocessMs: this.postprocessS * 1000,
       done,
     });
-  }
-}
-
-/**
- * Per-batch filtering of one crop's candidates (amg-reference.md, "One crop", step 3): predicted-IoU filter before
- * any upscaling, then stability, binarisation, box, edge filter and RLE in one pass per candidate.
- */
-class CropPostprocessor {
-  readonly candidates: Candidate[] = [];
-  private readonly masker: CandidateMasker;
-  private readonly cleaned: Float32Array | null;
-  private readonly bits: Uint8Array | null;
-  private readonly labels: Int32Array | null;
-
-  constructor(
-    private readonly gen: MaskGenerator,
-    private readonly encoded: EncodedCrop,
-    private readonly cropBox: BoxXYXY,
-    private readonly imageW: number,
-    private readonly imageH: number,
-  ) {
-    const g = encoded.geometry;
-    this.masker = new CandidateMasker(new UpscalePlan(g, encoded.width, encoded.height));
-    const lowResCleanup = gen.family === 'sam2' && gen.options.minMaskRegionArea > 0;
-    const n = g.lowRes * g.lowRes;
-    this.cleaned = lowResCleanup ? new Float32Array(n) : null;
-    this.bits = lowResCleanup ? new Uint8Array(n) : null;
-    this.labels = lowResCleanup ? new Int32Array(n) : null;
-  }
-
-  /**
-   * Filters one decoder batch's candidates; resolves to the seconds spent (turns of the event loop excluded).
-   * Long batches (large images: seconds per batch) give the event loop a turn every {@link YIELD_EVERY_S}, between
-   * prompts, so that timers, signals, progress and I/O are served; the records do not change.
-   */
-  async addBatch(out: DecodedBatch, points: Float64Array, start: number): Promise<number> {
-    let t = now();
-    let spent = 0;
-    const o = this.gen.options;
-    const stats = this.gen.stats;
-    const lowRes = this.encoded.geometry.lowRes;
-    const cellCount = lowRes * lowRes;
-    const m = out.masksPerPrompt;
-    const iouThresh = f32(o.predIouThresh);
-    const stabThresh = f32(o.stabilityScoreThresh);
-    const maskT = f32(o.maskThreshold);
-    const highT = f32(o.maskThreshold + o.stabilityScoreOffset);
-    const lowT = f32(o.maskThreshold - o.stabilityScoreOffset);
-    for (let p = 0; p < out.count; p++) {
-      if (now() - t > YIELD_EVERY_S) {
-        spent += now() - t;
-        await nextTurn();
-        t = now();
-      }
-      for (let k = 0; k < m; k++) {
-        const idx = p * m + k;
-        stats.candidates++;
-        const iou = out.iou[idx];
-        if (o.predIouThresh > 0 && !(iou > iouThresh)) continue;
-        stats.afterIou++;
-        let logits = out.logits;
-        let offset = idx * cellCount;
-        if (this.cleaned && this.bits && this.labels) {
-          cleanLowResLogits(logits, offset, lowRes, SAM2_CLEANUP_THRESHOLD, o.minMaskRegionArea, this.cleaned, this.bits, this.labels);
-          logits = this.cleaned;
-          offset = 0;
-        }
-        this.masker.load(logits, offset);
-        // With the filter on, the pass stops early for a candidate whose score is sure to end below the threshold.
-        const minStability = o.stabilityScoreThresh > 0 ? stabThresh : 0;
-        const { counts, mask, rejected } = this.masker.evaluate(lowT, maskT, highT, this.cropBox, this.imageW, this.imageH, minStability);
-        if (rejected) continue;
-        const stability = counts.low === 0 ? NaN : f32(counts.high / counts.low);
-        if (o.stabilityScoreThresh > 0 && !(stability >= stabThresh)) continue;
-        stats.afterStability++;
-        // An empty mask is never emitted (a documented departure: the reference would write NaN scores for it).
-        if (mask === null) continue;
-        if (isBoxNearCropEdge(mask.box, this.cropBox, this.imageW, this.imageH)) continue;
-        stats.afterEdge++;
-        this.candidates.push({
-          rle: mask.rle,
-          area: mask.area,
-          box: mask.box,
-          iou,
-          stability,
-          pointX: points[2 * (start + p)],
-          pointY: points[2 * (start + p) + 1],
-        });
-      }
-    }
-    spent += now() - t;
-    stats.postprocessS += spent;
-    return spent;
   }
 }
 

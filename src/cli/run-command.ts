@@ -12,6 +12,7 @@ import { IMAGE_EXTENSIONS } from '../image/decode.js';
 import { readRegularFile } from '../image/read-input.js';
 import { parseDtype } from '../model/dtype.js';
 import { loadModel, modelSha256 } from '../model/load.js';
+import { createCandidateEvaluator, parseWorkersFlag, postprocessWorkerCount } from '../node/postprocess-pool.js';
 import type { RunError } from '../output/index.js';
 import { DEFAULT_OVERLAY_STYLE, overlayPathFor, parseOverlayStyle, type OverlayStyle } from '../output/overlay.js';
 import { amgPngFolderFor } from '../output/amg-png.js';
@@ -80,6 +81,7 @@ export interface RunFlags {
   minMaskRegionArea?: number;
   multimask: boolean;
   useM2m?: boolean;
+  postprocessWorkers?: string;
 }
 
 /** Adds the main command's flags to a commander command. */
@@ -120,7 +122,8 @@ export function addRunOptions(cmd: Command): Command {
     .option('--crop-n-points-downscale-factor <x>', 'layer i uses points-per-side / x^i points (default 1)', parseNumber)
     .option('--min-mask-region-area <n>', 'remove holes and islands smaller than n pixels (default 0)', parseNumber)
     .option('--no-multimask', 'use the single-mask output (layouts that have one)')
-    .option('--use-m2m', "SAM 2's mask-to-mask refinement (layouts with a mask input)");
+    .option('--use-m2m', "SAM 2's mask-to-mask refinement (layouts with a mask input)")
+    .option('--postprocess-workers <n|auto>', 'threads for mask post-processing (speed only; auto: the cores ONNX Runtime leaves idle, at most 4)', 'auto');
 }
 
 /** The largest --point-grids file read. */
@@ -204,6 +207,7 @@ async function run(inputs: string[], f: RunFlags, progress: Progress, signals: S
   let overlayStyle: OverlayStyle = DEFAULT_OVERLAY_STYLE;
   const format = f.format as OutputFormat;
   const toStdout = f.out === '-';
+  let postprocessWorkers = 0;
   try {
     given = await amgOptionsFromFlags(f);
     resolveOptions(given, 'sam');
@@ -225,6 +229,7 @@ async function run(inputs: string[], f: RunFlags, progress: Progress, signals: S
     checkBound('--threads', f.threads, CLI_BOUNDS.threads);
     checkBound('--concurrency', f.concurrency, CLI_BOUNDS.concurrency);
     checkBound('--max-pixels', f.maxPixels, CLI_BOUNDS.maxPixels);
+    postprocessWorkers = postprocessWorkerCount(parseWorkersFlag(f.postprocessWorkers), f.threads, f.concurrency);
   } catch (err) {
     return fail(err);
   }
@@ -324,7 +329,7 @@ async function run(inputs: string[], f: RunFlags, progress: Progress, signals: S
       });
       const loaded = await loadModel(resolved.dir, { dtype, threads: f.threads, device: f.device });
       sha = await modelSha256([loaded.files.encoder, loaded.files.decoder]);
-      generator = new MaskGenerator(loaded.adapter, given, loaded);
+      generator = new MaskGenerator(loaded.adapter, given, loaded, createCandidateEvaluator(postprocessWorkers));
     } catch (err) {
       if (createdOut) await fsp.rmdir(out).catch(() => undefined);
       return fail(err);
