@@ -33,6 +33,8 @@ import sharp from 'sharp';
 import { writeCostRealisticModel } from '../fixtures/cost-realistic.js';
 import { measureDecoderAB, measureFloor, writeVitbModel, type DecoderAB, type FloorResult } from './vitb.js';
 import { MaskGenerator, type GeneratorStats } from '../src/amg/generator.js';
+import { loadModel } from '../src/model/load.js';
+import { createCandidateEvaluator, postprocessWorkerCount } from '../src/node/postprocess-pool.js';
 import { decodeImage } from '../src/image/decode.js';
 import { CandidateMasker } from '../src/mask/candidate-mask.js';
 import { UpscalePlan, type LogitGeometry } from '../src/mask/upscale.js';
@@ -142,7 +144,9 @@ async function worker(): Promise<void> {
     if (num('--stability-score-thresh') !== undefined) amg.stabilityScoreThresh = num('--stability-score-thresh') as number;
     const allCandidates = amg.predIouThresh === 0 && amg.stabilityScoreThresh === 0;
     if (allCandidates) label += ', every candidate post-processed';
-    const gen = await MaskGenerator.load(modelDir, amg, { threads, optimise: !flag('--no-optimise') });
+    // As the CLI builds it: post-processing on the cores ONNX Runtime leaves idle (none on a 2-core machine).
+    const model = await loadModel(modelDir, { threads, optimise: !flag('--no-optimise') });
+    const gen = new MaskGenerator(model.adapter, amg, model, createCandidateEvaluator(postprocessWorkerCount('auto', threads, concurrency)));
     const optimiser = { passes: gen.model?.decoder.passes ?? [], notOptimised: gen.model?.decoder.notOptimised };
     const adapter = gen.adapter;
     // Candidates for the fast-vs-plain comparison: copies of the logits that pass the IoU filter, first image only.

@@ -6,8 +6,10 @@
  * const records = await gen.generate(await decodeImage('photo.jpg'));
  * ```
  */
-export { MaskGenerator, type GeneratorStats } from './amg/generator.js';
-export { defaultOptions, resolveOptions, optionsRecord, OptionsError, type AmgOptions } from './amg/options.js';
+export { MaskGenerator, type GeneratorStats, type GenerateOptions, type GenerateProgress } from './amg/generator.js';
+export { defaultOptions, resolveOptions, optionsRecord, OptionsError, OPTION_BOUNDS, type AmgOptions, type OptionBound } from './amg/options.js';
+export { InlineEvaluator, type CandidateEvaluator } from './mask/evaluator.js';
+export { createCandidateEvaluator, postprocessWorkerCount } from './node/postprocess-pool.js';
 export type { MaskRecord, RgbImage, BoxXYXY, BoxXYWH } from './amg/types.js';
 export { decodeImage, ImageDecodeError, IMAGE_EXTENSIONS } from './image/decode.js';
 export { loadModel, type LoadedModel, type LoadModelOptions } from './model/load.js';

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { MaskGenerator } from '../src/amg/generator.js';
 import type { MaskRecord } from '../src/amg/types.js';
 import { errorsPathFor, planOutputPaths } from '../src/cli/batch-run.js';
-import { createProgress, formatSummary } from '../src/cli/progress.js';
+import { createProgress, fmtDuration, formatSummary, plural } from '../src/cli/progress.js';
 import { parseCocoDocument } from '../src/output/coco-parse.js';
 import { DEFAULT_OVERLAY_STYLE, maskColour, overlayPathFor, overlayPng, parseOverlayStyle, renderOverlay } from '../src/output/overlay.js';
 import { sa1bPathFor } from '../src/output/sa1b.js';
@@ -299,19 +299,36 @@ describe('progress', () => {
     return { stream: s, text: () => text };
   }
 
-  it('off a TTY: one plain line per image, errors named, a summary; --quiet keeps only errors', async () => {
+  const timing = { encoderMs: 1200, decoderMs: 850.4, postprocessMs: 99.6, prompts: 16 };
+  const stage = (cropsDone: number, promptsDone: number, done = false) => ({
+    crops: 1,
+    cropsDone,
+    prompts: 16,
+    promptsDone,
+    encoderMs: 0,
+    decoderMs: 0,
+    postprocessMs: 0,
+    done,
+  });
+
+  it('off a TTY: one line per image with size and where the time went, errors named, a summary and a speed line; --quiet keeps only errors', async () => {
     const c = capture(false);
     const p = createProgress({ quiet: false, stream: c.stream });
-    p.start(3, 1);
-    p.imageDone('a.png', 5, 0.5);
+    p.start(3, 1, 16);
+    p.imageProgress('a.png', stage(1, 8));
+    p.imageDone('a.png', 5, 0.5, { width: 96, height: 72, timing });
     p.imageFailed('b.png', 'decode', 'empty file');
     p.finish(formatSummary({ ok: 2, restored: 1, failed: 1, skipped: 0, masks: 9, seconds: 1.25, out: 'm.json' }));
     await new Promise((r) => setImmediate(r));
-    expect(c.text()).toBe(
-      '[2/3] a.png: 5 masks in 0.50 s\n' +
-        'sam-amg: error: b.png: empty file (decode)\n' +
-        '2 images ok (1 from the journal), 1 failed, 0 skipped; 9 masks in 1.3s → m.json\n',
-    );
+    const lines = c.text().split('\n');
+    expect(lines.slice(0, 3)).toEqual([
+      '[2/3] a.png: 5 masks in 500 ms (96x72; encoder 1.20 s, decoder 850 ms, post-processing 100 ms)',
+      'sam-amg: error: b.png: empty file (decode)',
+      '2 images ok (1 from the journal), 1 failed, 0 skipped; 9 masks in 1.25 s → m.json',
+    ]);
+    // The speed summary: per image, images/s, prompts/s and the split of the time (1200 : 850.4 : 99.6).
+    expect(lines[3]).toMatch(/^speed: [\d.]+ (ms|s) per image \([\d.]+ images\/s\), [\d,]+ prompts\/s; time in encoder 56 %, decoder 40 %, post-processing 5 %$/u);
+    expect(lines.slice(4)).toEqual(['']);
     const q = capture(false);
     const quiet = createProgress({ quiet: true, stream: q.stream });
     quiet.start(2);
@@ -323,24 +340,51 @@ describe('progress', () => {
     expect(q.text()).toBe('sam-amg: error: b.png: empty file (decode)\n');
   });
 
-  it('on a TTY: a live line with done/total, rate, ETA, masks and the current file; NO_COLOR is honoured', async () => {
+  it('on a TTY: a live line with crops and prompts inside the image, prompts/s and an ETA from the first batch; finished images stay in the scrollback; NO_COLOR is honoured', async () => {
     const c = capture(true);
     const p = createProgress({ quiet: false, stream: c.stream, env: { NO_COLOR: '1' } });
-    p.start(4);
+    p.start(4, 0, 16);
     p.imageStarted('first.png');
-    p.imageDone('first.png', 7, 0.2);
-    p.imageStarted('second.png');
+    p.imageProgress('first.png', stage(1, 0));
+    p.imageProgress('first.png', stage(1, 8));
     // ora redraws on its own timer (80 ms frames).
+    await new Promise((r) => setTimeout(r, 250));
+    const live = c.text();
+    // One batch of 8 prompts done: the ETA is known already (64 prompts in all, 56 to go).
+    expect(live).toMatch(/0\/4 images · 0 masks · crop 1\/1, prompts 8\/16 · [\d,]+ prompts\/s · [\d.]+ (ms|s) elapsed · ETA [\d.]+ (ms|s|min [\d]+ s) · first\.png/u);
+    p.imageDone('first.png', 7, 0.2, { width: 10, height: 20, timing });
+    p.imageStarted('second.png');
     await new Promise((r) => setTimeout(r, 250));
     p.finish('done');
     await new Promise((r) => setImmediate(r));
     const text = c.text();
-    expect(text).toMatch(/1\/4 images · 7 masks · [\d.]+ img\/s · [\d.]+s elapsed · ETA [\d.]+s · second\.png/u);
-    expect(text.endsWith('done\n')).toBe(true);
+    expect(text).toContain('[1/4] first.png: 7 masks in 200 ms (10x20; encoder 1.20 s, decoder 850 ms, post-processing 100 ms)\n');
+    expect(text).toMatch(/1\/4 images · 7 masks · [\d,]+ prompts\/s · [\d.]+ (ms|s) elapsed · ETA [^·]+ · second\.png/u);
+    expect(text).toMatch(/done\nspeed: [^\n]+\n$/u);
     // No SGR colour sequences (cursor movement is fine).
     expect(text).not.toMatch(/\u001b\[\d+(;\d+)*m/u);
     expect(formatSummary({ ok: 0, restored: 0, failed: 0, skipped: 4, masks: 0, seconds: 75, out: 'o', interrupted: 'SIGTERM' })).toBe(
-      'interrupted (SIGTERM): 0 images ok, 0 failed, 4 skipped; 0 masks in 1m15s → o',
+      'interrupted (SIGTERM): 0 images ok, 0 failed, 4 skipped; 0 masks in 1 min 15 s → o',
+    );
+  });
+
+  it('one duration format and correct plurals everywhere', () => {
+    expect([0.0004, 0.3456, 4.25, 12.34, 75, 3599.6, 7500, NaN].map(fmtDuration)).toEqual([
+      '0 ms',
+      '346 ms',
+      '4.25 s',
+      '12.3 s',
+      '1 min 15 s',
+      '1 h 00 min',
+      '2 h 05 min',
+      '?',
+    ]);
+    expect([plural(0, 'image'), plural(1, 'image'), plural(2, 'mask'), plural(12000, 'mask')]).toEqual(['0 images', '1 image', '2 masks', '12,000 masks']);
+    expect(formatSummary({ ok: 1, restored: 0, failed: 1, skipped: 0, masks: 1, seconds: 2, out: 'o.json' })).toBe(
+      '1 image ok, 1 failed, 0 skipped; 1 mask in 2.00 s → o.json',
+    );
+    expect(formatSummary({ ok: 9996, restored: 4000, failed: 4, skipped: 0, masks: 512330, seconds: 11520, out: 'm.json', written: false })).toBe(
+      '9,996 images ok (4,000 from the journal), 4 failed, 0 skipped; 512,330 masks in 3 h 12 min; m.json was not written',
     );
   });
 });

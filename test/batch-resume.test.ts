@@ -131,7 +131,7 @@ describe('signals', () => {
     expect(await readTree(out)).toEqual(await readTree(clean.sa1b));
   });
 
-  it('a second SIGINT exits at once with 130, and the journal still resumes to a clean result', async () => {
+  it('a second SIGINT ends the process at once by SIGINT (a shell reports 130), and the journal still resumes to a clean result', async () => {
     const out = path.join(tmp, 'twice.json');
     const journal = journalPathFor('coco', out);
     const { child, done, stderr } = spawnCli([photos, ...FAST, '--out', out]);
@@ -141,7 +141,8 @@ describe('signals', () => {
     const t0 = Date.now();
     child.kill('SIGINT');
     const ended = await done;
-    expect(ended.code).toBe(130);
+    // The signal is raised again with its default action: the process ends by it, whatever it was waiting for.
+    expect(ended.signal).toBe('SIGINT');
     expect(ended.stderr).toContain('SIGINT again: stopping now');
     // At once: no output written, not every image done (timing is left loose: the event loop may be busy with
     // an image's post-processing when the signal arrives).

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MaskRecord } from '../src/amg/types.js';
 import { compareSets, DEFAULT_LIMITS, matchItem, type CompareLimits } from '../src/compare/compare.js';
 import { maskIou } from '../src/compare/match.js';
-import { readMaskSet } from '../src/compare/read.js';
+import { readMaskSet } from '../src/output/read.js';
 import { cocoDocument, jsonlLine, sa1bDocument, serializeCoco, serializeSa1b, type ImageResult } from '../src/output/index.js';
 import { encodeRowMajor, rleArea, rleBoxXYXY, rleIou, toCoco } from '../src/rle/rle.js';
 import { cli } from './helpers/scale.js';

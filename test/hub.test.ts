@@ -436,6 +436,71 @@ describe('resolveModel: hub errors and tokens', () => {
   });
 });
 
+describe('resolveModel: hostile revisions and server-supplied names', () => {
+  /** Every path under `root` outside the cache folder, to prove nothing was written outside HF_HUB_CACHE. */
+  function outsideCache(): string[] {
+    const out: string[] = [];
+    const walk = (dir: string): void => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const full = join(dir, e.name);
+        if (full === cacheDir) continue;
+        out.push(full);
+        if (e.isDirectory()) walk(full);
+      }
+    };
+    walk(root);
+    return out.sort();
+  }
+
+  it('refuses revisions that are not ref names before any request (owner/name@../../x)', async () => {
+    const before = outsideCache();
+    for (const rev of ['../../x', '../escape', 'a/../../b', '/etc/x', 'a//b', 'a\\..\\b', 'v1.lock', 'x@{1}', 'a b']) {
+      const err = await rejection(resolve(`${ID}@${rev}`));
+      expect(err.kind, rev).toBe('unsafe');
+      expect(err.message, rev).toContain(`revision ${JSON.stringify(rev)} is not a valid branch, tag or commit name`);
+    }
+    const viaOption = await rejection(resolve(ID, { revision: '../../../outside' }));
+    expect(viaOption.kind).toBe('unsafe');
+    expect(hub.requests).toEqual([]);
+    expect(outsideCache()).toEqual(before);
+    expect(readdirSync(cacheDir)).toEqual([]);
+  });
+
+  it('refuses listed file names, LFS ids and blob ids that would leave the cache, and writes nothing outside it', async () => {
+    const before = outsideCache();
+    const cases: [string, (e: Record<string, unknown>[]) => Record<string, unknown>[], RegExp][] = [
+      [
+        'an external-data name with .. segments',
+        (entries) => [...entries, { ...entries.find((e) => e.path === 'onnx/vision_encoder.onnx_data')!, path: 'onnx/vision_encoder.onnx_data_/../../../../../evil' }],
+        /the hub listed "onnx\/vision_encoder\.onnx_data_\/\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/evil" .* with an unusable file name \(it has a '\.\.' segment\); refusing it/u,
+      ],
+      [
+        'an LFS oid that is a path',
+        (entries) => entries.map((e) => (e.path === 'onnx/vision_encoder.onnx' ? { ...e, lfs: { ...(e.lfs as object), oid: '../../../../evil' } } : e)),
+        /with an LFS id "\.\.\/\.\.\/\.\.\/\.\.\/evil" that is not a sha256; refusing it/u,
+      ],
+      [
+        'a git oid that is a path',
+        (entries) => entries.map((e) => (e.path === 'config.json' ? { ...e, oid: '../../../../evil' } : e)),
+        /"config\.json" .* with a blob id "\.\.\/\.\.\/\.\.\/\.\.\/evil" that is not a git object id/u,
+      ],
+    ];
+    for (const [what, tree, message] of cases) {
+      hub.hostile = { tree };
+      const err = await rejection(resolve(ID));
+      expect(err.kind, what).toBe('unsafe');
+      expect(err.message, what).toMatch(message);
+      // Refused before any file was downloaded or linked.
+      expect(hub.count('download'), what).toBe(0);
+    }
+    hub.hostile = { revisionSha: '../../../../evil' };
+    const sha = await rejection(resolve(ID));
+    expect(sha.message).toContain('the hub did not return a commit for revision main');
+    expect(outsideCache()).toEqual(before);
+    expect(existsSync(join(root, 'evil'))).toBe(false);
+  });
+});
+
 describe('cache helpers, known models, progress', () => {
   it('hubCacheDir follows HF_HUB_CACHE, HF_HOME, XDG_CACHE_HOME, then ~/.cache', () => {
     expect(hubCacheDir({ HF_HUB_CACHE: '/a', HF_HOME: '/b' })).toBe('/a');

@@ -132,7 +132,7 @@ describe('each fixture layout is recognised', () => {
     const m = await loadModel(dir, { threads: 1 });
     try {
       expect([m.adapter.layout, m.adapter.supportsSingleMask, m.adapter.supportsMultimask]).toEqual(['reference-export', true, false]);
-      expect(() => new MaskGenerator(m.adapter, {})).toThrow(/only the single-mask output: run with --no-multimask/);
+      expect(() => new MaskGenerator(m.adapter, {})).toThrow(/only the single-mask output: set multimaskOutput to false/);
       const g = new MaskGenerator(m.adapter, { multimaskOutput: false, pointsPerSide: 2 });
       const recs = await g.generate({ data: new Uint8Array(64 * 48 * 3).fill(90), width: 64, height: 48 });
       // constant logits 0.5 > 0: the whole image, IoU 0.5 ≤ 0.88 → filtered; with the filter off, one full mask

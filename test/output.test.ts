@@ -211,7 +211,7 @@ describe('parseCocoDocument', () => {
       /annotations\[0\]\.segmentation\.counts: COCO RLE: RLE counts sum to 13/,
     );
     expect(() => parseCocoDocument(bad((d) => (d.annotations[2].segmentation.size = [40, 30])), 'm.json')).toThrow(
-      'annotations[2].segmentation.size: [40, 30] but image 2 is 30x40 (HxW)',
+      'annotations[2].segmentation.size: [40, 30] but the image is 30x40 (HxW)',
     );
     expect(() => parseCocoDocument(bad((d) => (d.images[1].id = 1)), 'm.json')).toThrow('images[1].id: 1 is used twice');
     expect(() => parseCocoDocument(bad((d) => (d.annotations[1].predicted_iou = '0.8')), 'm.json')).toThrow(

@@ -99,7 +99,7 @@ describe("samexporter's SAM 2 layout", () => {
     const m = await loadModel(SAMEXPORTER, { threads: 1 });
     try {
       expect(() => new MaskGenerator(m.adapter, { multimaskOutput: false })).toThrow(
-        '--no-multimask: the samexporter-sam2 layout has no single-mask output',
+        'multimaskOutput: the samexporter-sam2 layout has no single-mask output',
       );
     } finally {
       await m.adapter.release();
@@ -207,8 +207,8 @@ describe('use_m2m', () => {
   it('is refused on layouts without a mask input', async () => {
     const m = await loadModel(SAM2, { threads: 1 });
     try {
-      expect(() => new MaskGenerator(m.adapter, { useM2m: true })).toThrow('--use-m2m: the hf-sam2 layout has no mask input');
-      expect(() => new MaskGenerator(m.adapter, { multimaskOutput: false })).toThrow('--no-multimask: the hf-sam2 layout has no single-mask output');
+      expect(() => new MaskGenerator(m.adapter, { useM2m: true })).toThrow('useM2m: the hf-sam2 layout has no mask input');
+      expect(() => new MaskGenerator(m.adapter, { multimaskOutput: false })).toThrow('multimaskOutput: the hf-sam2 layout has no single-mask output');
     } finally {
       await m.adapter.release();
     }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MaskRecord } from '../src/amg/types.js';
-import { readMaskSet } from '../src/compare/read.js';
+import { readMaskSet } from '../src/output/read.js';
 import { IMAGE_EXTENSIONS } from '../src/image/decode.js';
 import { cocoDocument, serializeCoco, type ImageResult, type RunInfo } from '../src/output/index.js';
 import { MergeError, mergeSets } from '../src/output/merge.js';

@@ -3,6 +3,9 @@ import { labelComponents } from '../src/mask/components.js';
 import { cleanLowResLogits, removeSmallRegions } from '../src/mask/small-regions.js';
 import { cleanMask } from '../src/amg/small-region-pass.js';
 import { encodeRowMajor, decodeToRowMajor } from '../src/rle/rle.js';
+import { MaskGenerator } from '../src/amg/generator.js';
+import type { RgbImage } from '../src/amg/types.js';
+import type { DecodedBatch, EncodedCrop, ModelAdapter } from '../src/model/adapter.js';
 
 /** Parses a picture: '#' set, '.' unset, one string per row. */
 function pic(rows: string[]): { bits: Uint8Array; w: number; h: number } {
@@ -116,5 +119,56 @@ describe('SAM 2 low-resolution clean-up', () => {
     expect(out[0]).toBe(1); // diagonal pair: area 2 > 1
     expect(out[5]).toBe(1);
     expect(out[15]).toBe(-10); // corner pixel on the border: area 1 ≤ 1
+  });
+});
+
+/** A SAM 2 model whose decoder returns one fixed n×n logit map (IoU 0.9) for every prompt, on an n×n image. */
+class FixedLogitsAdapter implements ModelAdapter {
+  readonly family = 'sam2' as const;
+  readonly layout = 'fixed-logits';
+  readonly supportsMaskInput = false;
+  readonly supportsSingleMask = true;
+  readonly timings = { preprocess: 0, encoder: 0, decoder: 0 };
+  constructor(
+    private readonly n: number,
+    private readonly map: Float32Array,
+  ) {}
+  encode(image: RgbImage): Promise<EncodedCrop> {
+    const n = this.n;
+    return Promise.resolve({ width: image.width, height: image.height, geometry: { lowRes: n, frame: null, validW: n, validH: n } });
+  }
+  decode(_crop: EncodedCrop, _points: Float64Array, count: number): Promise<DecodedBatch> {
+    const logits = new Float32Array(count * this.map.length);
+    for (let i = 0; i < count; i++) logits.set(this.map, i * this.map.length);
+    return Promise.resolve({ count, masksPerPrompt: 1, iou: new Float32Array(count).fill(0.9), logits });
+  }
+  release(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+describe('SAM 2 clean-up threshold in the generator', () => {
+  it("cleans at the image predictor's threshold 0, not at mask_threshold (which binarises and scores)", async () => {
+    // 8×8 logits on an 8×8 image (upscaling is the identity): a 5×5 blob of 2 with a 2×2 dip to 0.1 inside, and a
+    // one-cell island of 0.3 in the far corner. At the clean-up threshold 0 the dip is foreground (part of the blob) and
+    // stays; the island is a small foreground component and drops to −10. Binarised at mask_threshold 0.5 the dip
+    // is a hole. Cleaning at 0.5 instead would fill the dip (a 4-cell background component) and keep the island.
+    const n = 8;
+    const map = new Float32Array(n * n).fill(-5);
+    for (let y = 1; y <= 5; y++) for (let x = 1; x <= 5; x++) map[y * n + x] = 2;
+    for (let y = 2; y <= 3; y++) for (let x = 2; x <= 3; x++) map[y * n + x] = 0.1;
+    map[7 * n + 7] = 0.3;
+    const image: RgbImage = { width: n, height: n, data: new Uint8Array(n * n * 3) };
+    const opts = { pointGrids: [[[0.5, 0.5]]], predIouThresh: 0, stabilityScoreThresh: 0, maskThreshold: 0.5, minMaskRegionArea: 4 };
+    const gen = new MaskGenerator(new FixedLogitsAdapter(n, map), opts);
+    const [rec, ...rest] = await gen.generate(image);
+    expect(rest).toEqual([]);
+    // Mask: the blob without the dip (25 − 4 cells). Stability: > 1.5 → 21 cells; > −0.5 → 25 (island cleared).
+    // (Cleaning at 0.5 would give area 25 and stability 25 / 26.)
+    expect(rec.area).toBe(21);
+    expect(rec.bbox).toEqual([1, 1, 4, 4]); // the reference's xywh of a max-inclusive box
+    expect(rec.stabilityScore).toBe(Math.fround(21 / 25));
+    const rows = show(decodeToRowMajor(rec.segmentation), n);
+    expect(rows).toEqual(['........', '.#####..', '.#..##..', '.#..##..', '.#####..', '.#####..', '........', '........']);
   });
 });

@@ -4,32 +4,20 @@
  * (src/mask), NMS (src/nms), RLE (src/rle).
  */
 import { cropImage } from '../image/preprocess.js';
-import { generateCropBoxes, isBoxNearCropEdge, cropBoxToXYWH } from '../crop/crop-boxes.js';
-import { CandidateMasker } from '../mask/candidate-mask.js';
-import { cleanLowResLogits } from '../mask/small-regions.js';
-import { UpscalePlan } from '../mask/upscale.js';
+import { generateCropBoxes, cropBoxToXYWH } from '../crop/crop-boxes.js';
+import { InlineEvaluator, type CandidateEvaluator } from '../mask/evaluator.js';
 import { boxNms } from '../nms/nms.js';
 import type { DecodedBatch, EncodedCrop, ModelAdapter, ModelFamily } from '../model/adapter.js';
 import { loadModel, type LoadModelOptions, type LoadedModel } from '../model/load.js';
-import { resolveOptions, type AmgOptions } from './options.js';
+import { OptionsError, resolveOptions, type AmgOptions } from './options.js';
 import { buildLayerGrids } from './point-grid.js';
 import { removeSmallRegionsFromRecords } from './small-region-pass.js';
+import { CropPostprocessor } from './crop-postprocessor.js';
+export { SAM2_CLEANUP_THRESHOLD } from './crop-postprocessor.js';
 import type { BoxXYXY, MaskRecord, RgbImage } from './types.js';
-import type { Rle } from '../rle/rle.js';
 
 const f32 = Math.fround;
 const now = (): number => performance.now() / 1000;
-
-/** A mask that survived the per-batch filters, in its crop's frame. */
-interface Candidate {
-  rle: Rle;
-  area: number;
-  box: BoxXYXY;
-  iou: number;
-  stability: number;
-  pointX: number;
-  pointY: number;
-}
 
 /** Work counters and timings of the last generate() calls, for the benchmark and progress display. */
 export interface GeneratorStats {
@@ -49,6 +37,27 @@ export interface GeneratorStats {
   decodeWaitS: number;
 }
 
+/**
+ * Progress of one {@link MaskGenerator.generate} call, reported after each crop's encoder run, after each decoder
+ * batch and once at the end (`done`). Times are this call's own, in milliseconds: encoder runs (pre-processing
+ * included), waiting for decoder batches, and post-processing in JavaScript (filters, NMS, small regions).
+ */
+export interface GenerateProgress {
+  crops: number;
+  cropsDone: number;
+  prompts: number;
+  promptsDone: number;
+  encoderMs: number;
+  decoderMs: number;
+  postprocessMs: number;
+  done: boolean;
+}
+
+/** Options of one {@link MaskGenerator.generate} call; none of them changes the records. */
+export interface GenerateOptions {
+  onProgress?: (p: GenerateProgress) => void;
+}
+
 /** Automatic mask generation with one loaded model and one set of options. */
 export class MaskGenerator {
   readonly options: AmgOptions;
@@ -56,21 +65,26 @@ export class MaskGenerator {
   readonly stats: GeneratorStats = emptyStats();
   private readonly grids: Float64Array[];
 
+  /**
+   * @param evaluator where candidates are post-processed (default: inline on this thread); the generator owns it
+   *   and closes it on release()
+   */
   constructor(
     readonly adapter: ModelAdapter,
     options: Partial<AmgOptions> = {},
     readonly model?: LoadedModel,
+    readonly evaluator: CandidateEvaluator = new InlineEvaluator(),
   ) {
     this.family = adapter.family;
     this.options = resolveOptions(options, adapter.family);
     if (this.options.useM2m && !adapter.supportsMaskInput) {
-      throw new Error(`--use-m2m: the ${adapter.layout} layout has no mask input`);
+      throw new OptionsError(['useM2m'], ([n]) => `${n}: the ${adapter.layout} layout has no mask input`);
     }
     if (!this.options.multimaskOutput && !adapter.supportsSingleMask) {
-      throw new Error(`--no-multimask: the ${adapter.layout} layout has no single-mask output`);
+      throw new OptionsError(['multimaskOutput'], ([n]) => `${n}: the ${adapter.layout} layout has no single-mask output`);
     }
     if (this.options.multimaskOutput && adapter.supportsMultimask === false) {
-      throw new Error(`this ${adapter.layout} export has only the single-mask output: run with --no-multimask`);
+      throw new OptionsError(['multimaskOutput'], ([n], style) => `this ${adapter.layout} export has only the single-mask output: ${style === 'flag' ? `run with ${n}` : `set ${n} to false`}`);
     }
     const o = this.options;
     this.grids = o.pointGrids
@@ -89,16 +103,26 @@ export class MaskGenerator {
     }
   }
 
+  /**
+   * Prompts per image: every layer's grid in each of its (2^i)² crops. It does not depend on the image's size, so
+   * a run knows its total number of prompts (and an ETA from prompt throughput) before the first image.
+   */
+  get promptsPerImage(): number {
+    return this.grids.reduce((sum, g, i) => sum + 4 ** i * (g.length / 2), 0);
+  }
+
   /** Masks of one image, in the reference's record order. */
-  async generate(image: RgbImage): Promise<MaskRecord[]> {
+  async generate(image: RgbImage, opts: GenerateOptions = {}): Promise<MaskRecord[]> {
     const o = this.options;
     const { width: W, height: H } = image;
     const plan = generateCropBoxes(W, H, o.cropNLayers, o.cropOverlapRatio);
+    const call = new CallProgress(plan.boxes.length, plan.layers.reduce((n, l) => n + this.grids[l].length / 2, 0), opts.onProgress);
     let records: MaskRecord[] = [];
     for (let i = 0; i < plan.boxes.length; i++) {
-      const cropRecords = await this.processCrop(image, plan.boxes[i], plan.layers[i]);
+      const cropRecords = await this.processCrop(image, plan.boxes[i], plan.layers[i], call);
       for (const r of cropRecords) records.push(r);
     }
+    const tp = now();
     if (plan.boxes.length > 1) {
       // Prefer masks from smaller crops.
       const t = now();
@@ -114,17 +138,22 @@ export class MaskGenerator {
       this.stats.smallRegionsS += now() - t;
     }
     this.stats.final += records.length;
+    call.postprocessS += now() - tp;
+    call.finish();
     return records;
   }
 
   /** One crop: encode, prompt in batches, filter, NMS within the crop, back to the image frame. */
-  private async processCrop(image: RgbImage, cropBox: BoxXYXY, layer: number): Promise<MaskRecord[]> {
+  private async processCrop(image: RgbImage, cropBox: BoxXYXY, layer: number, call: CallProgress): Promise<MaskRecord[]> {
     const o = this.options;
     const [x0, y0, x1, y1] = cropBox;
     const cw = x1 - x0;
     const ch = y1 - y0;
+    const te = now();
     const crop = x0 === 0 && y0 === 0 && cw === image.width && ch === image.height ? image : cropImage(image, x0, y0, x1, y1);
     const encoded = await this.adapter.encode(crop);
+    call.encoderS += now() - te;
+    call.cropDone();
     this.stats.crops++;
     const grid = this.grids[layer];
     const nPoints = grid.length / 2;
@@ -146,13 +175,19 @@ export class MaskGenerator {
       const tw = now();
       const out = await (pending as Promise<DecodedBatch>);
       this.stats.decodeWaitS += now() - tw;
+      call.decoderS += now() - tw;
       const nextStart = start + batch;
       pending = nextStart < nPoints ? this.decodeBatch(encoded, points, nextStart, Math.min(batch, nPoints - nextStart)) : null;
       this.stats.prompts += count;
-      post.addBatch(o.useM2m ? await this.refineM2m(encoded, out, points, start) : out, points, start);
+      const tr = now();
+      const decoded = o.useM2m ? await this.refineM2m(encoded, out, points, start) : out;
+      call.decoderS += now() - tr;
+      call.postprocessS += await post.addBatch(decoded, points, start);
+      call.promptsDone(count);
     }
+    const tf = now();
+    const cands = await post.finish();
     const t = now();
-    const cands = post.candidates;
     const keep = boxNms(
       cands.flatMap((c) => c.box),
       cands.map((c) => c.iou),
@@ -161,8 +196,10 @@ export class MaskGenerator {
     this.stats.nmsS += now() - t;
     this.stats.afterCropNms += keep.length;
     const cropXYWH = cropBoxToXYWH(cropBox);
-    return keep.map((k) => {
-      const c = cands[k];
+    // Masks that waited for NMS (see CropPostprocessor) are computed now, for the survivors only.
+    const kept = await post.resolve(keep);
+    call.postprocessS += now() - tf;
+    return kept.map((c) => {
       const px = this.family === 'sam2' ? f32(c.pointX + x0) : c.pointX + x0;
       const py = this.family === 'sam2' ? f32(c.pointY + y0) : c.pointY + y0;
       return {
@@ -211,7 +248,8 @@ export class MaskGenerator {
       }
       const r = await this.adapter.decode(encoded, pts, n, { multimask: false, maskInput });
       if (r.masksPerPrompt !== 1 || r.count !== n) {
-        throw new Error(`--use-m2m: the ${this.adapter.layout} decoder returned ${r.masksPerPrompt} masks per prompt, expected 1`);
+        const layout = this.adapter.layout;
+        throw new OptionsError(['useM2m'], ([n]) => `${n}: the ${layout} decoder returned ${r.masksPerPrompt} masks per prompt, expected 1`);
       }
       iou.set(r.iou.subarray(0, n), s);
       logits.set(r.logits.subarray(0, n * cells), s * cells);
@@ -219,89 +257,52 @@ export class MaskGenerator {
     return { count: out.count, masksPerPrompt: m, iou, logits };
   }
 
-  /** Frees the model's sessions. */
+  /** Frees the model's sessions and the evaluator's threads. */
   async release(): Promise<void> {
+    await this.evaluator.close();
     await this.adapter.release();
   }
 }
 
-/**
- * Per-batch filtering of one crop's candidates (amg-reference.md, "One crop", step 3): predicted-IoU filter before
- * any upscaling, then stability, binarisation, box, edge filter and RLE in one pass per candidate.
- */
-class CropPostprocessor {
-  readonly candidates: Candidate[] = [];
-  private readonly masker: CandidateMasker;
-  private readonly cleaned: Float32Array | null;
-  private readonly bits: Uint8Array | null;
-  private readonly labels: Int32Array | null;
+/** The counters and timers behind one generate() call's progress reports. */
+class CallProgress {
+  encoderS = 0;
+  decoderS = 0;
+  postprocessS = 0;
+  private cropsDone = 0;
+  private prompted = 0;
 
   constructor(
-    private readonly gen: MaskGenerator,
-    private readonly encoded: EncodedCrop,
-    private readonly cropBox: BoxXYXY,
-    private readonly imageW: number,
-    private readonly imageH: number,
-  ) {
-    const g = encoded.geometry;
-    this.masker = new CandidateMasker(new UpscalePlan(g, encoded.width, encoded.height));
-    const lowResCleanup = gen.family === 'sam2' && gen.options.minMaskRegionArea > 0;
-    const n = g.lowRes * g.lowRes;
-    this.cleaned = lowResCleanup ? new Float32Array(n) : null;
-    this.bits = lowResCleanup ? new Uint8Array(n) : null;
-    this.labels = lowResCleanup ? new Int32Array(n) : null;
+    private readonly crops: number,
+    private readonly prompts: number,
+    private readonly onProgress: ((p: GenerateProgress) => void) | undefined,
+  ) {}
+
+  cropDone(): void {
+    this.cropsDone++;
+    this.report(false);
   }
 
-  addBatch(out: DecodedBatch, points: Float64Array, start: number): void {
-    const t = now();
-    const o = this.gen.options;
-    const stats = this.gen.stats;
-    const lowRes = this.encoded.geometry.lowRes;
-    const cellCount = lowRes * lowRes;
-    const m = out.masksPerPrompt;
-    const iouThresh = f32(o.predIouThresh);
-    const stabThresh = f32(o.stabilityScoreThresh);
-    const maskT = f32(o.maskThreshold);
-    const highT = f32(o.maskThreshold + o.stabilityScoreOffset);
-    const lowT = f32(o.maskThreshold - o.stabilityScoreOffset);
-    for (let p = 0; p < out.count; p++) {
-      for (let k = 0; k < m; k++) {
-        const idx = p * m + k;
-        stats.candidates++;
-        const iou = out.iou[idx];
-        if (o.predIouThresh > 0 && !(iou > iouThresh)) continue;
-        stats.afterIou++;
-        let logits = out.logits;
-        let offset = idx * cellCount;
-        if (this.cleaned && this.bits && this.labels) {
-          cleanLowResLogits(logits, offset, lowRes, o.maskThreshold, o.minMaskRegionArea, this.cleaned, this.bits, this.labels);
-          logits = this.cleaned;
-          offset = 0;
-        }
-        this.masker.load(logits, offset);
-        // With the filter on, the pass stops early for a candidate whose score is sure to end below the threshold.
-        const minStability = o.stabilityScoreThresh > 0 ? stabThresh : 0;
-        const { counts, mask, rejected } = this.masker.evaluate(lowT, maskT, highT, this.cropBox, this.imageW, this.imageH, minStability);
-        if (rejected) continue;
-        const stability = counts.low === 0 ? NaN : f32(counts.high / counts.low);
-        if (o.stabilityScoreThresh > 0 && !(stability >= stabThresh)) continue;
-        stats.afterStability++;
-        // An empty mask is never emitted (a documented departure: the reference would write NaN scores for it).
-        if (mask === null) continue;
-        if (isBoxNearCropEdge(mask.box, this.cropBox, this.imageW, this.imageH)) continue;
-        stats.afterEdge++;
-        this.candidates.push({
-          rle: mask.rle,
-          area: mask.area,
-          box: mask.box,
-          iou,
-          stability,
-          pointX: points[2 * (start + p)],
-          pointY: points[2 * (start + p) + 1],
-        });
-      }
-    }
-    stats.postprocessS += now() - t;
+  promptsDone(n: number): void {
+    this.prompted += n;
+    this.report(false);
+  }
+
+  finish(): void {
+    this.report(true);
+  }
+
+  private report(done: boolean): void {
+    this.onProgress?.({
+      crops: this.crops,
+      cropsDone: this.cropsDone,
+      prompts: this.prompts,
+      promptsDone: this.prompted,
+      encoderMs: this.encoderS * 1000,
+      decoderMs: this.decoderS * 1000,
+      postprocessMs: this.postprocessS * 1000,
+      done,
+    });
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * Automatic-mask-generation parameters, their reference defaults per model family, and validation that names
- * the CLI flag of every bad value.
+ * Automatic-mask-generation parameters, their reference defaults per model family, their documented bounds, and
+ * validation that names the option of every bad value (by its key; the CLI maps keys to its flags).
  */
 import type { ModelFamily } from '../model/adapter.js';
 
@@ -48,28 +48,81 @@ export function defaultOptions(family: ModelFamily): AmgOptions {
   };
 }
 
-/** The CLI flag of each option, for error messages. */
-export const OPTION_FLAGS: Readonly<Record<keyof AmgOptions, string>> = {
-  pointsPerSide: '--points-per-side',
-  pointGrids: '--point-grids',
-  pointsPerBatch: '--points-per-batch',
-  predIouThresh: '--pred-iou-thresh',
-  stabilityScoreThresh: '--stability-score-thresh',
-  stabilityScoreOffset: '--stability-score-offset',
-  maskThreshold: '--mask-threshold',
-  boxNmsThresh: '--box-nms-thresh',
-  cropNLayers: '--crop-n-layers',
-  cropNmsThresh: '--crop-nms-thresh',
-  cropOverlapRatio: '--crop-overlap-ratio',
-  cropNPointsDownscaleFactor: '--crop-n-points-downscale-factor',
-  minMaskRegionArea: '--min-mask-region-area',
-  multimaskOutput: '--no-multimask',
-  useM2m: '--use-m2m',
+/** The name of one option (a key of {@link AmgOptions}). */
+export type OptionKey = keyof AmgOptions;
+
+/** Inclusive bounds of a numeric option; `minExclusive` / `maxExclusive` make one of them exclusive. */
+export interface OptionBound {
+  min: number;
+  max: number;
+  integer?: boolean;
+  minExclusive?: boolean;
+  maxExclusive?: boolean;
+}
+
+/** The largest image, in pixels, whose masks the generator is sized for (sharp's own default pixel limit). */
+export const MAX_IMAGE_PIXELS = 16383 * 16383;
+
+/** The largest number of points a grid of `pointGrids` may hold: as many as the largest `pointsPerSide` grid. */
+export const MAX_GRID_POINTS = 256 * 256;
+
+/**
+ * The documented bounds of every numeric option (README, "Options"). The upper bounds keep work and memory finite:
+ * 256² prompts per crop, 1024 prompts per decoder call (under 1 GB of logits), 4 extra crop layers (341 crops in
+ * all), logit thresholds and offsets beyond any logit a SAM decoder produces, and region areas up to the largest
+ * image.
+ */
+export const OPTION_BOUNDS: Readonly<Record<Exclude<OptionKey, 'pointGrids' | 'multimaskOutput' | 'useM2m'>, OptionBound>> = {
+  pointsPerSide: { min: 1, max: 256, integer: true },
+  pointsPerBatch: { min: 1, max: 1024, integer: true },
+  predIouThresh: { min: 0, max: 1 },
+  stabilityScoreThresh: { min: 0, max: 1 },
+  stabilityScoreOffset: { min: 0, max: 1000 },
+  maskThreshold: { min: -1000, max: 1000 },
+  boxNmsThresh: { min: 0, max: 1 },
+  cropNLayers: { min: 0, max: 4, integer: true },
+  cropNmsThresh: { min: 0, max: 1 },
+  cropOverlapRatio: { min: 0, max: 1, maxExclusive: true },
+  cropNPointsDownscaleFactor: { min: 1, max: 256 },
+  minMaskRegionArea: { min: 0, max: MAX_IMAGE_PIXELS },
 };
 
-/** A usage error: bad option values. Exit code 2 in the CLI. */
+/**
+ * How a message names options: by their keys (`pointsPerSide`, the library's own message) or by command-line flags
+ * (which may be switches, such as `--no-multimask` for multimaskOutput false).
+ */
+export type NameStyle = 'key' | 'flag';
+
+/**
+ * Bad option values (a usage error: exit code 2 in the CLI). The message names options by their keys
+ * (`pointsPerSide`); {@link OptionsError.messageWith} renders it with other names (the CLI's flags).
+ */
 export class OptionsError extends Error {
   override name = 'OptionsError';
+  constructor(
+    /** The options the problem is about, in the order the message names them. */
+    readonly keys: readonly OptionKey[],
+    private readonly render: (names: readonly string[], style: NameStyle) => string,
+  ) {
+    super(render(keys, 'key'));
+  }
+
+  /** The message with every option named by `name(key)` (flags). */
+  messageWith(name: (key: OptionKey) => string): string {
+    return this.render(this.keys.map(name), 'flag');
+  }
+}
+
+/** `[1, 256]`, `[0, 1)`: a bound as the messages and the README write it. */
+export function boundText(b: OptionBound): string {
+  return `${b.minExclusive ? '(' : '['}${b.min}, ${b.max}${b.maxExclusive ? ')' : ']'}`;
+}
+
+/** Whether `v` is a number within `b`. */
+export function withinBound(v: unknown, b: OptionBound): v is number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) return false;
+  if (b.integer && !Number.isInteger(v)) return false;
+  return (b.minExclusive ? v > b.min : v >= b.min) && (b.maxExclusive ? v < b.max : v <= b.max);
 }
 
 /**
@@ -79,7 +132,7 @@ export class OptionsError extends Error {
 export function resolveOptions(given: Partial<AmgOptions>, family: ModelFamily): AmgOptions {
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<AmgOptions>;
   if (defined.pointGrids != null && defined.pointsPerSide != null) {
-    throw new OptionsError('--points-per-side and --point-grids are exclusive: give one of them');
+    throw new OptionsError(['pointsPerSide', 'pointGrids'], ([a, b]) => `${a} and ${b} are exclusive: give one of them`);
   }
   const opts: AmgOptions = { ...defaultOptions(family), ...defined };
   if (defined.pointGrids != null) opts.pointsPerSide = null;
@@ -87,64 +140,59 @@ export function resolveOptions(given: Partial<AmgOptions>, family: ModelFamily):
   return opts;
 }
 
-/** Throws OptionsError naming the flag of the first invalid value. */
+/** Throws OptionsError naming the first invalid value and the bound it breaks. */
 export function validateOptions(o: AmgOptions): void {
-  const bad = (key: keyof AmgOptions, why: string, value: unknown): never => {
-    throw new OptionsError(`${OPTION_FLAGS[key]} ${why}, got ${JSON.stringify(value) ?? String(value)}`);
-  };
-  const int = (key: keyof AmgOptions, min: number): void => {
-    const v = o[key];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) bad(key, `must be an integer ≥ ${min}`, numText(v));
-  };
-  const unit = (key: keyof AmgOptions): void => {
-    const v = o[key];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1) bad(key, 'must be a number in [0, 1]', numText(v));
-  };
-  const finite = (key: keyof AmgOptions, min = -Infinity): void => {
-    const v = o[key];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min) bad(key, min > -Infinity ? `must be a number ≥ ${min}` : 'must be a finite number', numText(v));
+  const check = (key: keyof typeof OPTION_BOUNDS): void => {
+    const b = OPTION_BOUNDS[key];
+    const v: unknown = o[key];
+    if (!withinBound(v, b)) {
+      const what = b.integer ? 'an integer' : 'a number';
+      throw new OptionsError([key], ([n]) => `${n} must be ${what} in ${boundText(b)}, got ${valueText(v)}`);
+    }
   };
   if (o.pointGrids === null) {
-    if (o.pointsPerSide === null) throw new OptionsError('give --points-per-side or --point-grids');
-    int('pointsPerSide', 1);
-  } else {
-    validateGrids(o.pointGrids, o.cropNLayers);
+    if (o.pointsPerSide === null) throw new OptionsError(['pointsPerSide', 'pointGrids'], ([a, b]) => `give ${a} or ${b}`);
+    check('pointsPerSide');
   }
-  int('pointsPerBatch', 1);
-  unit('predIouThresh');
-  unit('stabilityScoreThresh');
-  finite('stabilityScoreOffset', 0);
-  finite('maskThreshold');
-  unit('boxNmsThresh');
-  int('cropNLayers', 0);
-  unit('cropNmsThresh');
-  const r = o.cropOverlapRatio;
-  if (!Number.isFinite(r) || r < 0 || r >= 1) bad('cropOverlapRatio', 'must be a number in [0, 1)', numText(r));
-  finite('cropNPointsDownscaleFactor', 1);
-  finite('minMaskRegionArea', 0);
+  for (const key of Object.keys(OPTION_BOUNDS) as (keyof typeof OPTION_BOUNDS)[]) {
+    if (key !== 'pointsPerSide') check(key);
+  }
+  if (o.pointGrids !== null) validateGrids(o.pointGrids, o.cropNLayers);
   if (o.pointGrids === null && o.pointsPerSide !== null) {
+    const pps = o.pointsPerSide;
     for (let i = 0; i <= o.cropNLayers; i++) {
-      if (Math.trunc(o.pointsPerSide / o.cropNPointsDownscaleFactor ** i) < 1) {
-        bad('cropNPointsDownscaleFactor', `leaves layer ${i} with no points (points per side ${o.pointsPerSide})`, o.cropNPointsDownscaleFactor);
+      if (Math.trunc(pps / o.cropNPointsDownscaleFactor ** i) < 1) {
+        const f = o.cropNPointsDownscaleFactor;
+        throw new OptionsError(['cropNPointsDownscaleFactor', 'pointsPerSide'], ([a, b]) => `${a} ${f} leaves layer ${i} with no points (${b} ${pps})`);
       }
     }
   }
+  for (const key of ['multimaskOutput', 'useM2m'] as const) {
+    if (typeof o[key] !== 'boolean') throw new OptionsError([key], ([n]) => `${n} must be true or false, got ${valueText(o[key])}`);
+  }
 }
 
-function numText(v: unknown): unknown {
-  return typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
+function valueText(v: unknown): string {
+  if (typeof v === 'number') return String(v);
+  return JSON.stringify(v) ?? String(v);
 }
 
 function validateGrids(grids: unknown, cropNLayers: number): void {
-  if (!Array.isArray(grids) || grids.length === 0) throw new OptionsError('--point-grids must be a non-empty JSON array of grids');
-  if (grids.length !== cropNLayers + 1) {
-    throw new OptionsError(`--point-grids has ${grids.length} grids but --crop-n-layers ${cropNLayers} needs ${cropNLayers + 1} (one per layer)`);
+  const bad = (text: (n: string) => string): never => {
+    throw new OptionsError(['pointGrids'], ([n]) => text(n));
+  };
+  if (!Array.isArray(grids) || grids.length === 0) bad((n) => `${n} must be a non-empty JSON array of grids`);
+  const list = grids as unknown[];
+  if (list.length !== cropNLayers + 1) {
+    throw new OptionsError(['pointGrids', 'cropNLayers'], ([a, b]) => `${a} has ${list.length} grids but ${b} ${cropNLayers} needs ${cropNLayers + 1} (one per layer)`);
   }
-  grids.forEach((g, i) => {
-    if (!Array.isArray(g) || g.length === 0) throw new OptionsError(`--point-grids: grid ${i} must be a non-empty array of [x, y]`);
-    g.forEach((p: unknown, j: number) => {
+  list.forEach((g, i) => {
+    if (!Array.isArray(g) || g.length === 0) bad((n) => `${n}: grid ${i} must be a non-empty array of [x, y]`);
+    const points = g as unknown[];
+    if (points.length > MAX_GRID_POINTS) bad((n) => `${n}: grid ${i} has ${points.length} points, more than the ${MAX_GRID_POINTS} allowed`);
+    points.forEach((p: unknown, j: number) => {
       if (!Array.isArray(p) || p.length !== 2 || !p.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1)) {
-        throw new OptionsError(`--point-grids: grid ${i} point ${j} must be [x, y] with values in [0, 1], got ${JSON.stringify(p)}`);
+        bad((n) => `${n}: grid ${i} point ${j} must be [x, y] with values in [0, 1], got ${JSON.stringify(p)}`);
       }
     });
   });

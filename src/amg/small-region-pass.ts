@@ -5,7 +5,7 @@
  */
 import { removeSmallRegions, type OpenSides } from '../mask/small-regions.js';
 import { boxNms } from '../nms/nms.js';
-import { encodeRowMajor, rleArea, rleBoxXYXY, uncropRle, type Rle } from '../rle/rle.js';
+import { encodeRowMajor, forEachColumnSegment, rleArea, rleBoxXYXY, uncropRle, type Rle } from '../rle/rle.js';
 import type { MaskRecord } from './types.js';
 
 /** A mask after clean-up, as a window of the image (the mask is zero outside it). */
@@ -64,27 +64,10 @@ export function cleanMask(rle: Rle, minArea: number): Cleaned {
 /** Row-major 0/1 bitmap of the window [x0, x0+w) × [y0, y0+h) of a column-major RLE. */
 function decodeWindow(rle: Rle, x0: number, y0: number, w: number, h: number): Uint8Array {
   const out = new Uint8Array(w * h);
-  const H = rle.h;
-  const counts = rle.counts;
-  let pos = 0;
-  for (let i = 0; i < counts.length; i++) {
-    const len = counts[i];
-    if (i % 2 === 1 && len > 0) {
-      let p = pos;
-      const end = pos + len;
-      while (p < end) {
-        const col = Math.floor(p / H);
-        const row = p - col * H;
-        const segEnd = Math.min(end, (col + 1) * H);
-        const x = col - x0;
-        if (x >= 0 && x < w) {
-          const rEnd = row + (segEnd - p);
-          for (let y = Math.max(row, y0); y < Math.min(rEnd, y0 + h); y++) out[(y - y0) * w + x] = 1;
-        }
-        p = segEnd;
-      }
-    }
-    pos += len;
-  }
+  forEachColumnSegment(rle, (col, r0, r1) => {
+    const x = col - x0;
+    if (x < 0 || x >= w) return;
+    for (let y = Math.max(r0, y0); y < Math.min(r1, y0 + h); y++) out[(y - y0) * w + x] = 1;
+  });
   return out;
 }

@@ -3,7 +3,7 @@
  * the exit code. run-command.ts does the checks, loads the model and lists the inputs, then hands over here.
  *
  * Order of writes for one image (each step durable before the next):
- *   1. per-image files (sa1b JSON, overlay PNG), each written atomically;
+ *   1. per-image files (sa1b JSON, amg-png folder, overlay PNG), each written atomically;
  *   2. the streamed line (jsonl);
  *   3. the journal line.
  * A crash between steps leaves an image that is not journaled: a resumed run recomputes it and overwrites what
@@ -13,12 +13,14 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { MaskGenerator } from '../amg/generator.js';
 import { decodeImage, ImageDecodeError } from '../image/decode.js';
+import { AMG_PNG_METADATA, amgPngFolderFor, writeAmgPngFolder } from '../output/amg-png.js';
 import { writeFileAtomic } from '../output/atomic.js';
 import { cocoChunks, cocoDocument, type ImageResult, type RunError, type RunInfo } from '../output/coco.js';
 import { describeFsError, errorCode } from '../output/errno.js';
 import { jsonlLine, JsonlWriter } from '../output/jsonl.js';
 import { overlayPathFor, overlayPng, type OverlayStyle } from '../output/overlay.js';
 import { sa1bDocument, sa1bPathFor, serializeSa1b } from '../output/sa1b.js';
+import { StreamLineWriter, type LineSink } from '../output/stream-writer.js';
 import { runBatch, StageError, type BatchOutcome, type FileIdentity } from '../run/batch.js';
 import type { InputItem } from '../run/inputs.js';
 import {
@@ -30,13 +32,19 @@ import {
   type JournalEntry,
   type JournalFingerprint,
 } from '../run/journal.js';
-import { formatSummary, type Progress } from './progress.js';
+import { count, formatSummary, plural, type Progress } from './progress.js';
+import { EXIT_SIGNAL, type SignalGuard, type StopSignal } from './signals.js';
+import { say } from './streams.js';
+
+export { EXIT_SIGNAL } from './signals.js';
 
 /** The output formats. */
-export type OutputFormat = 'coco' | 'sa1b' | 'jsonl';
+export type OutputFormat = 'coco' | 'sa1b' | 'jsonl' | 'amg-png';
 
-/** Exit codes of an interrupted run (128 + signal number, as shells report them). */
-export const EXIT_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
+/** Formats whose --out is a folder of per-image files. */
+export function isFolderFormat(format: OutputFormat): boolean {
+  return format === 'sa1b' || format === 'amg-png';
+}
 
 /** Everything the batch part needs. */
 export interface BatchRunParams {
@@ -46,8 +54,10 @@ export interface BatchRunParams {
   inputErrors: RunError[];
   generator: MaskGenerator;
   format: OutputFormat;
-  /** Absolute output file (coco, jsonl) or folder (sa1b). */
+  /** Absolute output file (coco, jsonl) or folder (sa1b); ignored when `stdout` is set. */
   out: string;
+  /** Write the output (coco or jsonl) to this stream instead (`--out -`); no journal, no error list file. */
+  stdout?: NodeJS.WritableStream;
   /** The output as the user wrote it, for messages. */
   outLabel: string;
   /** The info block without errors (version, date, model, sha, options, shard). */
@@ -63,13 +73,13 @@ export interface BatchRunParams {
   journal: boolean;
   overlay?: { dir: string; style: OverlayStyle };
   progress: Progress;
-  /** Install SIGINT/SIGTERM handlers for the duration of the batch (default true). */
-  handleSignals?: boolean;
+  /** SIGINT/SIGTERM handling of the run: the first signal stops the batch gracefully. */
+  signals?: SignalGuard;
 }
 
 /** The sidecar error list of the sa1b and jsonl formats. */
 export function errorsPathFor(format: OutputFormat, out: string): string {
-  return format === 'sa1b' ? path.join(out, 'errors.json') : `${out}.errors.json`;
+  return isFolderFormat(format) ? path.join(out, 'errors.json') : `${out}.errors.json`;
 }
 
 /** Per-image output file names, with the items whose name is unusable (escapes the folder, or collides). */
@@ -117,9 +127,6 @@ export function planOutputPaths(
 export async function runBatchFlow(p: BatchRunParams): Promise<number> {
   const { progress, items, format, out } = p;
   const t0 = performance.now();
-  const say = (msg: string): void => {
-    process.stderr.write(`sam-amg: ${msg}\n`);
-  };
   const errorsFile = errorsPathFor(format, out);
   const journalFile = journalPathFor(format, out);
 
@@ -130,6 +137,17 @@ export async function runBatchFlow(p: BatchRunParams): Promise<number> {
     const reserved = new Map([[errorsFile, 'the run\'s error list (errors.json)']]);
     const plan = planOutputPaths(items, out, sa1bPathFor, 'output', reserved);
     sa1bPaths = plan.paths;
+    for (const e of plan.errors) early.set(e.index, e.error);
+  }
+  // amg-png: one folder per image (the reference scripts/amg.py layout).
+  let amgPngFolders = new Map<number, string>();
+  if (format === 'amg-png') {
+    const reserved = new Map([
+      [errorsFile, "the run's error list (errors.json)"],
+      [journalFile, "the run's journal"],
+    ]);
+    const plan = planOutputPaths(items, out, amgPngFolderFor, 'output', reserved);
+    amgPngFolders = plan.paths;
     for (const e of plan.errors) early.set(e.index, e.error);
   }
   let overlayPaths = new Map<number, string>();
@@ -172,7 +190,7 @@ export async function runBatchFlow(p: BatchRunParams): Promise<number> {
         await matchJournal(items, existing.entries, early, restored);
       }
     } else if (existing !== null && existing.entries.size > 0 && p.journal) {
-      progress.warn(`starting over: the journal ${journalFile} of an earlier run (${existing.entries.size} images done) is replaced; use --resume to continue it`);
+      progress.warn(`starting over: the journal ${journalFile} of an earlier run (${plural(existing.entries.size, 'image')} done) is replaced; use --resume to continue it`);
     }
     if (p.journal) {
       journal = p.resume && existing !== null ? await Journal.reopen(journalFile) : await Journal.create(journalFile, fingerprint);
@@ -182,7 +200,7 @@ export async function runBatchFlow(p: BatchRunParams): Promise<number> {
     say(err instanceof JournalError ? err.message : `journal ${journalFile}: ${err instanceof Error ? err.message : String(err)}`);
     return 2;
   }
-  if (restored.size > 0) progress.info(`resuming: ${restored.size} of ${items.length} images already done (journal ${journalFile})`);
+  if (restored.size > 0) progress.info(`resuming: ${count(restored.size)} of ${plural(items.length, 'image')} already done (journal ${journalFile})`);
 
   // Restored images whose per-image files are missing (deleted, or an earlier run without --overlay) get them back.
   const regenErrors = new Map<number, RunError>();
@@ -190,10 +208,12 @@ export async function runBatchFlow(p: BatchRunParams): Promise<number> {
     try {
       const sa1b = sa1bPaths.get(index);
       if (sa1b !== undefined && !(await exists(sa1b))) await writeSa1b(sa1b, entry.result, index);
+      const folder = amgPngFolders.get(index);
+      if (folder !== undefined && !(await exists(path.join(folder, AMG_PNG_METADATA)))) await writeAmgPng(folder, entry.result);
       const png = overlayPaths.get(index);
       if (png !== undefined && p.overlay && !(await exists(png))) {
         const image = await decodeImage(items[index].path, { maxPixels: p.maxPixels });
-        await writeOverlay(png, image, entry.result, p.overlay.style);
+        await writeOverlay(png, image, entry.result, p.overlay.style, format);
       }
     } catch (err) {
       const stage = err instanceof StageError ? err.stage : err instanceof ImageDecodeError ? 'decode' : 'output';
@@ -206,15 +226,19 @@ export async function runBatchFlow(p: BatchRunParams): Promise<number> {
   }
 
   // The streamed output starts as what the journal restored (one atomic replacement), then grows line by line.
-  let jsonl: JsonlWriter | undefined;
+  let jsonl: LineSink | undefined;
+  const stdout = p.stdout ? new StreamLineWriter(p.stdout, 'stdout') : undefined;
   try {
-    if (format === 'jsonl') {
+    if (format === 'jsonl' && stdout) {
+      jsonl = stdout;
+    } else if (format === 'jsonl') {
       const lines = [...restored.keys()].sort((a, b) => a - b).map((i) => jsonlLine((restored.get(i) as JournalEntry).result));
       await writeFileAtomic(out, lines);
       jsonl = await JsonlWriter.open(out, { append: true });
-    } else if (format === 'sa1b') {
+    } else if (isFolderFormat(format)) {
       await fsp.mkdir(out, { recursive: true });
     }
+    if (p.overlay) await fsp.mkdir(p.overlay.dir, { recursive: true });
   } catch (err) {
     say(`${err instanceof Error ? err.message : String(err)}`);
     await journal?.close().catch(() => undefined);
@@ -227,60 +251,46 @@ export async function runBatchFlow(p: BatchRunParams): Promise<number> {
   });
   const pending = pendingIndex.map((i) => items[i]);
 
-  // Signals: the first one stops new images and lets the ones in flight finish; a second one exits at once.
+  // Signals: the first one stops new images and lets the ones in flight finish; a second one exits at once
+  // (signals.ts), and the journal is then usable as it is.
   const abort = new AbortController();
-  let caught: 'SIGINT' | 'SIGTERM' | undefined;
-  const onSignal = (sig: 'SIGINT' | 'SIGTERM'): void => {
-    if (caught !== undefined) {
-      const hint = journal ? '; the journal holds every finished image (rerun with --resume)' : '';
-      process.stderr.write(`\nsam-amg: ${sig} again: stopping now${hint}\n`);
-      process.exit(EXIT_SIGNAL[sig]);
-    }
+  let caught: StopSignal | undefined;
+  p.signals?.onStop((sig) => {
     caught = sig;
     abort.abort();
-    progress.warn(`${sig}: finishing the images in flight, then writing the output (${sig === 'SIGINT' ? 'Ctrl-C' : 'signal'} again to stop at once)`);
-  };
-  const onInt = (): void => onSignal('SIGINT');
-  const onTerm = (): void => onSignal('SIGTERM');
-  if (p.handleSignals !== false) {
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
-  }
+    const hint = journal ? '; the journal keeps every finished image' : '';
+    progress.warn(`${sig}: finishing the images in flight, then writing the output${hint} (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to stop at once)`);
+  });
 
-  progress.start(items.length, restored.size);
+  progress.start(items.length, restored.size, p.generator.promptsPerImage);
   for (const [, e] of [...early].sort((a, b) => a[0] - b[0])) progress.imageFailed(e.file, e.stage, e.message);
-  let outcome: BatchOutcome;
-  try {
-    outcome = await runBatch({
-      items: pending,
-      generator: p.generator,
-      concurrency: p.concurrency,
-      maxPixels: p.maxPixels,
-      failFast: p.failFast,
-      signal: abort.signal,
-      afterImage: async (_item, image, result, i) => {
-        const index = pendingIndex[i];
-        const sa1b = sa1bPaths.get(index);
-        if (sa1b !== undefined) await writeSa1b(sa1b, result, index);
-        const png = overlayPaths.get(index);
-        if (png !== undefined && p.overlay) await writeOverlay(png, image, result, p.overlay.style);
+  const outcome: BatchOutcome = await runBatch({
+    items: pending,
+    generator: p.generator,
+    concurrency: p.concurrency,
+    maxPixels: p.maxPixels,
+    failFast: p.failFast,
+    signal: abort.signal,
+    afterImage: async (_item, image, result, i) => {
+      const index = pendingIndex[i];
+      const sa1b = sa1bPaths.get(index);
+      if (sa1b !== undefined) await writeSa1b(sa1b, result, index);
+      const folder = amgPngFolders.get(index);
+      if (folder !== undefined) await writeAmgPng(folder, result);
+      const png = overlayPaths.get(index);
+      if (png !== undefined && p.overlay) await writeOverlay(png, image, result, p.overlay.style, format);
+    },
+    events: {
+      onStart: (item) => progress.imageStarted(item.relPath),
+      onProgress: (item, _i, pr) => progress.imageProgress(item.relPath, pr),
+      onResult: async (r, _i, s, file: FileIdentity, timing) => {
+        progress.imageDone(r.relPath, r.records.length, s, { width: r.width, height: r.height, timing });
+        if (jsonl) await jsonl.append(jsonlLine(r));
+        if (journal) await journal.append(r, file);
       },
-      events: {
-        onStart: (item) => progress.imageStarted(item.relPath),
-        onResult: async (r, _i, s, file: FileIdentity) => {
-          progress.imageDone(r.relPath, r.records.length, s);
-          if (jsonl) await jsonl.append(jsonlLine(r));
-          if (journal) await journal.append(r, file);
-        },
-        onError: (e) => progress.imageFailed(e.file, e.stage, e.message),
-      },
-    });
-  } finally {
-    if (p.handleSignals !== false) {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-    }
-  }
+      onError: (e) => progress.imageFailed(e.file, e.stage, e.message),
+    },
+  });
   if (outcome.fatal) say(`stopping: ${outcome.fatal.message}`);
 
   // Everything in input order: restored and new results, early and batch errors.
@@ -293,19 +303,39 @@ export async function runBatchFlow(p: BatchRunParams): Promise<number> {
   const errors = [...p.inputErrors, ...[...errorAt.keys()].sort((a, b) => a - b).map((i) => errorAt.get(i) as RunError)];
 
   // The output. A failure here leaves the previous file in place (atomic replacement) and the journal as it was.
-  let writeFailed = false;
+  let outputFailed = false;
+  let listFailed = false;
+  /** Where the failures are listed, once that list is written. */
+  let errorsListed: string | undefined;
   try {
     if (format === 'coco') {
-      await writeFileAtomic(out, cocoChunks(cocoDocument(results, { ...p.info, errors })));
+      const chunks = cocoChunks(cocoDocument(results, { ...p.info, errors }));
+      if (stdout) await stdout.writeAll(chunks);
+      else await writeFileAtomic(out, chunks);
+      errorsListed = `info.errors of ${p.outLabel}`;
     } else {
       await jsonl?.close();
-      await writeErrorsSidecar(errorsFile, errors);
     }
+    if (stdout) await stdout.close();
   } catch (err) {
-    writeFailed = true;
-    say(`${err instanceof Error ? err.message : String(err)}${format === 'coco' ? '; the previous output is unchanged' : ''}`);
+    outputFailed = true;
+    errorsListed = undefined;
+    const keep = format === 'coco' && !stdout ? '; the previous output is unchanged' : '';
+    say(`${err instanceof Error ? err.message : String(err)}${keep}`);
   }
-
+  if (format !== 'coco') {
+    if (stdout) errorsListed = 'the error lines above';
+    else {
+      try {
+        await writeErrorsSidecar(errorsFile, errors);
+        errorsListed = errorsFile;
+      } catch (err) {
+        listFailed = true;
+        say(err instanceof Error ? err.message : String(err));
+      }
+    }
+  }
+  const writeFailed = outputFailed || listFailed;
   const complete = !caught && !outcome.fatal && !writeFailed && outcome.skipped === 0;
   const allOk = complete && errors.length === 0;
   try {
@@ -329,15 +359,17 @@ export async function runBatchFlow(p: BatchRunParams): Promise<number> {
       masks,
       seconds: (performance.now() - t0) / 1000,
       out: p.outLabel,
+      written: !outputFailed,
       interrupted: caught,
     }),
   );
   if (errors.length > 0) {
     const byStage = new Map<string, number>();
     for (const e of errors) byStage.set(e.stage, (byStage.get(e.stage) ?? 0) + 1);
-    const where = format === 'coco' ? `info.errors of ${p.outLabel}` : errorsFile;
     const stages = [...byStage].map(([s, n]) => `${n} ${s}`).join(', ');
-    progress.warn(`${errors.length} image${errors.length === 1 ? '' : 's'} failed (${stages}); listed in ${where}`);
+    // Only a list that was actually written is pointed to.
+    const where = errorsListed !== undefined ? `listed in ${errorsListed}` : 'the list could not be written: see the error lines above';
+    progress.warn(`${plural(errors.length, 'image')} failed (${stages}); ${where}`);
   }
   if (caught) return EXIT_SIGNAL[caught];
   return writeFailed || outcome.fatal || errors.length > 0 || outcome.skipped > 0 ? 1 : 0;
@@ -372,10 +404,19 @@ async function writeSa1b(file: string, result: ImageResult, index: number): Prom
   }
 }
 
-async function writeOverlay(file: string, image: Parameters<typeof overlayPng>[0], result: ImageResult, style: OverlayStyle): Promise<void> {
+async function writeAmgPng(folder: string, result: ImageResult): Promise<void> {
+  try {
+    await writeAmgPngFolder(folder, result);
+  } catch (err) {
+    throw new StageError('output', err instanceof Error ? err.message : String(err), { cause: err });
+  }
+}
+
+async function writeOverlay(file: string, image: Parameters<typeof overlayPng>[0], result: ImageResult, style: OverlayStyle, format: OutputFormat): Promise<void> {
   try {
     await fsp.mkdir(path.dirname(file), { recursive: true });
-    await writeFileAtomic(file, await overlayPng(image, result.records, style));
+    // Labels show the ids of the output: 0-based file names in amg-png, 1-based ids otherwise.
+    await writeFileAtomic(file, await overlayPng(image, result.records, style, format === 'amg-png' ? 0 : 1));
   } catch (err) {
     throw new StageError('overlay', err instanceof Error ? err.message : String(err), { cause: err });
   }

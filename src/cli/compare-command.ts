@@ -1,11 +1,13 @@
 /**
  * `sam-amg compare EXPECTED ACTUAL`: CI fixture comparison of two outputs (COCO file, SA-1B folder or JSONL file,
- * in any mix). Exit codes: 0 within the limits, 1 not, 2 unreadable input or bad flags.
+ * in any mix). Exit codes: 0 within the limits, 1 not, 2 unreadable input, not a sam-amg output, or bad flags.
  */
 import { Command } from 'commander';
-import { checkLimits, compareSets, DEFAULT_LIMITS, formatReport, type CompareLimits } from '../compare/compare.js';
-import { readMaskSet, ReadError } from '../compare/read.js';
-import { parseNumber } from './numbers.js';
+import { compareSets, DEFAULT_LIMITS, formatReport, LIMIT_BOUNDS, type CompareLimits } from '../compare/compare.js';
+import { readMaskSet } from '../output/read.js';
+import { checkBound, parseNumber } from './numbers.js';
+import { safeWrite, say } from './streams.js';
+import { cliMessage } from './usage.js';
 
 /** Flags of `compare`. */
 interface CompareFlags {
@@ -23,20 +25,21 @@ export function buildCompareCommand(setCode: (code: number) => void): Command {
     .description('compare two outputs mask by mask (IoU on RLE, one-to-one greedy matching); exit 0 within limits, 1 not, 2 unreadable')
     .argument('<expected>', 'COCO JSON file, SA-1B folder or JSONL file')
     .argument('<actual>', 'COCO JSON file, SA-1B folder or JSONL file')
-    .option('--min-iou <x>', 'a pair counts as a match at IoU ≥ x', parseNumber, DEFAULT_LIMITS.minIou)
-    .option('--min-recall <x>', 'fail when matched / expected masks < x', parseNumber, DEFAULT_LIMITS.minRecall)
+    .option('--min-iou <x>', 'a pair counts as a match at IoU ≥ x, 0 < x ≤ 1', parseNumber, DEFAULT_LIMITS.minIou)
+    .option('--min-recall <x>', 'fail when matched / expected masks < x, 0 ≤ x ≤ 1', parseNumber, DEFAULT_LIMITS.minRecall)
     .option('--max-extra <n>', 'fail when more than n actual masks are unmatched', parseNumber, DEFAULT_LIMITS.maxExtra)
-    .option('--score-tol <x>', 'fail when predicted_iou or stability_score of a match differ by more than x', parseNumber, DEFAULT_LIMITS.scoreTol)
-    .option('--fail-on-image-mismatch', 'fail when an image is on one side only or differs in size')
+    .option('--score-tol <x>', 'fail when predicted_iou or stability_score of a match differ by more than x, 0 ≤ x ≤ 1', parseNumber, DEFAULT_LIMITS.scoreTol)
+    .option('--fail-on-image-mismatch', 'fail when an image is in the actual output only or differs in size')
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
       `
 Masks of each image (matched by file_name) are paired one-to-one, greedily by descending IoU (not an optimal
 assignment); IoU is computed on the RLE runs, never on decoded bitmaps. Area and bbox differences of matched
-masks are reported but do not fail by themselves.
+masks are reported but do not fail by themselves. An image missing from the actual output counts all its
+expected masks as missing (recall falls); an empty file or one that is not a sam-amg output is exit 2.
 
-Exit codes: 0 within limits, 1 not, 2 unreadable input or bad flags.`,
+Exit codes: 0 within limits, 1 not, 2 unreadable input, not a sam-amg output, or bad flags.`,
     )
     .action(async (expectedPath: string, actualPath: string, f: CompareFlags) => {
       const limits: CompareLimits = {
@@ -47,9 +50,12 @@ Exit codes: 0 within limits, 1 not, 2 unreadable input or bad flags.`,
         failOnImageMismatch: Boolean(f.failOnImageMismatch),
       };
       try {
-        checkLimits(limits);
+        checkBound('--min-iou', f.minIou, LIMIT_BOUNDS.minIou);
+        checkBound('--min-recall', f.minRecall, LIMIT_BOUNDS.minRecall);
+        checkBound('--max-extra', f.maxExtra, LIMIT_BOUNDS.maxExtra);
+        checkBound('--score-tol', f.scoreTol, LIMIT_BOUNDS.scoreTol);
       } catch (err) {
-        process.stderr.write(`sam-amg compare: ${err instanceof Error ? err.message : String(err)}\n`);
+        say(cliMessage(err));
         setCode(2);
         return;
       }
@@ -58,11 +64,11 @@ Exit codes: 0 within limits, 1 not, 2 unreadable input or bad flags.`,
         const [expected, actual] = await Promise.all([readMaskSet(expectedPath), readMaskSet(actualPath)]);
         report = compareSets(expected, actual, limits);
       } catch (err) {
-        process.stderr.write(`sam-amg compare: ${err instanceof Error ? err.message : String(err)}\n`);
-        setCode(err instanceof ReadError ? 2 : 2);
+        say(cliMessage(err));
+        setCode(2);
         return;
       }
-      process.stdout.write(f.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+      safeWrite(process.stdout, f.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
       setCode(report.pass ? 0 : 1);
     });
 }

@@ -1,22 +1,29 @@
 /**
  * `sam-amg merge OUT INPUTS...`: combines shard outputs (or outputs of disjoint runs) into one COCO file, SA-1B
- * folder or JSONL file. Exit codes: 0 merged, 1 the output could not be written, 2 unreadable inputs or inputs
- * that do not belong together (different model or options, overlapping images, a missing shard).
+ * folder or JSONL file. Exit codes: 0 merged, 1 the output could not be written, 2 unreadable inputs, inputs that
+ * do not belong together (different model or options, overlapping images, a missing shard), or an output that
+ * cannot or must not be written (one of the inputs, another run's, not a sam-amg output without --force).
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { readMaskSet } from '../compare/read.js';
-import { cocoChunks } from '../output/coco.js';
 import { writeFileAtomic } from '../output/atomic.js';
+import { cocoChunks } from '../output/coco.js';
 import { MergeError, mergedCocoDocument, mergedJsonlLine, mergedSa1bDocument, mergeSets } from '../output/merge.js';
+import { readMaskSet } from '../output/read.js';
 import { sa1bPathFor, serializeSa1b } from '../output/sa1b.js';
-import { runDate } from './run-command.js';
+import { OutputLock } from '../run/lock.js';
+import { checkOutputDir, checkOutputFile, isInside, realPathOf } from './output-checks.js';
+import { plural } from './progress.js';
+import { lockPathFor, runDate } from './run-command.js';
+import { say } from './streams.js';
+import { cliMessage, UsageError } from './usage.js';
 
 interface MergeFlags {
   format: 'coco' | 'sa1b' | 'jsonl';
   date?: string;
   quiet?: boolean;
+  force?: boolean;
 }
 
 /** The `merge` command; `setCode` receives its exit code. */
@@ -27,31 +34,48 @@ export function buildMergeCommand(setCode: (code: number) => void): Command {
     .argument('<inputs...>', 'shard outputs: COCO files, SA-1B folders or JSONL files')
     .addOption(new Option('--format <name>', 'output format').choices(['coco', 'sa1b', 'jsonl']).default('coco'))
     .option('--date <iso|none>', "set info.date_created (ISO 8601) or omit it ('none'); default: the inputs' common date, else the latest")
+    .option('--force', 'replace an existing OUT even if it is not an earlier sam-amg output')
     .option('-q, --quiet', 'print errors only')
     .addHelpText(
       'after',
       `
 Refuses inputs made with different models, options or sam-amg versions, inputs sharing an image, and an
 incomplete set of shards (naming the missing shard indexes). Image and annotation ids are renumbered from 1 in
-file_name order.
+file_name order. OUT may not be one of the inputs, and an existing OUT that is not a sam-amg output is only
+replaced with --force.
 
-Exit codes: 0 merged, 1 the output could not be written, 2 unreadable or mismatched inputs.`,
+Exit codes: 0 merged, 1 the output could not be written, 2 unreadable or mismatched inputs, or an OUT that
+cannot be written.`,
     )
-    .action(async (out: string, inputs: string[], f: MergeFlags) => {
-      const fail = (code: number, msg: string): void => {
-        process.stderr.write(`sam-amg merge: ${msg}\n`);
+    .action(async (outArg: string, inputs: string[], f: MergeFlags) => {
+      const fail = (code: number, err: unknown): void => {
+        say(cliMessage(err));
         setCode(code);
       };
+      const out = path.resolve(outArg);
+      const target = { flag: `merge ${outArg}`, path: out, what: 'the merged output' };
+      let lock: OutputLock | undefined;
       let merged;
-      let date: string | null | undefined;
       try {
-        date = f.date === undefined ? undefined : runDate(f.date);
+        const date = f.date === undefined ? undefined : runDate(f.date);
+        // The output, before any input is read: not an input, the right kind, writable, nothing of the user's.
+        const outReal = await realPathOf(out);
+        for (const p of inputs) {
+          const inReal = await realPathOf(p);
+          if (inReal === outReal) throw new UsageError(`merge: the output ${outArg} is also an input; write the merge to a new file or folder`);
+          if (isInside(outReal, inReal)) throw new UsageError(`merge: the output ${outArg} is inside the input ${p}`);
+          if (f.format === 'sa1b' && isInside(inReal, outReal)) throw new UsageError(`merge: the input ${p} is inside the output folder ${outArg}`);
+        }
+        if (f.format === 'sa1b') await checkOutputDir(target, Boolean(f.force), 'output');
+        else await checkOutputFile(target, 'output', Boolean(f.force));
         const sets = [];
         for (const p of inputs) sets.push(await readMaskSet(p));
         merged = mergeSets(sets, { date });
         if (f.format === 'coco') mergedCocoDocument(merged); // refuses info-less inputs before anything is written
+        if (f.format === 'sa1b') await fsp.mkdir(out, { recursive: true });
+        lock = await OutputLock.acquire(lockPathFor(f.format, out), outArg, (m) => say(`warning: ${m}`));
       } catch (err) {
-        fail(2, err instanceof Error ? err.message : String(err));
+        fail(2, err);
         return;
       }
       try {
@@ -60,21 +84,22 @@ Exit codes: 0 merged, 1 the output could not be written, 2 unreadable or mismatc
         } else if (f.format === 'jsonl') {
           await writeFileAtomic(out, merged.images.map(mergedJsonlLine));
         } else {
-          await fsp.mkdir(out, { recursive: true });
           for (const [i, im] of merged.images.entries()) {
-            const target = sa1bPathFor(out, im.file_name);
-            await fsp.mkdir(path.dirname(target), { recursive: true });
-            await writeFileAtomic(target, serializeSa1b(mergedSa1bDocument(im, i)));
+            const file = sa1bPathFor(out, im.file_name);
+            await fsp.mkdir(path.dirname(file), { recursive: true });
+            await writeFileAtomic(file, serializeSa1b(mergedSa1bDocument(im, i)));
           }
         }
       } catch (err) {
-        fail(err instanceof MergeError ? 2 : 1, err instanceof Error ? err.message : String(err));
+        fail(err instanceof MergeError ? 2 : 1, err);
         return;
+      } finally {
+        await lock.release().catch(() => undefined);
       }
       const masks = merged.images.reduce((n, im) => n + im.annotations.length, 0);
       if (!f.quiet) {
-        const from = merged.shards === undefined ? `${inputs.length} inputs` : `${merged.shards} shards`;
-        process.stderr.write(`merged ${from}: ${merged.images.length} images, ${masks} masks → ${out}\n`);
+        const from = merged.shards === undefined ? plural(inputs.length, 'input') : plural(merged.shards, 'shard');
+        say(`merged ${from}: ${plural(merged.images.length, 'image')}, ${plural(masks, 'mask')} → ${outArg}`);
       }
       setCode(0);
     });

@@ -1,15 +1,33 @@
 /**
- * Progress display: a live line on a TTY (images i/n, masks, elapsed, ETA, current file), one plain line per image
- * otherwise, nothing but errors with --quiet. Errors always go to stderr as one line naming the file.
+ * Progress display. On a TTY: a live line (images done/total, masks, crops and prompts of the image in progress,
+ * prompt throughput, elapsed time, an ETA from prompt throughput — known after the first decoder batch — and the
+ * current file), with one line per finished image left in the scrollback. Off a TTY: those per-image lines only.
+ * With --quiet: errors only. Every run ends with a summary line and, when images were computed, a speed line.
+ * Errors always go to stderr as one line naming the file. A closed stream never stops the run (streams.ts).
  */
 import ora, { type Ora } from 'ora';
+import type { GenerateProgress } from '../amg/generator.js';
+import type { ImageTiming } from '../run/batch.js';
+import { safeWrite } from './streams.js';
+
+/** A finished image as the progress display shows it. */
+export interface FinishedImage {
+  width: number;
+  height: number;
+  timing: ImageTiming;
+}
 
 /** Where the CLI reports progress. */
 export interface Progress {
-  /** `total` images in the run, of which `alreadyDone` were restored from a journal (no work). */
-  start(total: number, alreadyDone?: number): void;
+  /**
+   * `total` images in the run, of which `alreadyDone` were restored from a journal (no work); each of the others
+   * takes `promptsPerImage` prompts (0 when unknown: the ETA then comes from the image rate).
+   */
+  start(total: number, alreadyDone?: number, promptsPerImage?: number): void;
   imageStarted(file: string): void;
-  imageDone(file: string, masks: number, seconds: number): void;
+  /** Progress inside an image. */
+  imageProgress(file: string, p: GenerateProgress): void;
+  imageDone(file: string, masks: number, seconds: number, detail?: FinishedImage): void;
   imageFailed(file: string, stage: string, message: string): void;
   info(message: string): void;
   warn(message: string): void;
@@ -35,22 +53,48 @@ export interface RunSummary {
   seconds: number;
   /** Where the output went. */
   out: string;
+  /** False when the output could not be written (the summary then says so instead of pointing to it). */
+  written?: boolean;
   interrupted?: 'SIGINT' | 'SIGTERM';
 }
 
-/** `12 images ok (5 from the journal), 1 failed, 0 skipped; 340 masks in 61.2 s → masks.json`. */
+/** `12 images ok (5 from the journal), 1 failed, 0 skipped; 340 masks in 1 min 01 s → masks.json`. */
 export function formatSummary(s: RunSummary): string {
-  const restored = s.restored > 0 ? ` (${s.restored} from the journal)` : '';
+  const restored = s.restored > 0 ? ` (${count(s.restored)} from the journal)` : '';
   const head = s.interrupted ? `interrupted (${s.interrupted}): ` : '';
-  return `${head}${s.ok} images ok${restored}, ${s.failed} failed, ${s.skipped} skipped; ${s.masks} masks in ${fmtSeconds(s.seconds)} → ${s.out}`;
+  const where = s.written === false ? `; ${s.out} was not written` : ` → ${s.out}`;
+  return `${head}${plural(s.ok, 'image')} ok${restored}, ${count(s.failed)} failed, ${count(s.skipped)} skipped; ${plural(s.masks, 'mask')} in ${fmtDuration(s.seconds)}${where}`;
 }
 
-/** Seconds as `4.2s`, `3m07s` or `2h05m`; `?` when unknown. */
-export function fmtSeconds(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  if (s < 60) return `${s.toFixed(1)}s`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+/** `1 image`, `2 images`, `12,000 masks`. */
+export function plural(n: number, noun: string): string {
+  return `${count(n)} ${n === 1 ? noun : `${noun}s`}`;
+}
+
+/** A count with thousands separators: `9,996`. */
+export function count(n: number): string {
+  return Number.isInteger(n) ? n.toLocaleString('en-US') : String(n);
+}
+
+/**
+ * The one duration format of every message: `340 ms`, `4.25 s`, `12.3 s`, `3 min 07 s`, `2 h 05 min`; `?` when
+ * unknown.
+ */
+export function fmtDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
+  if (seconds < 10) return `${seconds.toFixed(2)} s`;
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const total = Math.round(seconds);
+  const m = Math.floor(total / 60);
+  if (m < 60) return `${m} min ${String(total % 60).padStart(2, '0')} s`;
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
+}
+
+/** `96x72; encoder 120 ms, decoder 80 ms, post-processing 30 ms`. */
+function detailText(d: FinishedImage): string {
+  const t = d.timing;
+  return `${d.width}x${d.height}; encoder ${fmtDuration(t.encoderMs / 1000)}, decoder ${fmtDuration(t.decoderMs / 1000)}, post-processing ${fmtDuration(t.postprocessMs / 1000)}`;
 }
 
 class PlainProgress implements Progress {
@@ -59,39 +103,95 @@ class PlainProgress implements Progress {
   protected done = 0;
   /** Images restored from the journal (they do not count towards the rate). */
   protected restored = 0;
+  protected computed = 0;
   protected masks = 0;
+  protected promptsPerImage = 0;
+  /** Prompts of finished images and of images in progress. */
+  protected promptsFinished = 0;
+  /** Prompts that will never run (failed images). */
+  protected promptsDropped = 0;
+  protected inFlight = new Map<string, GenerateProgress>();
   protected t0 = performance.now();
+  protected time = { encoderMs: 0, decoderMs: 0, postprocessMs: 0 };
   constructor(protected readonly stream: NodeJS.WriteStream) {}
-  start(total: number, alreadyDone = 0): void {
+  start(total: number, alreadyDone = 0, promptsPerImage = 0): void {
     this.total = total;
     this.done = alreadyDone;
     this.restored = alreadyDone;
+    this.promptsPerImage = promptsPerImage;
     this.t0 = performance.now();
   }
   imageStarted(_file: string): void {}
-  imageDone(file: string, masks: number, seconds: number): void {
-    this.done++;
-    this.masks += masks;
-    this.stream.write(`[${this.done}/${this.total}] ${file}: ${masks} masks in ${seconds.toFixed(2)} s\n`);
+  imageProgress(file: string, p: GenerateProgress): void {
+    this.inFlight.set(file, p);
+  }
+  imageDone(file: string, masks: number, seconds: number, detail?: FinishedImage): void {
+    this.settle(file, true, masks, detail);
+    this.write(`[${count(this.done)}/${count(this.total)}] ${file}: ${plural(masks, 'mask')} in ${fmtDuration(seconds)}${detail ? ` (${detailText(detail)})` : ''}\n`);
   }
   imageFailed(file: string, stage: string, message: string): void {
-    this.done++;
-    this.stream.write(`sam-amg: error: ${file}: ${message} (${stage})\n`);
+    this.settle(file, false, 0);
+    this.write(`sam-amg: error: ${file}: ${message} (${stage})\n`);
   }
   info(message: string): void {
-    this.stream.write(`${message}\n`);
+    this.write(`${message}\n`);
   }
   warn(message: string): void {
-    this.stream.write(`sam-amg: warning: ${message}\n`);
+    this.write(`sam-amg: warning: ${message}\n`);
   }
   finish(summary: string): void {
-    this.stream.write(`${summary}\n`);
+    this.write(`${summary}\n`);
+    const speed = this.speedLine();
+    if (speed) this.write(`${speed}\n`);
+  }
+  protected write(text: string): void {
+    safeWrite(this.stream, text);
+  }
+  protected settle(file: string, ok: boolean, masks: number, detail?: FinishedImage): void {
+    this.done++;
+    const p = this.inFlight.get(file);
+    this.inFlight.delete(file);
+    if (!ok) {
+      // A failed image's remaining prompts never run: the work left shrinks by them.
+      this.promptsFinished += p?.promptsDone ?? 0;
+      this.promptsDropped += Math.max(0, this.promptsPerImage - (p?.promptsDone ?? 0));
+      return;
+    }
+    this.computed++;
+    this.masks += masks;
+    this.promptsFinished += detail?.timing.prompts ?? p?.promptsDone ?? this.promptsPerImage;
+    if (detail) {
+      this.time.encoderMs += detail.timing.encoderMs;
+      this.time.decoderMs += detail.timing.decoderMs;
+      this.time.postprocessMs += detail.timing.postprocessMs;
+    }
+  }
+  /** Prompts run so far (finished images and those in progress). */
+  protected promptsDone(): number {
+    let n = this.promptsFinished;
+    for (const p of this.inFlight.values()) n += p.promptsDone;
+    return n;
+  }
+  /** `speed: 2.31 s per image (0.43 images/s), 1,234 prompts/s; time in encoder 41 %, decoder 47 %, post-processing 12 %`. */
+  protected speedLine(): string | undefined {
+    if (this.computed === 0) return undefined;
+    const elapsed = (performance.now() - this.t0) / 1000;
+    const perImage = elapsed / this.computed;
+    const prompts = this.promptsDone();
+    const parts = [`speed: ${fmtDuration(perImage)} per image (${(this.computed / elapsed).toFixed(2)} images/s)`];
+    if (prompts > 0) parts[0] += `, ${count(Math.round(prompts / elapsed))} prompts/s`;
+    const sum = this.time.encoderMs + this.time.decoderMs + this.time.postprocessMs;
+    if (sum > 0) {
+      const pct = (x: number): string => `${Math.round((100 * x) / sum)} %`;
+      parts.push(`time in encoder ${pct(this.time.encoderMs)}, decoder ${pct(this.time.decoderMs)}, post-processing ${pct(this.time.postprocessMs)}`);
+    }
+    return parts.join('; ');
   }
 }
 
 class QuietProgress extends PlainProgress {
-  override imageDone(): void {
-    this.done++;
+  override imageDone(file: string, masks: number, _seconds: number, detail?: FinishedImage): void {
+    this.settle(file, true, masks, detail);
   }
   override info(): void {}
   override warn(): void {}
@@ -106,46 +206,65 @@ class TtyProgress extends PlainProgress {
     super(stream);
     this.spinner = ora({ stream, isEnabled: true, color: colour ? 'cyan' : false });
   }
-  override start(total: number, alreadyDone = 0): void {
-    super.start(total, alreadyDone);
+  override start(total: number, alreadyDone = 0, promptsPerImage = 0): void {
+    super.start(total, alreadyDone, promptsPerImage);
     this.spinner.start(this.text());
-    this.timer = setInterval(() => (this.spinner.text = this.text()), 500);
+    this.timer = setInterval(() => this.redraw(), 500);
     this.timer.unref();
   }
   override imageStarted(file: string): void {
     this.current = file;
-    this.spinner.text = this.text();
+    this.redraw();
   }
-  override imageDone(_file: string, masks: number): void {
-    this.done++;
-    this.masks += masks;
-    this.spinner.text = this.text();
+  override imageProgress(file: string, p: GenerateProgress): void {
+    super.imageProgress(file, p);
+    this.redraw();
+  }
+  override imageDone(file: string, masks: number, seconds: number, detail?: FinishedImage): void {
+    // The finished image's line stays in the scrollback, above the live line.
+    this.above(() => super.imageDone(file, masks, seconds, detail));
   }
   override imageFailed(file: string, stage: string, message: string): void {
-    this.spinner.clear();
-    super.imageFailed(file, stage, message);
-    this.spinner.render();
+    this.above(() => super.imageFailed(file, stage, message));
   }
   override warn(message: string): void {
-    this.spinner.clear();
-    super.warn(message);
-    this.spinner.render();
+    this.above(() => super.warn(message));
   }
   override info(message: string): void {
-    this.spinner.clear();
-    super.info(message);
-    this.spinner.render();
+    this.above(() => super.info(message));
   }
   override finish(summary: string): void {
     if (this.timer) clearInterval(this.timer);
     this.spinner.stop();
     super.finish(summary);
   }
+  private above(write: () => void): void {
+    this.spinner.clear();
+    write();
+    this.redraw();
+  }
+  private redraw(): void {
+    if (this.spinner.isSpinning) this.spinner.text = this.text();
+  }
   private text(): string {
     const elapsed = (performance.now() - this.t0) / 1000;
-    const worked = this.done - this.restored;
-    const rate = worked / Math.max(elapsed, 1e-9);
-    const eta = worked > 0 ? (this.total - this.done) / rate : NaN;
-    return `${this.done}/${this.total} images · ${this.masks} masks · ${rate.toFixed(2)} img/s · ${fmtSeconds(elapsed)} elapsed · ETA ${fmtSeconds(eta)} · ${this.current}`;
+    const parts = [`${count(this.done)}/${count(this.total)} images`, plural(this.masks, 'mask')];
+    const p = this.inFlight.get(this.current);
+    if (p && !p.done) parts.push(`crop ${p.cropsDone}/${p.crops}, prompts ${count(p.promptsDone)}/${count(p.prompts)}`);
+    const prompts = this.promptsDone();
+    let eta = NaN;
+    if (this.promptsPerImage > 0 && prompts > 0) {
+      const rate = prompts / Math.max(elapsed, 1e-9);
+      const todo = (this.total - this.restored) * this.promptsPerImage - this.promptsDropped - prompts;
+      eta = Math.max(0, todo) / rate;
+      parts.push(`${count(Math.round(rate))} prompts/s`);
+    } else if (this.computed > 0) {
+      const rate = this.computed / Math.max(elapsed, 1e-9);
+      eta = (this.total - this.done) / rate;
+      parts.push(`${rate.toFixed(2)} images/s`);
+    }
+    parts.push(`${fmtDuration(elapsed)} elapsed`, `ETA ${fmtDuration(eta)}`);
+    if (this.current) parts.push(this.current);
+    return parts.join(' · ');
   }
 }

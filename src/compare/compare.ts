@@ -3,9 +3,10 @@
  * descending IoU, not an optimal assignment), then count matched / missing / extra, IoU statistics, images on one
  * side only and differing fields, and decide pass or fail against the limits.
  */
+import { boundText, withinBound, type OptionBound } from '../amg/options.js';
 import { fromCoco, rleArea, rleBoxXYXY } from '../rle/rle.js';
 import { matchMasks, nearestMask, type MatchItem } from './match.js';
-import type { MaskSet, SetAnnotation, SetImage } from './read.js';
+import type { MaskSet, SetAnnotation, SetImage } from '../output/read.js';
 
 /** The limits a comparison is judged against. */
 export interface CompareLimits {
@@ -67,6 +68,8 @@ export interface ImageReport {
   matched: number;
   mean_iou: number | null;
   min_iou: number | null;
+  /** Set when the image is missing from the actual output: every expected mask of it counts as missing. */
+  absent?: true;
   /** Set when the two sides disagree on the image's size (its masks then cannot match). */
   size_mismatch?: { expected: [number, number]; actual: [number, number] };
   matches: MatchedMask[];
@@ -103,14 +106,20 @@ export interface CompareReport {
   pass: boolean;
 }
 
-/** Checks limits; throws a RangeError naming the flag. */
+/** The bounds of each numeric limit (inclusive unless marked). */
+export const LIMIT_BOUNDS: Readonly<Record<'minIou' | 'minRecall' | 'maxExtra' | 'scoreTol', OptionBound>> = {
+  minIou: { min: 0, max: 1, minExclusive: true },
+  minRecall: { min: 0, max: 1 },
+  maxExtra: { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true },
+  scoreTol: { min: 0, max: 1 },
+};
+
+/** Checks limits; throws a RangeError naming the limit by its key and its bound. */
 export function checkLimits(l: CompareLimits): void {
-  if (!(l.minIou > 0 && l.minIou <= 1)) throw new RangeError(`--min-iou must be in (0, 1], got ${l.minIou}`);
-  if (!(l.minRecall >= 0 && l.minRecall <= 1)) throw new RangeError(`--min-recall must be in [0, 1], got ${l.minRecall}`);
-  if (!(Number.isInteger(l.maxExtra) && l.maxExtra >= 0) && l.maxExtra !== Infinity) {
-    throw new RangeError(`--max-extra must be a non-negative integer, got ${l.maxExtra}`);
+  for (const key of Object.keys(LIMIT_BOUNDS) as (keyof typeof LIMIT_BOUNDS)[]) {
+    const b = LIMIT_BOUNDS[key];
+    if (!withinBound(l[key], b)) throw new RangeError(`${key} must be ${b.integer ? 'an integer' : 'a number'} in ${boundText(b)}, got ${l[key]}`);
   }
-  if (!(l.scoreTol >= 0)) throw new RangeError(`--score-tol must be ≥ 0, got ${l.scoreTol}`);
 }
 
 /** A mask ready for matching: RLE decoded from its counts string (never to a bitmap), area and box from the runs. */
@@ -132,6 +141,8 @@ export function compareSets(expected: MaskSet, actual: MaskSet, limits: CompareL
     const a = actualByName.get(e.file_name);
     if (!a) {
       onlyInExpected.push(e.file_name);
+      // In a gate, an image the actual output lacks is not "not compared": all its masks are missed.
+      images.push(absentImage(e));
       continue;
     }
     images.push(compareImage(e, a, limits, fieldDiffs));
@@ -153,9 +164,9 @@ export function compareSets(expected: MaskSet, actual: MaskSet, limits: CompareL
   }
   if (extra > limits.maxExtra) {
     const names = images.flatMap((r) => r.extra).map((m) => `${m.file_name}#${m.id}`);
-    failures.push(`${extra} extra masks > --max-extra ${limits.maxExtra}: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''}`);
+    failures.push(`${plural(extra, 'extra mask')} > --max-extra ${limits.maxExtra}: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''}`);
   }
-  if (scoreDiffs > 0) failures.push(`${scoreDiffs} score differences beyond --score-tol ${limits.scoreTol}`);
+  if (scoreDiffs > 0) failures.push(`${scoreDiffs} score difference${scoreDiffs === 1 ? '' : 's'} beyond --score-tol ${limits.scoreTol}`);
   if (limits.failOnImageMismatch) {
     if (onlyInExpected.length > 0) failures.push(`images only in expected: ${onlyInExpected.join(', ')}`);
     if (onlyInActual.length > 0) failures.push(`images only in actual: ${onlyInActual.join(', ')}`);
@@ -167,7 +178,7 @@ export function compareSets(expected: MaskSet, actual: MaskSet, limits: CompareL
     matching: 'greedy-by-iou',
     limits,
     totals: {
-      images_compared: images.length,
+      images_compared: images.filter((r) => !r.absent).length,
       expected_masks: expectedMasks,
       actual_masks: sum(images.map((r) => r.actual)),
       matched,
@@ -189,14 +200,26 @@ export function compareSets(expected: MaskSet, actual: MaskSet, limits: CompareL
   };
 }
 
+function ref(im: SetImage, ann: SetAnnotation, index: number): MaskRef {
+  return { file_name: im.file_name, id: ann.id, index, area: ann.area, bbox: [...ann.bbox] };
+}
+
+function absentImage(e: SetImage): ImageReport {
+  return {
+    file_name: e.file_name,
+    expected: e.annotations.length,
+    actual: 0,
+    matched: 0,
+    mean_iou: null,
+    min_iou: null,
+    absent: true,
+    matches: [],
+    missing: e.annotations.map((ann, i) => ({ ...ref(e, ann, i), nearest: null })),
+    extra: [],
+  };
+}
+
 function compareImage(e: SetImage, a: SetImage, limits: CompareLimits, diffs: FieldDiff[]): ImageReport {
-  const ref = (im: SetImage, ann: SetAnnotation, index: number): MaskRef => ({
-    file_name: im.file_name,
-    id: ann.id,
-    index,
-    area: ann.area,
-    bbox: [...ann.bbox],
-  });
   const base = { file_name: e.file_name, expected: e.annotations.length, actual: a.annotations.length };
   if (e.width !== a.width || e.height !== a.height) {
     return {
@@ -246,13 +269,13 @@ function fieldDiffsOf(file: string, e: SetAnnotation, a: SetAnnotation, tol: num
 /** The report as a human-readable table and lists, ending with PASS or FAIL. */
 export function formatReport(r: CompareReport): string {
   const lines: string[] = [];
-  lines.push(`expected: ${r.expected.path} (${r.expected.format}, ${r.expected.images} images, ${r.expected.masks} masks)`);
-  lines.push(`actual:   ${r.actual.path} (${r.actual.format}, ${r.actual.images} images, ${r.actual.masks} masks)`);
+  lines.push(`expected: ${r.expected.path} (${r.expected.format}, ${plural(r.expected.images, 'image')}, ${plural(r.expected.masks, 'mask')})`);
+  lines.push(`actual:   ${r.actual.path} (${r.actual.format}, ${plural(r.actual.images, 'image')}, ${plural(r.actual.masks, 'mask')})`);
   lines.push(`matching: one-to-one, greedy by descending mask IoU (RLE), a match needs IoU ≥ ${r.limits.minIou}`);
   lines.push('');
   const header = ['image', 'expected', 'actual', 'matched', 'missing', 'extra', 'mean IoU', 'min IoU'];
   const rows = r.images.map((im) => [
-    im.file_name + (im.size_mismatch ? ' (size differs)' : ''),
+    im.file_name + (im.size_mismatch ? ' (size differs)' : im.absent ? ' (not in actual)' : ''),
     String(im.expected),
     String(im.actual),
     String(im.matched),
@@ -263,7 +286,7 @@ export function formatReport(r: CompareReport): string {
   ]);
   const t = r.totals;
   rows.push([
-    `total (${t.images_compared} images)`,
+    `total (${t.images_compared} compared${r.only_in_expected.length > 0 ? `, ${r.only_in_expected.length} missing` : ''})`,
     String(t.expected_masks),
     String(t.actual_masks),
     String(t.matched),
@@ -302,17 +325,22 @@ export function formatReport(r: CompareReport): string {
     }
     if (r.field_diffs.length > 50) lines.push(`  … ${r.field_diffs.length - 50} more (see --json)`);
   }
-  for (const [label, list] of [
-    ['images only in expected', r.only_in_expected],
-    ['images only in actual', r.only_in_actual],
-    ['images whose size differs', r.size_mismatches],
+  for (const [label, list, informational] of [
+    ['images only in expected (their masks count as missing)', r.only_in_expected, false],
+    ['images only in actual', r.only_in_actual, true],
+    ['images whose size differs', r.size_mismatches, true],
   ] as const) {
-    if (list.length > 0) lines.push('', `${label}${r.limits.failOnImageMismatch ? '' : ' (not compared; --fail-on-image-mismatch to fail)'}: ${list.join(', ')}`);
+    const note = r.limits.failOnImageMismatch || !informational ? '' : ' (not compared; --fail-on-image-mismatch to fail)';
+    if (list.length > 0) lines.push('', `${label}${note}: ${list.join(', ')}`);
   }
   lines.push('');
   if (r.pass) lines.push('PASS');
   else for (const f of r.failures) lines.push(`FAIL: ${f}`);
   return `${lines.join('\n')}\n`;
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${n === 1 ? noun : `${noun}s`}`;
 }
 
 function countMasks(images: SetImage[]): number {

@@ -1,11 +1,56 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { copyFile, mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { getRepoFolderName } from '@huggingface/hub';
 
 /** A full commit id; anything else is a branch, tag or ref name resolved through `refs/`. */
 export const COMMIT_RE = /^[0-9a-f]{40}$/;
+
+/** A git blob id (sha1) and an LFS/Xet content id (sha256), as the hub lists them and as blob files are named. */
+export const GIT_OID_RE = /^[0-9a-f]{40}$/;
+export const SHA256_RE = /^[0-9a-f]{64}$/;
+
+/**
+ * Why `revision` cannot be used as a ref name inside the cache (`refs/<revision>`), or undefined when it can:
+ * git's ref-name rules that matter for a path — no empty, `.` or `..` segment, no leading or trailing `/`, no
+ * backslash, no control characters or characters git refuses (space ~ ^ : ? * [), no `@{`, not ending in
+ * `.lock`, at most 255 characters.
+ */
+export function unsafeRevision(revision: string): string | undefined {
+  if (revision === '') return 'it is empty';
+  if (revision.length > 255) return 'it is longer than 255 characters';
+  if (/[\u0000-\u001f\u007f \\~^:?*[]/u.test(revision)) return 'it holds a character git does not allow in ref names';
+  if (revision.includes('@{')) return "it holds '@{'";
+  if (revision.endsWith('.lock')) return "it ends with '.lock'";
+  for (const seg of revision.split('/')) {
+    if (seg === '') return "it has an empty segment (a leading, trailing or double '/')";
+    if (seg === '.' || seg === '..') return `it has a '${seg}' segment`;
+    if (seg.startsWith('.')) return "a segment starts with '.'";
+  }
+  return undefined;
+}
+
+/**
+ * Why a repository file path from the hub's listing cannot be placed under a snapshot folder, or undefined:
+ * it must be relative, use `/` only, and have no empty, `.` or `..` segment and no control characters.
+ */
+export function unsafeRepoPath(p: string): string | undefined {
+  if (p === '') return 'it is empty';
+  if (p.length > 1024) return 'it is longer than 1024 characters';
+  if (/[\u0000-\u001f\u007f\\]/u.test(p)) return 'it holds a backslash or a control character';
+  if (p.startsWith('/') || /^[A-Za-z]:/u.test(p)) return 'it is absolute';
+  for (const seg of p.split('/')) {
+    if (seg === '' || seg === '.' || seg === '..') return `it has ${seg === '' ? 'an empty' : `a '${seg}'`} segment`;
+  }
+  return undefined;
+}
+
+/** `child` lies strictly inside `dir` once both are resolved (a last guard before writing into the cache). */
+export function isInsideDir(child: string, dir: string): boolean {
+  const rel = relative(resolve(dir), resolve(child));
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
 
 function expandHome(p: string): string {
   return p === '~' || p.startsWith('~/') ? join(homedir(), p.slice(1)) : p;
@@ -42,6 +87,7 @@ export function snapshotDir(id: string, cacheDir: string, commit: string): strin
 /** The commit a cached ref points to, or the revision itself when it already is a commit. */
 export function cachedCommit(id: string, revision: string, cacheDir: string): string | undefined {
   if (COMMIT_RE.test(revision)) return revision;
+  if (unsafeRevision(revision) !== undefined) return undefined;
   try {
     const commit = readFileSync(join(repoCacheDir(id, cacheDir), 'refs', revision), 'utf8').trim();
     return COMMIT_RE.test(commit) ? commit : undefined;
@@ -73,6 +119,9 @@ export function missingFiles(dir: string, files: readonly string[]): string[] {
 export async function writeRef(id: string, cacheDir: string, revision: string, commit: string): Promise<void> {
   if (revision === commit) return;
   const ref = join(repoCacheDir(id, cacheDir), 'refs', revision);
+  if (unsafeRevision(revision) !== undefined || !COMMIT_RE.test(commit) || !isInsideDir(ref, cacheDir)) {
+    throw new Error(`refusing to record revision ${JSON.stringify(revision)} → ${JSON.stringify(commit)} in the cache`);
+  }
   await mkdir(dirname(ref), { recursive: true });
   const tmp = `${ref}.${process.pid}.tmp`;
   await writeFile(tmp, commit);
@@ -83,7 +132,10 @@ export async function writeRef(id: string, cacheDir: string, revision: string, c
  * Points `snapshots/<commit>/<path>` at a blob with a relative symlink (what Python does, and it
  * survives moving the cache); copies when symlinks are not allowed, e.g. Windows without rights.
  */
-export async function linkPointer(blob: string, pointer: string): Promise<void> {
+export async function linkPointer(blob: string, pointer: string, cacheDir?: string): Promise<void> {
+  if (cacheDir !== undefined && (!isInsideDir(pointer, cacheDir) || !isInsideDir(blob, cacheDir))) {
+    throw new Error(`refusing to write ${pointer} outside the cache ${cacheDir}`);
+  }
   await mkdir(dirname(pointer), { recursive: true });
   await rm(pointer, { force: true });
   try {

@@ -1,7 +1,11 @@
 import { HubApiError } from '@huggingface/hub';
 
-/** What went wrong while resolving a model, so callers can react (e.g. suggest HF_TOKEN or `models pull`). */
-export type HubErrorKind = 'not-found' | 'unauthorized' | 'offline-miss' | 'network' | 'integrity';
+/**
+ * What went wrong while resolving a model, so callers can react (e.g. suggest HF_TOKEN or `models pull`).
+ * 'unsafe': a revision, or a name the server returned (file path, blob id, commit), that could name a path
+ * outside the cache; refused before anything is written and never retried.
+ */
+export type HubErrorKind = 'not-found' | 'unauthorized' | 'offline-miss' | 'network' | 'integrity' | 'unsafe';
 
 /** A model-resolution failure with a message meant for end users. */
 export class HubError extends Error {

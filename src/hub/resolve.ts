@@ -6,10 +6,15 @@ import {
   blobPath,
   cachedSnapshot,
   COMMIT_RE,
+  GIT_OID_RE,
   hubCacheDir,
+  isInsideDir,
   linkPointer,
   missingFiles,
+  SHA256_RE,
   snapshotDir,
+  unsafeRepoPath,
+  unsafeRevision,
   writeRef,
 } from './cache.js';
 import { blobName, downloadBlob, type DownloadContext, type RemoteFile } from './download.js';
@@ -91,6 +96,11 @@ export async function resolveModel(spec: string, opts: ResolveOptions = {}): Pro
   const env = opts.env ?? process.env;
   const id = parsed.id;
   const revision = parsed.revision ?? opts.revision ?? 'main';
+  // The revision names a file in the cache (refs/<revision>): one that could leave it is refused before any request.
+  const badRevision = unsafeRevision(revision);
+  if (badRevision !== undefined) {
+    throw new HubError('unsafe', `model ${id}: revision ${JSON.stringify(revision)} is not a valid branch, tag or commit name (${badRevision})`);
+  }
   const dtype = opts.dtype ?? DEFAULT_DTYPE;
   const cacheDir = opts.cacheDir ?? hubCacheDir(env);
   const offline = opts.offline ?? envFlag(env.HF_HUB_OFFLINE);
@@ -153,6 +163,7 @@ async function download(
     listing.set(e.path, { path: e.path, size: e.lfs?.size ?? e.size, oid: e.oid ?? '', sha256: e.lfs?.oid });
   }
 
+
   const wanted = requiredFiles(dtype);
   for (const path of wanted) {
     if (!listing.has(path)) {
@@ -165,6 +176,8 @@ async function download(
   const externalData = [...listing.keys()].filter((p) => onnx.some((o) => isExternalDataOf(o, p)));
   // External data first: its pointer must exist before the .onnx that makes the folder look complete.
   const files = [...new Set([...externalData, ...wanted])].map((p) => listing.get(p)!);
+  // Every name the server supplied becomes part of a cache path: check each before anything is written.
+  for (const file of files) checkRemoteFile(file, id, revision, cacheDir, commit);
 
   const ctx: DownloadContext = { ...base, commit };
   let downloaded = false;
@@ -173,9 +186,25 @@ async function download(
   }
   // Pointers only after every blob is verified, so a half-finished run never looks complete.
   const dir = snapshotDir(id, cacheDir, commit);
-  for (const file of files) await linkPointer(blobPath(id, cacheDir, blobName(file)), join(dir, file.path));
+  for (const file of files) await linkPointer(blobPath(id, cacheDir, blobName(file)), join(dir, file.path), cacheDir);
   await writeRef(id, cacheDir, revision, commit);
   return { dir, id, revision, commit, fromCache: !downloaded };
+}
+
+/** Refuses a listed file whose path, blob id or size could name a path outside the cache or make no sense. */
+function checkRemoteFile(file: RemoteFile, id: string, revision: string, cacheDir: string, commit: string): void {
+  const refuse = (why: string): never => {
+    throw new HubError('unsafe', `model ${id}: the hub listed ${JSON.stringify(file.path)} (revision ${revision}) with ${why}; refusing it`);
+  };
+  const badPath = unsafeRepoPath(file.path);
+  if (badPath !== undefined) refuse(`an unusable file name (${badPath})`);
+  if (file.sha256 !== undefined && !SHA256_RE.test(file.sha256)) refuse(`an LFS id ${JSON.stringify(file.sha256)} that is not a sha256`);
+  if (file.sha256 === undefined && !GIT_OID_RE.test(file.oid)) refuse(`a blob id ${JSON.stringify(file.oid)} that is not a git object id`);
+  if (!Number.isSafeInteger(file.size) || file.size < 0) refuse(`a size ${JSON.stringify(file.size)} that is not a byte count`);
+  const pointer = join(snapshotDir(id, cacheDir, commit), file.path);
+  if (!isInsideDir(pointer, snapshotDir(id, cacheDir, commit)) || !isInsideDir(blobPath(id, cacheDir, blobName(file)), cacheDir)) {
+    refuse('a name that resolves outside the cache');
+  }
 }
 
 function offlineMiss(

@@ -2,10 +2,10 @@
  * Image decoding with sharp, following the reference script's rules (amg-reference.md, "Image decoding"):
  * EXIF orientation applied, grey replicated, alpha dropped (not composited), 16-bit → high byte, CMYK → RGB by OpenCV's formula.
  */
-import { readFile } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import type { RgbImage } from '../amg/types.js';
 import { cmykToRgb } from './cmyk.js';
+import { InputFileError, readRegularFile } from './read-input.js';
 
 /** File extensions (lower case, with the dot) of the formats decodeImage accepts. */
 export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
@@ -49,13 +49,21 @@ function overLimitReason(w: number, h: number, maxPixels: number): string {
   return `image is ${w}x${h} = ${((w * h) / 1e6).toFixed(1)} MP, over the ${limit} MP limit (--max-pixels)`;
 }
 
-async function readInput(input: string | Buffer): Promise<Buffer> {
+/**
+ * The largest file read for an image within `maxPixels`: 16 bytes per pixel (uncompressed 16-bit CMYK with alpha
+ * needs 10) plus 64 MiB of metadata, so that a huge file is refused from its size before it is read.
+ */
+export function maxFileBytes(maxPixels: number): number {
+  return Math.floor(Math.min(16 * maxPixels + 64 * 2 ** 20, 2 ** 32 - 1));
+}
+
+async function readInput(input: string | Buffer, maxPixels: number): Promise<Buffer> {
   if (typeof input !== 'string') return input;
   try {
-    return await readFile(input);
+    return await readRegularFile(input, maxFileBytes(maxPixels), ' for images within --max-pixels');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'read error';
-    throw new ImageDecodeError(`cannot read file (${code})`, { cause: err });
+    if (err instanceof InputFileError) throw new ImageDecodeError(err.message, { cause: err });
+    throw err;
   }
 }
 
@@ -87,7 +95,7 @@ function highBytes(words: Uint16Array): Uint8Array {
 export async function decodeImage(input: string | Buffer, opts: DecodeOptions = {}): Promise<RgbImage> {
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (!(maxPixels > 0)) throw new RangeError(`decodeImage: maxPixels must be positive, got ${maxPixels}`);
-  const buf = await readInput(input);
+  const buf = await readInput(input, maxPixels);
   if (buf.length === 0) throw new ImageDecodeError('empty file');
 
   let meta: Metadata;

@@ -43,9 +43,24 @@ function channelLuts(spec: PreprocessSpec): Float32Array[] {
   });
 }
 
+/**
+ * An image too thin for the model: resizing its longest side to the model's input size rounds the other side to
+ * zero pixels. The reference implementation fails on such images too (its resize to a zero size raises).
+ */
+export class DegenerateImageError extends RangeError {
+  override name = 'DegenerateImageError';
+}
+
 /** Resize the longest edge with Pillow's exact bilinear filter, normalise, pad bottom/right with zeros. */
 function longestEdgePad(img: RgbImage, spec: PreprocessSpec, out: Float32Array): Preprocessed {
   const { width: rw, height: rh } = longestEdgeSize(img.width, img.height, spec.size);
+  if (rw === 0 || rh === 0) {
+    const [short, long] = img.width < img.height ? [img.width, img.height] : [img.height, img.width];
+    throw new DegenerateImageError(
+      `image is ${img.width}x${img.height}: resizing its longest side to the model's ${spec.size} pixels makes the other side ` +
+        `round(${short} × ${spec.size} / ${long}) = 0 pixels; the reference implementation fails on such images too`,
+    );
+  }
   const rgb = rw === img.width && rh === img.height
     ? img.data
     : resizeBilinearPillow(img.data, img.width, img.height, rw, rh, 3);

@@ -80,6 +80,7 @@ function markOpenSides(labels: Int32Array, w: number, h: number, sizes: Int32Arr
  * SAM 2 low-resolution clean-up of one candidate's logits (n×n, written to `out`): background components
  * (v ≤ threshold) with area ≤ maxArea are set to threshold + 10, then foreground components found on the original
  * logits (v > threshold) with area ≤ maxArea are set to threshold − 10. Border components count like any other.
+ * `threshold` is the image predictor's mask threshold, which in the SAM 2 generator is always 0 (not its own).
  */
 export function cleanLowResLogits(
   logits: Float32Array,

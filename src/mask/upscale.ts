@@ -77,6 +77,18 @@ export class UpscalePlan {
   readonly rowAnchor: Int32Array;
   readonly colStart: Int32Array;
   readonly colAnchor: Int32Array;
+  /** Intermediate-frame rows [rowFrameLo[g], rowFrameHi[g]] that row group g reads; likewise columns per column group. */
+  readonly rowFrameLo: Int32Array;
+  readonly rowFrameHi: Int32Array;
+  readonly colFrameLo: Int32Array;
+  readonly colFrameHi: Int32Array;
+  /**
+   * Per output row y: the end (exclusive) of the run of rows that read the same two intermediate rows as y. Along a
+   * column, the rows of one run are a float32 lerp between the same two values.
+   */
+  readonly rowRunEnd: Int32Array;
+  /** Column group of each output column. */
+  readonly colGroupOf: Int32Array;
 
   constructor(geom: LogitGeometry, outW: number, outH: number) {
     this.lowRes = geom.lowRes;
@@ -99,6 +111,14 @@ export class UpscalePlan {
     this.midH = geom.frame !== null ? geom.validH : geom.lowRes;
     [this.rowStart, this.rowAnchor] = groupByAnchor(this.sy1, this.sy2, outH);
     [this.colStart, this.colAnchor] = groupByAnchor(this.sx1, this.sx2, outW);
+    [this.rowFrameLo, this.rowFrameHi] = frameRanges(this.rowStart, this.sy2);
+    [this.colFrameLo, this.colFrameHi] = frameRanges(this.colStart, this.sx2);
+    this.colGroupOf = new Int32Array(outW);
+    for (let g = 0; g + 1 < this.colStart.length; g++) this.colGroupOf.fill(g, this.colStart[g], this.colStart[g + 1]);
+    this.rowRunEnd = new Int32Array(outH);
+    for (let y = outH - 1; y >= 0; y--) {
+      this.rowRunEnd[y] = y + 1 < outH && this.sy2.i0[y + 1] === this.sy2.i0[y] ? this.rowRunEnd[y + 1] : y + 1;
+    }
   }
 
   /** Number of row / column groups. */
@@ -130,6 +150,48 @@ export class UpscalePlan {
     const { i0, i1, w0, w1 } = sy;
     for (let Y = 0; Y < this.midH; Y++) out[at + Y] = lerp2(scratch[i0[Y]], scratch[i1[Y]], w0[Y], w1[Y]);
   }
+
+  /**
+   * Like frameColumn, for the intermediate rows [Y0, Y1] only: the values are the same (each depends only on its own
+   * two low-res rows), so a column may be filled piecewise. Two-stage plans only.
+   */
+  frameColumnRows(
+    logits: Float32Array,
+    offset: number,
+    X: number,
+    Y0: number,
+    Y1: number,
+    out: Float32Array,
+    at: number,
+    scratch: Float32Array,
+  ): void {
+    const sy = this.sy1 as AxisTable;
+    const sx = this.sx1 as AxisTable;
+    const n = this.lowRes;
+    const c0 = sx.i0[X];
+    const c1 = sx.i1[X];
+    const wx0 = sx.w0[X];
+    const wx1 = sx.w1[X];
+    const { i0, i1, w0, w1 } = sy;
+    const rEnd = i1[Y1];
+    for (let r = i0[Y0]; r <= rEnd; r++) {
+      const row = offset + r * n;
+      scratch[r] = lerp2(logits[row + c0], logits[row + c1], wx0, wx1);
+    }
+    for (let Y = Y0; Y <= Y1; Y++) out[at + Y] = lerp2(scratch[i0[Y]], scratch[i1[Y]], w0[Y], w1[Y]);
+  }
+}
+
+/** The last stage's source range [lo, hi] per group of output indices. */
+function frameRanges(start: Int32Array, s2: AxisTable): [Int32Array, Int32Array] {
+  const groups = start.length - 1;
+  const lo = new Int32Array(groups);
+  const hi = new Int32Array(groups);
+  for (let g = 0; g < groups; g++) {
+    lo[g] = s2.i0[start[g]];
+    hi[g] = s2.i1[start[g + 1] - 1];
+  }
+  return [lo, hi];
 }
 
 function truncateAxis(t: AxisTable, n: number): AxisTable {

@@ -26,7 +26,7 @@ export function executionProviders(device: string): string[] {
 /**
  * Throws a clear message when the installed onnxruntime-node has no such provider. The Linux x64 package ships
  * CPU and WebGPU in the box; CUDA and TensorRT are listed but their provider libraries are downloaded by the package's
- * install script (skipped by this project's .npmrc), so for them the library file itself is looked for
+ * install script (denied by this project's allowScripts in package.json), so for them the library file itself is looked for
  * (see the README, Devices).
  */
 export function checkDevice(device: string): void {

@@ -15,7 +15,7 @@
  * run with the same options (and the same pinned date).
  */
 import { pickMaskFields } from './records.js';
-import type { MaskSet, SetImage } from '../compare/read.js';
+import type { MaskSet, SetImage } from './read.js';
 import type { CocoAnnotation, CocoDocument, CocoImage, CocoInfo, RunError } from './coco.js';
 import { OBJECT_CATEGORY } from './coco.js';
 import type { Sa1bAnnotation, Sa1bDocument } from './sa1b.js';

@@ -1,15 +1,20 @@
 /**
  * Overlays (`--overlay DIR`): one PNG per image showing its masks over the photo, the way SAM's notebooks show
  * automatic masks — every mask filled with its own colour at partial opacity, largest first so that small masks
- * stay visible on top — with optional outlines, bounding boxes and prompt points (`--overlay-style`).
+ * stay visible on top — with optional outlines, bounding boxes, prompt points and id labels (`--overlay-style`).
  *
  * Deterministic: a mask's colour depends only on its position in the record list, blending is integer
- * arithmetic, and sharp's PNG encoder is given fixed settings, so the same result gives the same bytes.
+ * arithmetic, labels use a built-in bitmap font, and sharp's PNG encoder is given fixed settings, so the same
+ * result gives the same bytes.
  */
 import sharp from 'sharp';
 import type { MaskRecord, RgbImage } from '../amg/types.js';
-import { decodeToRowMajor } from '../rle/rle.js';
+import { decodeToRowMajor, forEachColumnSegment } from '../rle/rle.js';
+import { drawText, fillRect, GLYPH_H, textWidth } from './bitmap-font.js';
+import { maskColour } from './mask-colour.js';
 import { sa1bPathFor } from './sa1b.js';
+
+export { maskColour } from './mask-colour.js';
 
 /** What an overlay draws. */
 export interface OverlayStyle {
@@ -19,36 +24,56 @@ export interface OverlayStyle {
   points: boolean;
   /** Opacity of the fill, 0..1. */
   alpha: number;
+  /** Each mask's id at its prompt point (default off). */
+  labels?: boolean;
+  /** Line width in pixels of outlines, boxes and points, and the label font's pixel size (default: from the image size). */
+  width?: number;
 }
 
 /** `fill,outline` at 45 % opacity. */
 export const DEFAULT_OVERLAY_STYLE: Readonly<OverlayStyle> = { fill: true, outline: true, box: false, points: false, alpha: 0.45 };
 
-const STYLE_WORDS = ['fill', 'outline', 'box', 'points'] as const;
+const STYLE_WORDS = ['fill', 'outline', 'box', 'points', 'labels'] as const;
+
+/** The largest `width=N`. */
+const MAX_WIDTH = 64;
 
 /**
- * Parses `--overlay-style`: a comma-separated list of `fill`, `outline`, `box`, `points` and `alpha=X`
- * (0 < X ≤ 1). The words given replace the default set; `alpha=` alone keeps it. Throws with the offending token.
+ * Parses `--overlay-style`: a comma-separated list of `fill`, `outline`, `box`, `points`, `labels`, `alpha=X`
+ * (0 < X ≤ 1) and `width=N` (integer pixels, 1..64). The words given replace the default set; `alpha=` and
+ * `width=` alone keep it. Throws with the offending token.
  */
 export function parseOverlayStyle(text: string): OverlayStyle {
   const tokens = text.split(',').map((t) => t.trim()).filter((t) => t !== '');
-  if (tokens.length === 0) throw new Error('--overlay-style: empty; use e.g. fill,outline,box,points,alpha=0.5');
+  if (tokens.length === 0) throw new Error('--overlay-style: empty; use e.g. fill,outline,box,points,labels,alpha=0.5,width=2');
   let alpha = DEFAULT_OVERLAY_STYLE.alpha;
+  let width: number | undefined;
   const words = new Set<string>();
   for (const t of tokens) {
     const m = /^alpha=(.+)$/u.exec(t);
+    const w = /^width=(.+)$/u.exec(t);
     if (m) {
       const a = Number(m[1]);
       if (!(a > 0 && a <= 1)) throw new Error(`--overlay-style: alpha must be in (0, 1], got '${m[1]}'`);
       alpha = a;
+    } else if (w) {
+      const n = Number(w[1]);
+      if (!(Number.isInteger(n) && n >= 1 && n <= MAX_WIDTH)) throw new Error(`--overlay-style: width must be an integer in 1..${MAX_WIDTH}, got '${w[1]}'`);
+      width = n;
     } else if ((STYLE_WORDS as readonly string[]).includes(t)) {
       words.add(t);
     } else {
-      throw new Error(`--overlay-style: unknown item '${t}' (expected ${STYLE_WORDS.join(', ')} or alpha=X)`);
+      throw new Error(`--overlay-style: unknown item '${t}' (expected ${STYLE_WORDS.join(', ')}, alpha=X or width=N)`);
     }
   }
-  if (words.size === 0) return { ...DEFAULT_OVERLAY_STYLE, alpha };
-  return { fill: words.has('fill'), outline: words.has('outline'), box: words.has('box'), points: words.has('points'), alpha };
+  const style: OverlayStyle =
+    words.size === 0
+      ? { ...DEFAULT_OVERLAY_STYLE, alpha }
+      : { fill: words.has('fill'), outline: words.has('outline'), box: words.has('box'), points: words.has('points'), alpha };
+  // Optional keys only when asked for, so that styles compare equal to the plain ones otherwise.
+  if (words.has('labels')) style.labels = true;
+  if (width !== undefined) style.width = width;
+  return style;
 }
 
 /** `DIR/<relPath without its extension>.png`; refuses names that would leave DIR, as sa1bPathFor does. */
@@ -56,42 +81,22 @@ export function overlayPathFor(dir: string, relPath: string): string {
   return `${sa1bPathFor(dir, relPath).slice(0, -'.json'.length)}.png`;
 }
 
-/**
- * The colour of mask `i`: hues spaced by the golden angle (neighbouring indices never look alike), fully
- * saturated and bright, as 8-bit RGB.
- */
-export function maskColour(i: number): [number, number, number] {
-  const h = (((i * 0.6180339887498949 + 0.12) % 1) + 1) % 1;
-  return hsvToRgb(h, 0.85, 1);
-}
-
-function hsvToRgb(h: number, s: number, v: number): [number, number, number] {
-  const i = Math.floor(h * 6);
-  const f = h * 6 - i;
-  const p = v * (1 - s);
-  const q = v * (1 - f * s);
-  const t = v * (1 - (1 - f) * s);
-  const [r, g, b] = [
-    [v, t, p],
-    [q, v, p],
-    [p, v, t],
-    [p, q, v],
-    [t, p, v],
-    [v, p, q],
-  ][i % 6];
-  return [Math.round(r * 255), Math.round(g * 255), Math.round(b * 255)];
-}
-
 /** Line width in pixels for an image: 1 up to 800 px on the short side, growing slowly beyond. */
 export function lineWidth(width: number, height: number): number {
   return Math.max(1, Math.round(Math.min(width, height) / 800));
 }
 
+/** The label font's pixel size when `width=` is not given: 1 up to 600 px on the short side, growing beyond. */
+export function labelScale(width: number, height: number): number {
+  return Math.max(1, Math.round(Math.min(width, height) / 400));
+}
+
 /**
  * Draws the overlay into a copy of the image's RGB bytes and returns it (row-major, 3 bytes per pixel).
- * Throws when a mask's size is not the image's.
+ * Labels show `firstId + i` for record `i` (1: the ids of sa1b and jsonl files; 0: the `<i>.png` names of
+ * amg-png). Throws when a mask's size is not the image's.
  */
-export function renderOverlay(image: RgbImage, records: MaskRecord[], style: OverlayStyle = DEFAULT_OVERLAY_STYLE): Uint8Array {
+export function renderOverlay(image: RgbImage, records: MaskRecord[], style: OverlayStyle = DEFAULT_OVERLAY_STYLE, firstId = 1): Uint8Array {
   const { width: W, height: H } = image;
   const out = Uint8Array.from(image.data);
   for (const [i, r] of records.entries()) {
@@ -102,7 +107,7 @@ export function renderOverlay(image: RgbImage, records: MaskRecord[], style: Ove
   // Largest first (ties: record order), so that small masks end up on top.
   const order = records.map((_, i) => i).sort((a, b) => records[b].area - records[a].area || a - b);
   const a256 = Math.round(style.alpha * 256);
-  const lw = lineWidth(W, H);
+  const lw = style.width ?? lineWidth(W, H);
   if (style.fill) {
     for (const i of order) fillRle(out, records[i], maskColour(i), a256);
   }
@@ -116,12 +121,16 @@ export function renderOverlay(image: RgbImage, records: MaskRecord[], style: Ove
   if (style.points) {
     for (const i of order) drawPoint(out, W, H, records[i], maskColour(i), lw);
   }
+  if (style.labels) {
+    const scale = style.width ?? labelScale(W, H);
+    for (const i of order) drawLabel(out, W, H, records[i].pointCoords, String(firstId + i), maskColour(i), scale);
+  }
   return out;
 }
 
-/** The overlay as PNG bytes. */
-export async function overlayPng(image: RgbImage, records: MaskRecord[], style: OverlayStyle = DEFAULT_OVERLAY_STYLE): Promise<Buffer> {
-  const rgb = renderOverlay(image, records, style);
+/** The overlay as PNG bytes (see {@link renderOverlay} for `firstId`). */
+export async function overlayPng(image: RgbImage, records: MaskRecord[], style: OverlayStyle = DEFAULT_OVERLAY_STYLE, firstId = 1): Promise<Buffer> {
+  const rgb = renderOverlay(image, records, style, firstId);
   return sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), {
     raw: { width: image.width, height: image.height, channels: 3 },
   })
@@ -131,31 +140,19 @@ export async function overlayPng(image: RgbImage, records: MaskRecord[], style: 
 
 /** Blends the mask's pixels towards `c`, walking the column-major runs directly (no full-size bitmap). */
 function fillRle(out: Uint8Array, r: MaskRecord, c: [number, number, number], a256: number): void {
-  const { h, w, counts } = r.segmentation;
+  const w = r.segmentation.w;
   const keep = 256 - a256;
   const cr = c[0] * a256 + 128;
   const cg = c[1] * a256 + 128;
   const cb = c[2] * a256 + 128;
-  let pos = 0;
-  for (let k = 0; k < counts.length; k++) {
-    const end = pos + counts[k];
-    if (k & 1) {
-      let p = pos;
-      while (p < end) {
-        const x = Math.floor(p / h);
-        const y0 = p - x * h;
-        const y1 = Math.min(h, y0 + (end - p));
-        for (let y = y0; y < y1; y++) {
-          const o = (y * w + x) * 3;
-          out[o] = (out[o] * keep + cr) >> 8;
-          out[o + 1] = (out[o + 1] * keep + cg) >> 8;
-          out[o + 2] = (out[o + 2] * keep + cb) >> 8;
-        }
-        p += y1 - y0;
-      }
+  forEachColumnSegment(r.segmentation, (x, y0, y1) => {
+    for (let y = y0; y < y1; y++) {
+      const o = (y * w + x) * 3;
+      out[o] = (out[o] * keep + cr) >> 8;
+      out[o + 1] = (out[o + 1] * keep + cg) >> 8;
+      out[o + 2] = (out[o + 2] * keep + cb) >> 8;
     }
-    pos = end;
-  }
+  });
 }
 
 function paint(out: Uint8Array, W: number, H: number, x0: number, y0: number, size: number, c: [number, number, number]): void {
@@ -230,6 +227,30 @@ function drawPoint(out: Uint8Array, W: number, H: number, r: MaskRecord, c: [num
       paint(out, W, H, cx + dx, cy + dy, 1, d2 <= inner * inner ? c : [255, 255, 255]);
     }
   }
+}
+
+/**
+ * `text` centred on `point` (moved inside the image when it would stick out) in a tag that reads on any
+ * background: a black frame around the mask's colour, digits in black or white, whichever contrasts more.
+ */
+function drawLabel(
+  out: Uint8Array,
+  W: number,
+  H: number,
+  point: [number, number],
+  text: string,
+  c: [number, number, number],
+  s: number,
+): void {
+  // Frame s, padding s, text, padding s, frame s.
+  const bw = textWidth(text, s) + 4 * s;
+  const bh = GLYPH_H * s + 4 * s;
+  const x0 = Math.max(0, Math.min(W - bw, Math.round(point[0]) - Math.floor(bw / 2)));
+  const y0 = Math.max(0, Math.min(H - bh, Math.round(point[1]) - Math.floor(bh / 2)));
+  const ink: [number, number, number] = c[0] * 299 + c[1] * 587 + c[2] * 114 > 150_000 ? [0, 0, 0] : [255, 255, 255];
+  fillRect(out, W, H, x0, y0, bw, bh, [0, 0, 0]);
+  fillRect(out, W, H, x0 + s, y0 + s, bw - 2 * s, bh - 2 * s, c);
+  drawText(out, W, H, x0 + 2 * s, y0 + 2 * s, text, s, ink);
 }
 
 function clampInt(v: number, lo: number, hi: number): number {

@@ -1,10 +1,11 @@
 /**
- * The record fields shared by the three output formats, converted once from a MaskRecord into the
- * reference's snake_case names. Numbers are checked here because JSON.stringify would silently write
- * NaN or Infinity as null and produce a file that no reader accepts.
+ * The record fields shared by the three output formats and the journal, in both directions: converted once from a
+ * MaskRecord into the reference's snake_case names (numbers are checked here because JSON.stringify would silently
+ * write NaN or Infinity as null and produce a file that no reader accepts), and read back by the one record parser
+ * every reader uses ({@link parseMaskFields}), which checks that the fields agree with the mask.
  */
 import type { BoxXYWH, MaskRecord } from '../amg/types.js';
-import { toCoco, type CocoRle } from '../rle/rle.js';
+import { fromCoco, rleArea, rleBoxXYXY, toCoco, type CocoRle, type Rle } from '../rle/rle.js';
 
 /** The output fields of one record (the SA-1B annotation without its id). */
 export interface RecordFields {
@@ -62,4 +63,125 @@ export function pickMaskFields(a: MaskFields): MaskFields {
     point_coords: a.point_coords,
     crop_box: a.crop_box,
   };
+}
+
+/** Text that is not what sam-amg writes; the message names the JSON location (`annotations[3].area: …`). */
+export class FormatError extends Error {
+  override name = 'FormatError';
+}
+
+/** A parsed record: its fields and its decoded mask (runs, never a bitmap). */
+export interface ParsedMask {
+  fields: MaskFields;
+  rle: Rle;
+}
+
+/**
+ * Reads the mask fields of one record of any output format or the journal, at JSON location `at`, for an image
+ * of `image.width`×`image.height`. Checks every type, that the mask is the image's size and its counts cover
+ * exactly its pixels, that `area` is the number of mask pixels and `bbox` the mask's box (XYWH, w = max x − min x,
+ * the reference's convention; [0, 0, 0, 0] for an empty mask), that `point_coords` holds at least one point and
+ * `crop_box` four numbers. Unknown keys are dropped. Throws {@link FormatError}.
+ */
+export function parseMaskFields(raw: unknown, at: string, image: { width: number; height: number }): ParsedMask {
+  const o = objectAt(raw, at);
+  const seg = objectAt(fieldAt(o, 'segmentation', at), `${at}.segmentation`);
+  const size = arrayAt(fieldAt(seg, 'size', `${at}.segmentation`), `${at}.segmentation.size`);
+  if (size.length !== 2) throw new FormatError(`${at}.segmentation.size: expected [height, width]`);
+  const h = positiveIntAt(size[0], `${at}.segmentation.size[0]`);
+  const w = positiveIntAt(size[1], `${at}.segmentation.size[1]`);
+  if (h !== image.height || w !== image.width) {
+    throw new FormatError(`${at}.segmentation.size: [${h}, ${w}] but the image is ${image.height}x${image.width} (HxW)`);
+  }
+  const counts = fieldAt(seg, 'counts', `${at}.segmentation`);
+  if (typeof counts !== 'string') throw new FormatError(`${at}.segmentation.counts: expected a string`);
+  let rle: Rle;
+  try {
+    rle = fromCoco({ size: [h, w], counts });
+  } catch (err) {
+    throw new FormatError(`${at}.segmentation.counts: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const area = nonNegativeIntAt(fieldAt(o, 'area', at), `${at}.area`);
+  const pixels = rleArea(rle);
+  if (area !== pixels) throw new FormatError(`${at}.area: ${area} but the mask has ${pixels} pixels`);
+  const bbox = boxAt(fieldAt(o, 'bbox', at), `${at}.bbox`);
+  const [x0, y0, x1, y1] = rleBoxXYXY(rle);
+  const box: BoxXYWH = [x0, y0, x1 - x0, y1 - y0];
+  if (bbox.some((v, i) => v !== box[i])) {
+    throw new FormatError(`${at}.bbox: [${bbox.join(', ')}] but the mask's box is [${box.join(', ')}]`);
+  }
+  const points = arrayAt(fieldAt(o, 'point_coords', at), `${at}.point_coords`);
+  if (points.length === 0) throw new FormatError(`${at}.point_coords: expected at least one [x, y]`);
+  const fields: MaskFields = {
+    segmentation: { size: [h, w], counts },
+    area,
+    bbox,
+    predicted_iou: numberAt(fieldAt(o, 'predicted_iou', at), `${at}.predicted_iou`),
+    stability_score: numberAt(fieldAt(o, 'stability_score', at), `${at}.stability_score`),
+    point_coords: points.map((p, i) => pointAt(p, `${at}.point_coords[${i}]`)),
+    crop_box: boxAt(fieldAt(o, 'crop_box', at), `${at}.crop_box`),
+  };
+  return { fields, rle };
+}
+
+/** The MaskRecord of parsed fields (the inverse of {@link recordFields}; the first prompt point). */
+export function maskRecordOf(p: ParsedMask): MaskRecord {
+  const f = p.fields;
+  return {
+    segmentation: p.rle,
+    area: f.area,
+    bbox: f.bbox,
+    predictedIou: f.predicted_iou,
+    pointCoords: [f.point_coords[0][0], f.point_coords[0][1]],
+    stabilityScore: f.stability_score,
+    cropBox: f.crop_box,
+  };
+}
+
+/** Field readers shared by the document parsers: each throws a FormatError naming the location. */
+export function objectAt(v: unknown, at: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new FormatError(`${at}: expected an object`);
+  return v as Record<string, unknown>;
+}
+
+export function fieldAt(o: Record<string, unknown>, key: string, at: string): unknown {
+  if (!Object.hasOwn(o, key)) throw new FormatError(`${at === '' ? key : `${at}.${key}`}: missing`);
+  return o[key];
+}
+
+export function arrayAt(v: unknown, at: string): unknown[] {
+  if (!Array.isArray(v)) throw new FormatError(`${at}: expected an array`);
+  return v;
+}
+
+export function stringAt(v: unknown, at: string): string {
+  if (typeof v !== 'string') throw new FormatError(`${at}: expected a string`);
+  return v;
+}
+
+export function numberAt(v: unknown, at: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new FormatError(`${at}: expected a number`);
+  return v;
+}
+
+export function nonNegativeIntAt(v: unknown, at: string): number {
+  if (!Number.isSafeInteger(v) || (v as number) < 0) throw new FormatError(`${at}: expected a non-negative integer`);
+  return v as number;
+}
+
+export function positiveIntAt(v: unknown, at: string): number {
+  if (!Number.isSafeInteger(v) || (v as number) < 1) throw new FormatError(`${at}: expected a positive integer`);
+  return v as number;
+}
+
+function boxAt(v: unknown, at: string): BoxXYWH {
+  const a = arrayAt(v, at);
+  if (a.length !== 4) throw new FormatError(`${at}: expected [x, y, w, h]`);
+  return [numberAt(a[0], `${at}[0]`), numberAt(a[1], `${at}[1]`), numberAt(a[2], `${at}[2]`), numberAt(a[3], `${at}[3]`)];
+}
+
+function pointAt(v: unknown, at: string): [number, number] {
+  const a = arrayAt(v, at);
+  if (a.length !== 2) throw new FormatError(`${at}: expected [x, y]`);
+  return [numberAt(a[0], `${at}[0]`), numberAt(a[1], `${at}[1]`)];
 }

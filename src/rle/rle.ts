@@ -181,26 +181,38 @@ function outputBuffer(rle: Rle, out: Uint8Array | undefined, fn: string): Uint8A
   return out;
 }
 
-/** Decodes to a row-major 0/1 bitmap; writes into `out` (first h*w bytes, zeroed first) when given. */
-export function decodeToRowMajor(rle: Rle, out?: Uint8Array): Uint8Array {
-  const dst = outputBuffer(rle, out, 'decodeToRowMajor');
-  const { h, w, counts } = rle;
+
+/**
+ * Calls `segment(x, y0, y1)` for every piece of foreground that lies in one column: rows y0 (inclusive) to y1
+ * (exclusive) of column x, in column-major order. A run that crosses column ends is split there, so callers can
+ * write plain strided loops without decoding the mask.
+ */
+export function forEachColumnSegment(rle: Rle, segment: (x: number, y0: number, y1: number) => void): void {
+  const { h, counts } = rle;
   let pos = 0;
   for (let i = 0; i < counts.length; i++) {
     const end = pos + counts[i];
     if (i & 1) {
-      // Walk the run one column segment at a time so the inner loop is a plain strided fill.
       let p = pos;
       while (p < end) {
         const x = Math.floor(p / h);
         const y0 = p - x * h;
         const y1 = Math.min(h, y0 + (end - p));
-        for (let y = y0; y < y1; y++) dst[y * w + x] = 1;
+        segment(x, y0, y1);
         p += y1 - y0;
       }
     }
     pos = end;
   }
+}
+
+/** Decodes to a row-major 0/1 bitmap; writes into `out` (first h*w bytes, zeroed first) when given. */
+export function decodeToRowMajor(rle: Rle, out?: Uint8Array): Uint8Array {
+  const dst = outputBuffer(rle, out, 'decodeToRowMajor');
+  const w = rle.w;
+  forEachColumnSegment(rle, (x, y0, y1) => {
+    for (let y = y0; y < y1; y++) dst[y * w + x] = 1;
+  });
   return dst;
 }
 
@@ -405,31 +417,19 @@ export function rleIou(a: Rle, b: Rle): number {
 
 /** Shift a crop-frame RLE (ch × cw) into an image frame (H × W) at offset (x0, y0), zeros elsewhere, without decoding. */
 export function uncropRle(rle: Rle, x0: number, y0: number, H: number, W: number): Rle {
-  const { h: ch, w: cw, counts } = rle;
+  const { h: ch, w: cw } = rle;
   assertSize(H, W);
   if (!Number.isInteger(x0) || !Number.isInteger(y0) || x0 < 0 || y0 < 0 || x0 + cw > W || y0 + ch > H) {
     throw new RangeError(`uncropRle: crop ${ch}x${cw} at (x0=${x0}, y0=${y0}) does not fit in ${H}x${W}`);
   }
   assertCovers(rle, 'uncropRle');
   const b = new RleBuilder(H, W);
-  let pos = 0;
-  for (let i = 0; i < counts.length; i++) {
-    const end = pos + counts[i];
-    if (i & 1) {
-      // Each crop column of the run lands in its own image column, so split the run at column ends.
-      let p = pos;
-      while (p < end) {
-        const cx = Math.floor(p / ch);
-        const cy = p - cx * ch;
-        const len = Math.min(end, (cx + 1) * ch) - p;
-        const dst = (x0 + cx) * H + y0 + cy;
-        b.push(0, dst - b.length);
-        b.push(1, len);
-        p += len;
-      }
-    }
-    pos = end;
-  }
+  // Each crop column of a run lands in its own image column.
+  forEachColumnSegment(rle, (cx, cy0, cy1) => {
+    const dst = (x0 + cx) * H + y0 + cy0;
+    b.push(0, dst - b.length);
+    b.push(1, cy1 - cy0);
+  });
   b.push(0, H * W - b.length);
   return b.finish();
 }

@@ -11,7 +11,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import pLimit from 'p-limit';
-import type { MaskGenerator } from '../amg/generator.js';
+import type { GenerateProgress, MaskGenerator } from '../amg/generator.js';
 import type { RgbImage } from '../amg/types.js';
 import { decodeImage, ImageDecodeError } from '../image/decode.js';
 import type { ImageResult, RunError } from '../output/coco.js';
@@ -24,15 +24,25 @@ export interface FileIdentity {
   mtimeMs: number;
 }
 
+/** Where one image's time went, in milliseconds (see {@link GenerateProgress}). */
+export interface ImageTiming {
+  encoderMs: number;
+  decoderMs: number;
+  postprocessMs: number;
+  prompts: number;
+}
+
 /** What the batch reports as it goes (progress display, journal, streaming writers). */
 export interface BatchEvents {
   /** An image is about to start. */
   onStart?(item: InputItem, index: number): void;
+  /** Progress inside an image (crops and prompt batches done); called as the generator reports it. */
+  onProgress?(item: InputItem, index: number, progress: GenerateProgress): void;
   /**
    * An image finished; called in input order (results are held back until their predecessors finish). A throw or
    * rejection here is fatal: the batch stops taking new images and reports it as {@link BatchOutcome.fatal}.
    */
-  onResult?(result: ImageResult, index: number, seconds: number, file: FileIdentity): Promise<void> | void;
+  onResult?(result: ImageResult, index: number, seconds: number, file: FileIdentity, timing: ImageTiming): Promise<void> | void;
   /** An image failed; called in input order. A throw here is fatal, as for onResult. */
   onError?(error: RunError, index: number): Promise<void> | void;
 }
@@ -87,7 +97,7 @@ export interface BatchOutcome {
 }
 
 type Settled =
-  | { kind: 'ok'; result: ImageResult; seconds: number; file: FileIdentity }
+  | { kind: 'ok'; result: ImageResult; seconds: number; file: FileIdentity; timing: ImageTiming }
   | { kind: 'error'; error: RunError; fatal?: Error }
   | { kind: 'skipped' };
 
@@ -122,7 +132,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
           // streamed: the handler is what failed.
           if (fatal === undefined) {
             try {
-              await events.onResult?.(s.result, index, s.seconds, s.file);
+              await events.onResult?.(s.result, index, s.seconds, s.file, s.timing);
             } catch (err) {
               setFatal(err);
             }
@@ -174,13 +184,22 @@ async function processOne(item: InputItem, index: number, generator: MaskGenerat
     const file = await identify(item.path);
     const image = await decodeImage(item.path, { maxPixels: opts.maxPixels });
     stage = 'generate';
-    const records = await generator.generate(image);
+    const timing: ImageTiming = { encoderMs: 0, decoderMs: 0, postprocessMs: 0, prompts: 0 };
+    const records = await generator.generate(image, {
+      onProgress: (p) => {
+        timing.encoderMs = p.encoderMs;
+        timing.decoderMs = p.decoderMs;
+        timing.postprocessMs = p.postprocessMs;
+        timing.prompts = p.promptsDone;
+        opts.events?.onProgress?.(item, index, p);
+      },
+    });
     const result: ImageResult = { relPath: item.relPath, width: image.width, height: image.height, records };
     if (opts.afterImage) {
       stage = 'output';
       await opts.afterImage(item, image, result, index);
     }
-    return { kind: 'ok', result, seconds: 0, file };
+    return { kind: 'ok', result, seconds: 0, file, timing };
   } catch (err) {
     if (err instanceof StageError) stage = err.stage;
     const message = err instanceof ImageDecodeError ? err.message : err instanceof Error ? err.message : String(err);

@@ -3,9 +3,11 @@
  * images a run processes. Problems with single paths are values (warnings, errors), never exceptions, so one
  * bad argument does not stop a batch.
  */
-import { promises as fsp } from 'node:fs';
+import { constants, open, promises as fsp } from 'node:fs';
 import type { Dirent, Stats } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
+import { InputFileError, readRegularFile } from '../image/read-input.js';
 import { describeFsError } from '../output/errno.js';
 import { compileGlob, hasGlobMagic, matchName, type GlobSegment } from './glob.js';
 
@@ -15,11 +17,15 @@ export interface InputItem {
   path: string;
   /** Path relative to the input root, POSIX separators; unique within a listing. */
   relPath: string;
+  /** The file's real path (symbolic links resolved), when listInputs found it. */
+  realPath?: string;
 }
 
 /** The result of {@link listInputs}. */
 export interface InputListing {
   items: InputItem[];
+  /** Real paths of the folders the listing walked: folder arguments and the static bases of patterns. */
+  folders: string[];
   warnings: string[];
   errors: { path: string; reason: string }[];
 }
@@ -47,6 +53,7 @@ interface Candidate {
 
 interface Sink {
   candidates: Candidate[];
+  folders: string[];
   warnings: string[];
   errors: { path: string; reason: string }[];
   extensions: ReadonlySet<string>;
@@ -90,32 +97,64 @@ interface Trail {
  */
 export async function listInputs(args: string[], opts: ListInputsOptions): Promise<InputListing> {
   const cwd = opts.cwd ?? process.cwd();
-  const sink: Sink = { candidates: [], warnings: [], errors: [], extensions: normaliseExtensions(opts.extensions) };
+  const sink: Sink = { candidates: [], folders: [], warnings: [], errors: [], extensions: normaliseExtensions(opts.extensions) };
   const all = [...args];
   if (opts.filesFrom !== undefined) all.push(...(await readFilesFrom(opts.filesFrom, opts.stdin, cwd)));
   for (const arg of all) await addArgument(arg, cwd, sink);
   const items = nameUniquely(dedupe(sink.candidates));
   items.sort((a, b) => compare(a.relPath, b.relPath) || compare(a.path, b.path));
-  return { items, warnings: unique(sink.warnings), errors: uniqueErrors(sink.errors) };
+  return { items, folders: unique(sink.folders), warnings: unique(sink.warnings), errors: uniqueErrors(sink.errors) };
 }
 
-/** Reads a `--files-from` list: one path per line, '#' comments and blank lines ignored, ends trimmed. */
+/**
+ * Reads a `--files-from` list: one path per line, exactly as written (only the line ending, `\n` or `\r\n`, is
+ * removed: names may begin or end with spaces); blank lines and lines whose first non-blank character is '#'
+ * are ignored. The list is read as a stream, so a pipe (`-`, `<(find …)`) is read as its writer writes.
+ */
 async function readFilesFrom(source: string, stdin: NodeJS.ReadableStream | undefined, cwd: string): Promise<string[]> {
   let text: string;
   try {
-    text = source === '-' ? await readStream(stdin ?? process.stdin) : await fsp.readFile(path.resolve(cwd, source), 'utf8');
+    text = source === '-' ? await readStream(stdin ?? process.stdin) : await readListFile(path.resolve(cwd, source));
   } catch (err) {
-    throw new Error(`cannot read --files-from ${source === '-' ? 'stdin' : source}: ${describeFsError(err)}`, { cause: err });
+    const why = err instanceof InputFileError ? err.message : describeFsError(err);
+    throw new Error(`cannot read --files-from ${source === '-' ? 'stdin' : source}: ${why}`, { cause: err });
   }
   return text
     .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'));
+    .map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line))
+    .filter((line) => line.trim() !== '' && !line.trimStart().startsWith('#'));
+}
+
+/** The largest `--files-from` list read (about ten million paths). */
+export const MAX_LIST_BYTES = 2 ** 30;
+
+/**
+ * A list file: a regular file is read whole (bounded); a named pipe (`<(find …)`, /dev/stdin, a FIFO) is opened
+ * as a reader (which waits, off the event loop, until a writer has it open — as `cat` would) and then read from
+ * the event loop as its writer writes, so a signal still ends the process while it waits.
+ */
+async function readListFile(file: string): Promise<string> {
+  const st = await fsp.stat(file);
+  if (!st.isFIFO()) return (await readRegularFile(file, MAX_LIST_BYTES)).toString('utf8');
+  // A plain descriptor (not a FileHandle): the socket owns it and closes it.
+  const fd = await new Promise<number>((resolve, reject) => open(file, constants.O_RDONLY, (err, n) => (err ? reject(err) : resolve(n))));
+  const socket = new net.Socket({ fd, readable: true, writable: false });
+  try {
+    return await readStream(socket);
+  } finally {
+    socket.destroy();
+  }
 }
 
 async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk));
+  let size = 0;
+  for await (const chunk of stream) {
+    const buf = Buffer.from(chunk);
+    size += buf.length;
+    if (size > MAX_LIST_BYTES) throw new InputFileError(`the list is longer than ${MAX_LIST_BYTES} bytes`);
+    chunks.push(buf);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -135,6 +174,7 @@ async function addArgument(arg: string, cwd: string, sink: Sink): Promise<void> 
   }
   if (stat.isDirectory()) {
     const real = await fsp.realpath(abs);
+    sink.folders.push(real);
     await walkFolder(abs, '', abs, { real, seen: new Set([real]) }, sink);
   } else {
     const real = await fsp.realpath(abs);
@@ -238,6 +278,7 @@ async function addGlob(pattern: string, cwd: string, sink: Sink): Promise<void> 
     sink.errors.push({ path: pattern, reason: 'no matching files' });
     return;
   }
+  sink.folders.push(real);
   await walkGlob(base, '', 0, glob.segments, base, { real, seen: new Set([real]) }, sink);
   if (sink.candidates.length === before) sink.errors.push({ path: pattern, reason: 'no matching files' });
 }
@@ -352,7 +393,7 @@ function nameUniquely(candidates: Candidate[]): InputItem[] {
     // Two distinct files cannot share root and relPath, so growing always ends in unique names.
     if (!changed) break;
   }
-  return candidates.map((c, k) => ({ path: c.abs, relPath: nameOf(k) }));
+  return candidates.map((c, k) => ({ path: c.abs, relPath: nameOf(k), realPath: c.real }));
 }
 
 function compare(a: string, b: string): number {

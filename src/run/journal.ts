@@ -13,20 +13,20 @@
  * shortest decimal that reads back to the same double.
  *
  * On reading, a torn last line (no newline: the process died mid-write) is cut off, and a line that does not
- * parse or does not hold a valid result is ignored with a warning: its image is simply recomputed. An entry is
+ * parse or does not hold a valid result is ignored with a warning: its image is simply recomputed. Records are
+ * checked by the same parser as every output reader (types, mask size, area and bbox agree with the RLE). An entry is
  * used only when its file still has the size and modification time recorded; a changed file is recomputed.
  * Failed images are not journaled, so a resumed run retries them.
  */
 import { createReadStream, promises as fsp } from 'node:fs';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
-import type { BoxXYWH, MaskRecord } from '../amg/types.js';
+import type { MaskRecord } from '../amg/types.js';
 import type { ImageResult } from '../output/coco.js';
 import { writeFileAtomic } from '../output/atomic.js';
 import { describeFsError, errorCode } from '../output/errno.js';
 import { JsonlWriter } from '../output/jsonl.js';
-import { recordFields } from '../output/records.js';
-import { fromCoco } from '../rle/rle.js';
+import { maskRecordOf, parseMaskFields, recordFields } from '../output/records.js';
 import type { FileIdentity } from './batch.js';
 
 /** The journal layout version written in the header. */
@@ -68,9 +68,9 @@ export class JournalError extends Error {
   }
 }
 
-/** Where the journal of an output lives: inside DIR for sa1b, next to the file otherwise. */
+/** Where the journal of an output lives: inside DIR for sa1b and amg-png, next to the file otherwise. */
 export function journalPathFor(format: string, out: string): string {
-  return format === 'sa1b' ? path.join(out, '.sam-amg.journal.jsonl') : `${out}.journal.jsonl`;
+  return format === 'sa1b' || format === 'amg-png' ? path.join(out, '.sam-amg.journal.jsonl') : `${out}.journal.jsonl`;
 }
 
 /** The header line of a journal. */
@@ -233,45 +233,19 @@ function parseHeader(line: string, file: string): JournalFingerprint {
 }
 
 function parseEntry(line: string): JournalEntry {
-  const raw = JSON.parse(line) as Record<string, unknown>;
-  if (typeof raw !== 'object' || raw === null) throw new Error('not an object');
-  const relPath = raw.file;
+  const raw = JSON.parse(line) as unknown;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('not an object');
+  const o = raw as Record<string, unknown>;
+  const relPath = o.file;
   if (typeof relPath !== 'string' || relPath === '') throw new Error('no file name');
-  const width = posInt(raw.width, 'width');
-  const height = posInt(raw.height, 'height');
-  const size = nonNegative(raw.size, 'size');
-  const mtimeMs = nonNegative(raw.mtime_ms, 'mtime_ms');
-  if (!Array.isArray(raw.records)) throw new Error('no records');
-  const records: MaskRecord[] = raw.records.map((r: unknown, i: number) => recordOf(r, i, width, height));
+  const width = posInt(o.width, 'width');
+  const height = posInt(o.height, 'height');
+  const size = nonNegative(o.size, 'size');
+  const mtimeMs = nonNegative(o.mtime_ms, 'mtime_ms');
+  if (!Array.isArray(o.records)) throw new Error('no records');
+  // The same record parser as every output reader: a line whose area or bbox disagrees with its mask is not used.
+  const records: MaskRecord[] = o.records.map((r: unknown, i: number) => maskRecordOf(parseMaskFields(r, `record ${i}`, { width, height })));
   return { result: { relPath, width, height, records }, file: { size, mtimeMs } };
-}
-
-function recordOf(raw: unknown, i: number, width: number, height: number): MaskRecord {
-  const r = raw as Record<string, unknown>;
-  const where = `record ${i}`;
-  if (typeof r !== 'object' || r === null) throw new Error(`${where}: not an object`);
-  const seg = r.segmentation as { size?: unknown; counts?: unknown } | undefined;
-  if (typeof seg !== 'object' || seg === null || !Array.isArray(seg.size) || typeof seg.counts !== 'string') {
-    throw new Error(`${where}: bad segmentation`);
-  }
-  if (seg.size[0] !== height || seg.size[1] !== width) throw new Error(`${where}: mask size is not the image's`);
-  const segmentation = fromCoco({ size: [height, width], counts: seg.counts });
-  const pc = r.point_coords;
-  if (!Array.isArray(pc) || !Array.isArray(pc[0]) || pc[0].length !== 2) throw new Error(`${where}: bad point_coords`);
-  return {
-    segmentation,
-    area: num(r.area, `${where}.area`),
-    bbox: box(r.bbox, `${where}.bbox`),
-    predictedIou: num(r.predicted_iou, `${where}.predicted_iou`),
-    pointCoords: [num(pc[0][0], `${where}.point_coords`), num(pc[0][1], `${where}.point_coords`)],
-    stabilityScore: num(r.stability_score, `${where}.stability_score`),
-    cropBox: box(r.crop_box, `${where}.crop_box`),
-  };
-}
-
-function num(v: unknown, where: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${where} is not a finite number`);
-  return v;
 }
 
 function posInt(v: unknown, where: string): number {
@@ -282,11 +256,6 @@ function posInt(v: unknown, where: string): number {
 function nonNegative(v: unknown, where: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`${where} is not a number ≥ 0`);
   return v;
-}
-
-function box(v: unknown, where: string): BoxXYWH {
-  if (!Array.isArray(v) || v.length !== 4) throw new Error(`${where} is not [x, y, w, h]`);
-  return [num(v[0], where), num(v[1], where), num(v[2], where), num(v[3], where)];
 }
 
 function fingerprintInOrder(fp: JournalFingerprint): JournalFingerprint {

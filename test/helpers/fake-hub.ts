@@ -105,8 +105,21 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/** One entry of the tree listing as the hub sends it. */
+export type TreeEntry = Record<string, unknown>;
+
+/** Hostile answers, to check that nothing the server says can name a path outside the cache. */
+export interface HostileAnswers {
+  /** Rewrites the tree listing before it is sent. */
+  tree?: (entries: TreeEntry[]) => TreeEntry[];
+  /** The `sha` the revision endpoint reports. */
+  revisionSha?: string;
+}
+
 export class FakeHub {
   readonly requests: LoggedRequest[] = [];
+  /** Set to make the hub lie (see {@link HostileAnswers}). */
+  hostile: HostileAnswers = {};
   url = '';
   cdnUrl = '';
   private readonly repos = new Map<string, Repo>();
@@ -199,12 +212,13 @@ export class FakeHub {
 
     if (api?.[2] === 'revision') {
       const lastModified = new Date(0).toISOString();
-      return json(res, 200, { _id: 'fake', id: match[1], sha: commit, private: repo.private, lastModified });
+      return json(res, 200, { _id: 'fake', id: match[1], sha: this.hostile.revisionSha ?? commit, private: repo.private, lastModified });
     }
     if (api?.[2] === 'tree') {
       const prefix = api[4] ? `${api[4]}/` : '';
       const recursive = url.searchParams.get('recursive') === 'true';
-      return json(res, 200, treeEntries(files, prefix, recursive));
+      const entries = treeEntries(files, prefix, recursive) as TreeEntry[];
+      return json(res, 200, this.hostile.tree ? this.hostile.tree(entries) : entries);
     }
 
     const filePath = resolve![3];

@@ -1,14 +1,26 @@
 /**
- * Reads any of sam-amg's three outputs (a COCO file, an SA-1B folder, a JSONL file) into one shape, a list of
- * images with their annotations, for `compare` and `merge`. Every input is validated with parseCocoDocument (the
- * SA-1B and JSONL records are checked one file or line at a time, so errors name the file or line).
+ * The one reader of sam-amg's outputs: a COCO file, an SA-1B folder or file, a JSONL file, read into one shape (a
+ * list of images with their annotations) for `compare` and `merge`, plus the check that tells an earlier sam-amg
+ * output from any other file before a run replaces it. Every record of every format goes through the same record
+ * parser as the journal ({@link parseMaskFields}: types checked, area and bbox agree with the RLE), so errors name
+ * the file or line and the field.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { parseCocoDocument } from '../output/coco-parse.js';
-import type { CocoInfo, RunError } from '../output/coco.js';
-import { describeFsError } from '../output/errno.js';
-import { pickMaskFields, type MaskFields } from '../output/records.js';
+import { cocoDocumentOf, parseCocoInfo } from './coco-parse.js';
+import type { CocoInfo, RunError } from './coco.js';
+import { describeFsError } from './errno.js';
+import {
+  arrayAt,
+  fieldAt,
+  FormatError,
+  objectAt,
+  parseMaskFields,
+  pickMaskFields,
+  positiveIntAt,
+  stringAt,
+  type MaskFields,
+} from './records.js';
 
 /** The three output formats. */
 export type MaskSetFormat = 'coco' | 'sa1b' | 'jsonl';
@@ -39,7 +51,9 @@ export interface MaskSet {
 }
 
 /** An input that cannot be read or is not a sam-amg output (the CLI's exit code 2). */
-export class ReadError extends Error {}
+export class ReadError extends Error {
+  override name = 'ReadError';
+}
 
 /** Reads `p`: a folder is an SA-1B layout, a file COCO JSON, a JSONL stream or a single SA-1B file. */
 export async function readMaskSet(p: string): Promise<MaskSet> {
@@ -50,6 +64,7 @@ export async function readMaskSet(p: string): Promise<MaskSet> {
     throw new ReadError(`cannot read ${p}: ${describeFsError(err)}`);
   }
   if (stat.isDirectory()) return readSa1bFolder(p);
+  if (!stat.isFile()) throw new ReadError(`cannot read ${p}: not a regular file or folder`);
   let text: string;
   try {
     text = await fsp.readFile(p, 'utf8');
@@ -59,8 +74,12 @@ export async function readMaskSet(p: string): Promise<MaskSet> {
   return parseMaskSet(text, p);
 }
 
-/** Parses the text of one file (COCO, JSONL or a single SA-1B document), telling them apart by content. */
+/**
+ * Parses the text of one file (COCO, JSONL or a single SA-1B document), telling them apart by content. An empty
+ * file is refused: it is what a failed or interrupted write leaves, not a result to compare or merge.
+ */
 export function parseMaskSet(text: string, file: string): MaskSet {
+  if (text.trim() === '') throw new ReadError(`${file} is empty (${text.length} bytes): not a sam-amg output`);
   let whole: unknown;
   let isJson = true;
   try {
@@ -68,23 +87,35 @@ export function parseMaskSet(text: string, file: string): MaskSet {
   } catch {
     isJson = false;
   }
-  if (isJson && isObject(whole) && 'images' in whole && 'annotations' in whole) return fromCoco(text, file);
-  if (isJson && isObject(whole) && 'image' in whole && 'annotations' in whole) {
-    return { format: 'sa1b', path: file, images: [sa1bImage(whole, file)] };
+  try {
+    if (isJson && isObject(whole) && 'images' in whole && 'annotations' in whole) return fromCoco(whole, file);
+    if (isJson && isObject(whole) && 'image' in whole && 'annotations' in whole) {
+      return { format: 'sa1b', path: file, images: [sa1bImage(whole, file)] };
+    }
+    if (isJson && !(isObject(whole) && 'file_name' in whole)) {
+      throw new ReadError(`${file}: not a sam-amg output (COCO JSON, SA-1B JSON or JSONL)`);
+    }
+    return fromJsonl(text, file);
+  } catch (err) {
+    if (err instanceof FormatError) throw new ReadError(err.message);
+    throw err;
   }
-  if (isJson && !(isObject(whole) && 'file_name' in whole)) {
-    throw new ReadError(`${file}: not a sam-amg output (COCO JSON, SA-1B JSON or JSONL)`);
-  }
-  return fromJsonl(text, file);
 }
 
-function fromCoco(text: string, file: string): MaskSet {
-  let doc;
-  try {
-    doc = parseCocoDocument(text, file);
-  } catch (err) {
-    throw new ReadError(err instanceof Error ? err.message : String(err));
-  }
+/**
+ * What kind of sam-amg output a file starting with `head` is (its first bytes, e.g. 64 KiB), or null when it is
+ * none: sam-amg's COCO writer starts with the info block's description and model keys, its JSONL writer each line
+ * with `file_name`, its SA-1B writer with the image block. Used before a run replaces an existing `--out`.
+ */
+export function sniffOutput(head: string): MaskSetFormat | null {
+  if (head.startsWith('{"info":{"description":') && head.includes('"model_sha256":')) return 'coco';
+  if (head.startsWith('{"file_name":')) return 'jsonl';
+  if (head.startsWith('{"image":{"image_id":')) return 'sa1b';
+  return null;
+}
+
+function fromCoco(raw: unknown, file: string): MaskSet {
+  const doc = cocoDocumentOf(raw, file);
   const byId = new Map<number, SetImage>();
   const images = doc.images.map((im) => {
     const s: SetImage = { file_name: im.file_name, width: im.width, height: im.height, annotations: [] };
@@ -92,10 +123,7 @@ function fromCoco(text: string, file: string): MaskSet {
     return s;
   });
   for (const a of doc.annotations) {
-    (byId.get(a.image_id) as SetImage).annotations.push({
-      id: a.id,
-      ...pickMaskFields(a),
-    });
+    (byId.get(a.image_id) as SetImage).annotations.push({ id: a.id, ...pickMaskFields(a) });
   }
   checkUniqueNames(images, file);
   return { format: 'coco', path: file, info: doc.info, images };
@@ -121,8 +149,7 @@ function fromJsonl(text: string, file: string): MaskSet {
       info = infoOnly(raw.info, where);
       return;
     }
-    const { file_name, width, height, annotations } = raw;
-    images.push(checkedImage({ file_name, width, height }, annotations, where));
+    images.push(recordImage(raw, raw.annotations, where));
   });
   checkUniqueNames(images, file);
   return { format: 'jsonl', path: file, ...(info ? { info } : {}), images };
@@ -138,7 +165,7 @@ async function readSa1bFolder(dir: string): Promise<MaskSet> {
       throw new ReadError(`cannot read ${d}: ${describeFsError(err)}`);
     }
     for (const e of entries) {
-      if (e.name.startsWith('.')) continue; // temp files of atomic writes, hidden files
+      if (e.name.startsWith('.')) continue; // temp files of atomic writes, the journal and lock, hidden files
       const full = path.join(d, e.name);
       if (e.isDirectory()) await walk(full);
       else if (e.isFile() && e.name.toLowerCase().endsWith('.json')) files.push(full);
@@ -154,12 +181,20 @@ async function readSa1bFolder(dir: string): Promise<MaskSet> {
     } catch (err) {
       throw new ReadError(`${f}: ${err instanceof SyntaxError ? `not valid JSON: ${err.message}` : describeFsError(err)}`);
     }
+    if (path.dirname(f) === dir && path.basename(f) === 'errors.json' && isObject(raw) && 'errors' in raw && !('image' in raw)) {
+      continue; // the run's own error list
+    }
     if (isObject(raw) && !('image' in raw) && 'info' in raw) {
       if (info) throw new ReadError(`${f}: a second info file in ${dir}`);
       info = infoOnly(raw.info, f);
       continue;
     }
-    images.push(sa1bImage(raw, f));
+    try {
+      images.push(sa1bImage(raw, f));
+    } catch (err) {
+      if (err instanceof FormatError) throw new ReadError(err.message);
+      throw err;
+    }
   }
   if (images.length === 0 && files.length === 0) throw new ReadError(`${dir}: no SA-1B .json files in this folder`);
   images.sort((a, b) => (a.file_name < b.file_name ? -1 : a.file_name > b.file_name ? 1 : 0));
@@ -169,44 +204,42 @@ async function readSa1bFolder(dir: string): Promise<MaskSet> {
 
 function sa1bImage(raw: unknown, where: string): SetImage {
   if (!isObject(raw) || !isObject(raw.image)) throw new ReadError(`${where}: not an SA-1B document (no "image" object)`);
-  const { file_name, width, height } = raw.image;
-  return checkedImage({ file_name, width, height }, raw.annotations, where);
+  return recordImage(raw.image, raw.annotations, where);
 }
 
-/** Validates one image and its annotations through parseCocoDocument, so every format gets the same checks. */
-function checkedImage(image: Record<string, unknown>, annotations: unknown, where: string): SetImage {
-  if (!Array.isArray(annotations)) throw new ReadError(`${where}: annotations: expected an array`);
-  const doc = {
-    info: PLACEHOLDER_INFO,
-    images: [{ id: 1, ...image }],
-    annotations: annotations.map((a, i) => (isObject(a) ? { ...a, id: typeof a.id === 'number' ? a.id : i + 1, image_id: 1, category_id: 1, iscrowd: 0 } : a)),
-    categories: [{ id: 1, name: 'object' }],
+/** One image of an SA-1B document or a JSONL line: its size, then every annotation through the record parser. */
+function recordImage(image: Record<string, unknown>, annotations: unknown, where: string): SetImage {
+  const bad = (err: unknown): never => {
+    if (err instanceof FormatError) throw new ReadError(`${where}: not a sam-amg record: ${err.message}`);
+    throw err;
   };
-  let parsed;
   try {
-    parsed = parseCocoDocument(JSON.stringify(doc), where);
+    const file_name = stringAt(fieldAt(image, 'file_name', ''), 'file_name');
+    const width = positiveIntAt(fieldAt(image, 'width', ''), 'width');
+    const height = positiveIntAt(fieldAt(image, 'height', ''), 'height');
+    const list = arrayAt(annotations, 'annotations');
+    return {
+      file_name,
+      width,
+      height,
+      annotations: list.map((a, i) => {
+        const at = `annotations[${i}]`;
+        const o = objectAt(a, at);
+        const id = o.id === undefined ? i + 1 : positiveIntAt(o.id, `${at}.id`);
+        return { id, ...parseMaskFields(o, at, { width, height }).fields };
+      }),
+    };
   } catch (err) {
-    throw new ReadError((err instanceof Error ? err.message : String(err)).replace('not a sam-amg COCO document', 'not a sam-amg record'));
+    return bad(err);
   }
-  const im = parsed.images[0];
-  return {
-    file_name: im.file_name,
-    width: im.width,
-    height: im.height,
-    annotations: parsed.annotations.map((a) => ({
-      id: a.id,
-      ...pickMaskFields(a),
-    })),
-  };
 }
-
-const PLACEHOLDER_INFO = { description: '', version: '', model: '', model_sha256: '', options: {} };
 
 function infoOnly(raw: unknown, where: string): CocoInfo {
   try {
-    return parseCocoDocument(JSON.stringify({ info: raw, images: [], annotations: [], categories: [] }), where).info;
+    return parseCocoInfo(raw, 'info');
   } catch (err) {
-    throw new ReadError(err instanceof Error ? err.message : String(err));
+    if (err instanceof FormatError) throw new ReadError(`${where}: not a sam-amg info record: ${err.message}`);
+    throw err;
   }
 }
 

@@ -1,0 +1,237 @@
+/**
+ * Checks of every path a run (or a merge) will write, made before any work, so that a run never replaces a user's
+ * file and never finds out after hours of work that it cannot write its output:
+ *
+ * - the kind: a file output that is a folder, a folder output that is a file, a missing parent folder, a folder
+ *   that does not accept new files (permissions, a read-only file system) — found with a probe file;
+ * - what is there: an existing output that is not recognisably an earlier sam-amg output is not replaced without
+ *   `--force`;
+ * - the inputs: no written path is an input file, and no output folder is an input folder or inside one.
+ *
+ * Every refusal is a UsageError (exit 2) naming the flag and the reason.
+ */
+import { promises as fsp, type Stats } from 'node:fs';
+import path from 'node:path';
+import { AMG_PNG_HEADER, AMG_PNG_METADATA } from '../output/amg-png.js';
+import { checkWritableDir } from '../output/atomic.js';
+import { describeFsError, errorCode } from '../output/errno.js';
+import { sniffOutput } from '../output/read.js';
+import { UsageError } from './usage.js';
+
+/** A path the run writes, with the flag that named it. */
+export interface WrittenPath {
+  /** The flag as the user typed it, e.g. `--out masks.json` (for messages). */
+  flag: string;
+  /** Absolute path. */
+  path: string;
+  /** What it is, for messages: 'the output', 'the journal', 'the error list'. */
+  what: string;
+}
+
+/** What a recognisable existing file must look like before it is replaced. */
+export type FileRole = 'output' | 'journal' | 'errors';
+
+/** How many bytes of an existing file are read to recognise it. */
+const SNIFF_BYTES = 64 * 1024;
+
+/**
+ * A file the run will create or replace: refused if it exists as something other than a file, if its folder
+ * is missing or not writable, or (unless `force`) if it holds something sam-amg did not write.
+ */
+export async function checkOutputFile(w: WrittenPath, role: FileRole, force: boolean): Promise<void> {
+  const st = await statOrNull(w.path, w);
+  if (st) {
+    if (st.isDirectory()) throw new UsageError(`${w.flag}: ${w.what} ${w.path} is a folder; this format writes one file there`);
+    if (!st.isFile()) throw new UsageError(`${w.flag}: ${w.what} ${w.path} exists and is not a regular file`);
+  }
+  const dir = path.dirname(w.path);
+  const parent = await statOrNull(dir, w);
+  if (!parent) throw new UsageError(`${w.flag}: the folder ${dir} for ${w.what} does not exist`);
+  if (!parent.isDirectory()) throw new UsageError(`${w.flag}: ${dir} (the folder for ${w.what}) is not a folder`);
+  await probe(dir, w);
+  if (st && st.size > 0 && !force && !(await recognised(w.path, role))) {
+    throw new UsageError(
+      `${w.flag}: ${w.what} ${w.path} exists and is not ${ROLE_TEXT[role]}; refusing to replace it (choose another name, or add --force)`,
+    );
+  }
+}
+
+const ROLE_TEXT: Record<FileRole, string> = {
+  output: 'an earlier sam-amg output (COCO or JSONL)',
+  journal: 'a sam-amg journal',
+  errors: 'a sam-amg error list',
+};
+
+/**
+ * A folder the run writes files into (created if missing): refused if it or the nearest existing folder above it
+ * is a file or does not accept new files. With `role` 'output' (sa1b), an existing folder that holds files but
+ * nothing of sam-amg's is not written into without `force`.
+ */
+export async function checkOutputDir(w: WrittenPath, force: boolean, role?: 'output'): Promise<void> {
+  const st = await statOrNull(w.path, w);
+  if (st) {
+    if (!st.isDirectory()) throw new UsageError(`${w.flag}: ${w.path} is a file, but ${w.what} is a folder`);
+    await probe(w.path, w);
+    if (role === 'output' && !force && !(await looksLikeOutputFolder(w.path))) {
+      throw new UsageError(
+        `${w.flag}: ${w.path} holds files and none of them is an SA-1B output of sam-amg; refusing to write into it (choose an empty or new folder, or add --force)`,
+      );
+    }
+    return;
+  }
+  // Missing: it will be created, so the nearest existing folder above must accept it.
+  let above = path.dirname(w.path);
+  for (;;) {
+    const a = await statOrNull(above, w);
+    if (a) {
+      if (!a.isDirectory()) throw new UsageError(`${w.flag}: cannot create ${w.path}: ${above} is a file`);
+      await probe(above, w);
+      return;
+    }
+    const next = path.dirname(above);
+    if (next === above) throw new UsageError(`${w.flag}: cannot create ${w.path}: no existing folder above it`);
+    above = next;
+  }
+}
+
+/** The inputs a run reads, by real path. */
+export interface InputPaths {
+  /** Real path of every input file → how to name it. */
+  files: Map<string, string>;
+  /** Real paths of input folders → how to name them. */
+  folders: Map<string, string>;
+}
+
+/** Refuses a written file that is an input file or an input folder. */
+export async function checkNotInput(w: WrittenPath, inputs: InputPaths): Promise<void> {
+  const real = await realPathOf(w.path);
+  const file = inputs.files.get(real);
+  if (file !== undefined) throw new UsageError(`${w.flag}: ${w.what} ${w.path} would overwrite the input ${file}`);
+  const folder = inputs.folders.get(real);
+  if (folder !== undefined) throw new UsageError(`${w.flag}: ${w.what} ${w.path} is the input folder ${folder}`);
+}
+
+/**
+ * Refuses an output folder that is an input folder or inside one (its files would replace inputs or become inputs
+ * of the next run), and per-image files (`files`, by the input they belong to) that would replace an input file.
+ */
+export async function checkDirNotInput(w: WrittenPath, inputs: InputPaths, files: Iterable<[string, string]> = []): Promise<void> {
+  const real = await realPathOf(w.path);
+  for (const [folder, label] of inputs.folders) {
+    if (real === folder) throw new UsageError(`${w.flag}: ${w.what} ${w.path} is the input folder ${label}; choose a folder outside the inputs`);
+    if (isInside(real, folder)) {
+      throw new UsageError(`${w.flag}: ${w.what} ${w.path} is inside the input folder ${label}; its files would be read as inputs by the next run — choose a folder outside the inputs`);
+    }
+  }
+  for (const [target, from] of files) {
+    const t = await realPathOf(target);
+    const hit = inputs.files.get(t);
+    if (hit !== undefined) throw new UsageError(`${w.flag}: the file for ${from}, ${target}, would overwrite the input ${hit}`);
+  }
+}
+
+/** Whether `p` is strictly inside folder `dir` (both real paths). */
+export function isInside(p: string, dir: string): boolean {
+  const rel = path.relative(dir, p);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+/** The real path of `p`, resolving the existing part and keeping the rest (which does not exist yet). */
+export async function realPathOf(p: string): Promise<string> {
+  const abs = path.resolve(p);
+  try {
+    return await fsp.realpath(abs);
+  } catch {
+    const parent = path.dirname(abs);
+    if (parent === abs) return abs;
+    return path.join(await realPathOf(parent), path.basename(abs));
+  }
+}
+
+async function statOrNull(p: string, w: WrittenPath): Promise<Stats | null> {
+  try {
+    return await fsp.stat(p);
+  } catch (err) {
+    const code = errorCode(err);
+    if (code === 'ENOENT') return null;
+    if (code === 'ENOTDIR') throw new UsageError(`${w.flag}: ${p}: a part of the path is a file, not a folder`);
+    throw new UsageError(`${w.flag}: cannot check ${p}: ${describeFsError(err)}`);
+  }
+}
+
+async function probe(dir: string, w: WrittenPath): Promise<void> {
+  try {
+    await checkWritableDir(dir);
+  } catch (err) {
+    const cause = err instanceof Error ? err.cause : undefined;
+    throw new UsageError(`${w.flag}: cannot write ${w.what} into ${dir}: ${describeFsError(cause ?? err)}`);
+  }
+}
+
+async function head(file: string): Promise<string> {
+  const fh = await fsp.open(file, 'r');
+  try {
+    const buf = Buffer.alloc(SNIFF_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+async function recognised(file: string, role: FileRole): Promise<boolean> {
+  let text: string;
+  try {
+    text = await head(file);
+  } catch {
+    return false;
+  }
+  if (role === 'journal') return text.startsWith('{"sam_amg_journal":');
+  if (role === 'errors') return text.startsWith('{"errors":[');
+  const kind = sniffOutput(text);
+  return kind === 'coco' || kind === 'jsonl';
+}
+
+/**
+ * Whether a folder holds nothing but hidden files or shows sam-amg's hand: its journal, its error list, its lock or
+ * an SA-1B file or an amg-png metadata.csv among the first entries of a breadth-first walk (a bounded look, not a
+ * full scan of a large folder).
+ */
+async function looksLikeOutputFolder(dir: string): Promise<boolean> {
+  const queue = [dir];
+  let seen = 0;
+  let any = false;
+  while (queue.length > 0 && seen < 200) {
+    const d = queue.shift() as string;
+    let entries;
+    try {
+      entries = await fsp.readdir(d, { withFileTypes: true });
+    } catch {
+      return false;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      seen++;
+      const full = path.join(d, e.name);
+      if (d === dir && (e.name === '.sam-amg.journal.jsonl' || e.name === 'errors.json' || e.name === '.sam-amg.lock')) return true;
+      // Hidden names (.DS_Store, temp files of atomic writes) are neither a user's work nor a sign of sam-amg.
+      if (e.name.startsWith('.')) continue;
+      any = true;
+      if (e.isDirectory()) queue.push(full);
+      else if (e.isFile() && e.name === AMG_PNG_METADATA) {
+        try {
+          if ((await head(full)).startsWith(AMG_PNG_HEADER)) return true;
+        } catch {
+          // unreadable: not a sign either way
+        }
+      } else if (e.isFile() && e.name.endsWith('.json')) {
+        try {
+          if (sniffOutput(await head(full)) === 'sa1b') return true;
+        } catch {
+          // unreadable: not a sign either way
+        }
+      }
+    }
+  }
+  return !any;
+}

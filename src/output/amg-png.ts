@@ -1,0 +1,110 @@
+/**
+ * The layout of the reference `scripts/amg.py` (`--format amg-png --out DIR`): per image a folder named after the
+ * image (its relative path without the extension, as sa1b names its files), holding one PNG per mask and a
+ * metadata.csv, exactly as the script's `write_masks_to_folder` writes them:
+ *
+ *   - `<i>.png` for record i (0-based, record order): single-channel 8-bit, 0 outside the mask and 255 inside
+ *     (the script's `cv2.imwrite(path, mask * 255)`);
+ *   - `metadata.csv`: the header below, then one row per record, `str()` of each value joined by commas — ints for
+ *     the id, area, bbox and crop box, Python floats for the point and the two scores (`28.0`, `0.9599999785423279`,
+ *     `1e-05`) — rows joined with "\n" and no newline after the last one.
+ *
+ * Writing a folder: every mask PNG atomically, then metadata.csv atomically, last, so a folder with a metadata.csv
+ * is complete; PNGs numbered beyond the record count (left by an earlier run of the same output) are removed
+ * after that. A crash halfway leaves an image that is not journaled yet, and a resumed run rewrites its folder.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { MaskRecord } from '../amg/types.js';
+import { decodeToRowMajor, type Rle } from '../rle/rle.js';
+import { writeFileAtomic } from './atomic.js';
+import { checkMaskSize, type ImageResult } from './coco.js';
+import { describeFsError } from './errno.js';
+import { pythonFloatRepr, pythonIntStr } from './python-number.js';
+import { finite } from './records.js';
+import { sa1bPathFor } from './sa1b.js';
+
+/** The reference's metadata.csv header. */
+export const AMG_PNG_HEADER =
+  'id,area,bbox_x0,bbox_y0,bbox_w,bbox_h,point_input_x,point_input_y,predicted_iou,stability_score,crop_box_x0,crop_box_y0,crop_box_w,crop_box_h';
+
+/** The file in each image folder that is written last: its presence means the folder is complete. */
+export const AMG_PNG_METADATA = 'metadata.csv';
+
+/** One metadata.csv row for record `i`, as the reference's `",".join(str(x) for …)` writes it. */
+export function amgPngRow(record: MaskRecord, i: number, where = `record ${i}`): string {
+  const int = (n: number, field: string): string => pythonIntStr(n, `${where}.${field}`);
+  const float = (n: number, field: string): string => pythonFloatRepr(finite(n, `${where}.${field}`));
+  return [
+    int(i, 'id'),
+    int(record.area, 'area'),
+    ...record.bbox.map((v) => int(v, 'bbox')),
+    float(record.pointCoords[0], 'point_coords'),
+    float(record.pointCoords[1], 'point_coords'),
+    float(record.predictedIou, 'predicted_iou'),
+    float(record.stabilityScore, 'stability_score'),
+    ...record.cropBox.map((v) => int(v, 'crop_box')),
+  ].join(',');
+}
+
+/** The whole metadata.csv of one image: header and rows joined by "\n", no final newline (as the reference). */
+export function amgPngCsv(result: ImageResult): string {
+  return [AMG_PNG_HEADER, ...result.records.map((r, i) => amgPngRow(r, i, `${result.relPath}: record ${i}`))].join('\n');
+}
+
+/** A mask as a single-channel 8-bit PNG, 0 outside and 255 inside; fixed encoder settings, so fixed bytes. */
+export async function maskPng(rle: Rle, scratch?: Uint8Array): Promise<Buffer> {
+  const bits = decodeToRowMajor(rle, scratch);
+  const n = rle.h * rle.w;
+  const grey = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) grey[i] = bits[i] * 255;
+  return sharp(grey, { raw: { width: rle.w, height: rle.h, channels: 1 } })
+    .toColourspace('b-w')
+    .png({ compressionLevel: 6, adaptiveFiltering: false, palette: false })
+    .toBuffer();
+}
+
+/**
+ * `outDir/<relPath without its extension>/`; refuses names that would leave outDir, as sa1bPathFor does.
+ */
+export function amgPngFolderFor(outDir: string, relPath: string): string {
+  return sa1bPathFor(outDir, relPath).slice(0, -'.json'.length);
+}
+
+/** Writes one image's folder (see the module comment). Throws an Error naming the file and the reason. */
+export async function writeAmgPngFolder(folder: string, result: ImageResult): Promise<void> {
+  result.records.forEach((r, i) => checkMaskSize(r, result, `${result.relPath}: record ${i}`));
+  const csv = amgPngCsv(result);
+  try {
+    await fsp.mkdir(folder, { recursive: true });
+  } catch (err) {
+    throw new Error(`cannot create ${folder}: ${describeFsError(err)}`, { cause: err });
+  }
+  const scratch = new Uint8Array(result.width * result.height);
+  for (const [i, r] of result.records.entries()) {
+    await writeFileAtomic(path.join(folder, `${i}.png`), await maskPng(r.segmentation, scratch));
+  }
+  await writeFileAtomic(path.join(folder, AMG_PNG_METADATA), csv);
+  await removeStaleMasks(folder, result.records.length);
+}
+
+/** Removes `<k>.png` files with k ≥ count (an earlier run of this output found more masks); nothing else. */
+async function removeStaleMasks(folder: string, count: number): Promise<void> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(folder);
+  } catch (err) {
+    throw new Error(`cannot list ${folder}: ${describeFsError(err)}`, { cause: err });
+  }
+  for (const name of names) {
+    const m = /^(0|[1-9]\d*)\.png$/u.exec(name);
+    if (m === null || Number(m[1]) < count) continue;
+    const file = path.join(folder, name);
+    try {
+      if ((await fsp.lstat(file)).isFile()) await fsp.rm(file);
+    } catch (err) {
+      throw new Error(`cannot remove the stale mask ${file}: ${describeFsError(err)}`, { cause: err });
+    }
+  }
+}
