@@ -3,13 +3,24 @@
  * the time goes, candidate counts after each filter, peak RSS, fast-vs-plain post-processing on the same candidates,
  * and a generated 6000×4000 image with --crop-n-layers 1 for the memory bound.
  *
- * Usage: npm run bench -- [--json] [--model fixture|cost|both] [--points-per-side n] [--points-per-batch n]
+ * Usage: npm run bench -- [--json] [--model fixture|cost|vitb|both|all] [--points-per-side n] [--points-per-batch n]
  *        [--images truck.jpg,dog.jpg] [--threads n] [--concurrency n] [--compare n] [--no-big] [--big-only]
- *        [--big-model fixture|cost] [--big-points-per-side n (default 8)]
+ *        [--big-model fixture|cost] [--big-points-per-side n (default 8)] [--no-optimise]
+ *        [--vitb-images truck.jpg] [--vitb-points-per-side n (default 32)] [--no-all-candidates] [--ab-rounds n (default 3)]
  *
- * Each model configuration runs in its own child process, so every peak RSS figure is that run's alone. The
- * cost-realistic model (fixtures/cost-realistic.ts) is written to a temporary folder and deleted afterwards.
- * With --json the last line is one JSON object for the last model run (the cost-realistic one by default).
+ * Models: fixture (sam1-tiny), cost (the cost-realistic sam1-tiny), vitb (the cost-realistic encoder with the
+ * real-architecture ViT-B decoder of ../shared/perf, see bench/vitb.ts); both = fixture + cost; all (default) = all
+ * three. The vitb row also measures the ONNX Runtime floor in the same process after sam-amg's run (one encoder run
+ * plus the unoptimised decoder's calls on the same image and prompts), and runs once more with every candidate
+ * post-processed (--pred-iou-thresh 0 --stability-score-thresh 0), whose floor is the same ONNX Runtime work. On a
+ * shared machine the two decoder figures, minutes apart, drift with the load; the row therefore also times the
+ * decoder alone, optimised and as exported, alternating on one batch (--ab-rounds).
+ *
+ * Each model configuration runs in its own child process, so every peak RSS figure is that run's alone (for the
+ * vitb row, sam-amg's figure is taken before the floor runs). The generated models are written to a temporary
+ * folder and deleted afterwards. With --json the last line is one JSON object: the vitb row's figures when it ran
+ * (wall_s, floor_s, decoder_ms_per_prompt, decoder_ms_per_prompt_unoptimised, peak_rss_mb, ort_share, …), else the
+ * last model run's.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -20,7 +31,10 @@ import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { writeCostRealisticModel } from '../fixtures/cost-realistic.js';
+import { measureDecoderAB, measureFloor, writeVitbModel, type DecoderAB, type FloorResult } from './vitb.js';
 import { MaskGenerator, type GeneratorStats } from '../src/amg/generator.js';
+import { loadModel } from '../src/model/load.js';
+import { createCandidateEvaluator, postprocessWorkerCount } from '../src/node/postprocess-pool.js';
 import { decodeImage } from '../src/image/decode.js';
 import { CandidateMasker } from '../src/mask/candidate-mask.js';
 import { UpscalePlan, type LogitGeometry } from '../src/mask/upscale.js';
@@ -69,6 +83,13 @@ interface RunReport {
   rows: ImageRow[];
   total: ImageRow;
   compare?: { candidates: number; fastMs: number; plainMs: number; pixels: number };
+  /** The decoder optimiser's passes (empty: the exported graph ran) and why not. */
+  optimiser: { passes: readonly string[]; notOptimised?: string };
+  /** ONNX Runtime alone on the same images and prompts (vitb row with --floor), and the process's peak RSS after. */
+  floor?: FloorResult & { peakRssMb: number };
+  /** The decoder alone, optimised and as exported, alternating on one batch (vitb row with --floor). */
+  ab?: DecoderAB;
+  allCandidates: boolean;
 }
 
 const peakRssMb = (): number => process.resourceUsage().maxRSS / 1024;
@@ -89,7 +110,7 @@ function statsDelta(a: GeneratorStats, b: GeneratorStats): GeneratorStats {
 // ---------------------------------------------------------------------------------------------------------------
 
 async function worker(): Promise<void> {
-  const kind = opt('--worker') as 'fixture' | 'cost';
+  const kind = opt('--worker') as 'fixture' | 'cost' | 'vitb';
   const threads = num('--threads') ?? defaultThreads();
   const concurrency = num('--concurrency') ?? 1;
   const compareN = num('--compare') ?? 0;
@@ -109,13 +130,24 @@ async function worker(): Promise<void> {
     modelDir = path.join(tmp, 'model');
     const info = await writeCostRealisticModel(modelDir);
     label = `cost-realistic (${info.encoderGflop.toFixed(0)} GFLOP/encoder run, ${info.decoderGflopPerPrompt.toFixed(1)} GFLOP/prompt)`;
+  } else if (kind === 'vitb') {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'sam-amg-bench-'));
+    modelDir = path.join(tmp, 'model');
+    label = await writeVitbModel(root, modelDir);
   }
   try {
     const amg: Record<string, number> = {};
     if (num('--points-per-side') !== undefined) amg.pointsPerSide = num('--points-per-side') as number;
     if (num('--points-per-batch') !== undefined) amg.pointsPerBatch = num('--points-per-batch') as number;
     if (num('--crop-n-layers') !== undefined) amg.cropNLayers = num('--crop-n-layers') as number;
-    const gen = await MaskGenerator.load(modelDir, amg, { threads });
+    if (num('--pred-iou-thresh') !== undefined) amg.predIouThresh = num('--pred-iou-thresh') as number;
+    if (num('--stability-score-thresh') !== undefined) amg.stabilityScoreThresh = num('--stability-score-thresh') as number;
+    const allCandidates = amg.predIouThresh === 0 && amg.stabilityScoreThresh === 0;
+    if (allCandidates) label += ', every candidate post-processed';
+    // As the CLI builds it: post-processing on the cores ONNX Runtime leaves idle (none on a 2-core machine).
+    const model = await loadModel(modelDir, { threads, optimise: !flag('--no-optimise') });
+    const gen = new MaskGenerator(model.adapter, amg, model, createCandidateEvaluator(postprocessWorkerCount('auto', threads, concurrency)));
+    const optimiser = { passes: gen.model?.decoder.passes ?? [], notOptimised: gen.model?.decoder.notOptimised };
     const adapter = gen.adapter;
     // Candidates for the fast-vs-plain comparison: copies of the logits that pass the IoU filter, first image only.
     const captured: { logits: Float32Array; geom: LogitGeometry; w: number; h: number }[] = [];
@@ -206,14 +238,44 @@ async function worker(): Promise<void> {
       peakRssMb: peakRssMb(),
     };
     await gen.release();
+    let floor: RunReport['floor'];
+    if (flag('--floor')) {
+      // After sam-amg's run and its peak RSS: the same encoder and decoder files alone, on the same images.
+      const sum: FloorResult = { encoderS: 0, decoderS: 0, totalS: 0, prompts: 0, calls: 0 };
+      for (const file of images) {
+        const image = await decodeImage(file, { maxPixels: Infinity });
+        const f = await measureFloor(modelDir, image, {
+          threads,
+          pointsPerSide: gen.options.pointsPerSide as number,
+          pointsPerBatch: gen.options.pointsPerBatch,
+        });
+        for (const k of Object.keys(sum) as (keyof FloorResult)[]) sum[k] += f[k];
+      }
+      floor = { ...sum, peakRssMb: peakRssMb() };
+    }
+    let ab: DecoderAB | undefined;
+    const rounds = num('--ab-rounds') ?? 3;
+    if (flag('--floor') && rounds > 0) {
+      const image = await decodeImage(images[0], { maxPixels: Infinity });
+      ab = await measureDecoderAB(modelDir, image, {
+        threads,
+        pointsPerSide: gen.options.pointsPerSide as number,
+        pointsPerBatch: gen.options.pointsPerBatch,
+        rounds,
+      });
+    }
     const report: RunReport = {
-      model: kind === 'cost' ? 'cost-realistic' : 'sam1-tiny',
+      model: kind === 'cost' ? 'cost-realistic' : kind === 'vitb' ? 'vitb-decoder' : 'sam1-tiny',
       label,
       threads,
       pointsPerBatch: gen.options.pointsPerBatch,
       concurrency,
       rows,
       total,
+      optimiser,
+      floor,
+      ab,
+      allCandidates,
     };
     if (captured.length > 0) report.compare = compareFastPlain(captured, gen.options);
     process.stdout.write(`BENCH_REPORT ${JSON.stringify(report)}\n`);
@@ -264,8 +326,10 @@ function compareFastPlain(
 
 function runWorker(extra: string[], drop: string[] = []): Promise<RunReport> {
   return new Promise((resolve, reject) => {
-    const own = ['--model', '--big-model', '--big-points-per-side', ...drop];
-    const pass = args.filter((a, i) => !['--json', '--no-big', '--big-only', ...own].includes(a) && !own.includes(args[i - 1]));
+    const own = ['--model', '--big-model', '--big-points-per-side', '--vitb-images', '--vitb-points-per-side', ...drop];
+    const pass = args.filter(
+      (a, i) => !['--json', '--no-big', '--big-only', '--no-all-candidates', ...own].includes(a) && !own.includes(args[i - 1]),
+    );
     const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...pass, ...extra], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -310,6 +374,27 @@ function printReport(r: RunReport): void {
       ].join(' '),
     );
   }
+  const prompts = r.total.stats.prompts;
+  if (r.optimiser.passes.length > 0) console.log(`decoder graph optimised: ${r.optimiser.passes.join('; ')}`);
+  else console.log(`decoder graph as exported (${r.optimiser.notOptimised ?? 'not optimised'})`);
+  if (prompts > 0) console.log(`decoder ${((r.total.decoderS / prompts) * 1000).toFixed(1)} ms per prompt (${prompts} prompts, image-side part included)`);
+  if (r.floor) {
+    const f = r.floor;
+    console.log(
+      `ONNX Runtime floor: 1 encoder run + ${f.calls} decoder calls of the unoptimised graph = ${f2(f.totalS)} s ` +
+        `(encoder ${f2(f.encoderS)} s, decoder ${((f.decoderS / f.prompts) * 1000).toFixed(1)} ms per prompt); ` +
+        `sam-amg wall / floor = ${(r.total.wallS / f.totalS).toFixed(3)}; ` +
+        `decoder per prompt optimised / unoptimised = ${(r.total.decoderS / prompts / (f.decoderS / f.prompts)).toFixed(3)}; ` +
+        `peak RSS ${r.total.peakRssMb.toFixed(0)} MB (${f.peakRssMb.toFixed(0)} MB once the floor ran too)`,
+    );
+  }
+  if (r.ab) {
+    const a = r.ab;
+    console.log(
+      `decoder alone, alternating ${a.rounds}× on one batch of ${a.prompts}: optimised ${a.optimisedMs.toFixed(1)} ms per prompt, ` +
+        `as exported ${a.unoptimisedMs.toFixed(1)} ms → ${(a.optimisedMs / a.unoptimisedMs).toFixed(3)}`,
+    );
+  }
   if (r.compare) {
     const c = r.compare;
     console.log(
@@ -348,14 +433,74 @@ async function makeBigImage(dir: string): Promise<string> {
   return file;
 }
 
+/** The vitb row's figures for the final JSON line: the defaults run with its floor, and the all-candidates run. */
+function vitbFields(r: RunReport, all: RunReport | undefined): Record<string, unknown> {
+  const f = r.floor as NonNullable<RunReport['floor']>;
+  const t = r.total;
+  const perPrompt = (t.decoderS / t.stats.prompts) * 1000;
+  const unoptimised = (f.decoderS / f.prompts) * 1000;
+  const out: Record<string, unknown> = {
+    model: r.model,
+    images: r.rows.length,
+    points: t.stats.prompts,
+    wall_s: round(t.wallS),
+    floor_s: round(f.totalS),
+    wall_over_floor: round(t.wallS / f.totalS),
+    decoder_ms_per_prompt: round(perPrompt),
+    decoder_ms_per_prompt_unoptimised: round(unoptimised),
+    decoder_ratio: round(perPrompt / unoptimised),
+    peak_rss_mb: round(t.peakRssMb, 1),
+    ort_share: round((t.encoderS + t.decoderS) / t.wallS, 4),
+    encoder_s: round(t.encoderS),
+    decoder_s: round(t.decoderS),
+    postprocess_s: round(t.postprocessS),
+    masks: t.masks,
+    threads: r.threads,
+    points_per_batch: r.pointsPerBatch,
+    optimised: r.optimiser.passes.length > 0,
+  };
+  if (r.ab) {
+    out.decoder_ms_per_prompt_alternating = round(r.ab.optimisedMs);
+    out.decoder_ms_per_prompt_unoptimised_alternating = round(r.ab.unoptimisedMs);
+    out.decoder_ratio_alternating = round(r.ab.optimisedMs / r.ab.unoptimisedMs);
+  }
+  if (all) {
+    out.all_candidates_wall_s = round(all.total.wallS);
+    out.all_candidates_wall_over_floor = round(all.total.wallS / f.totalS);
+    out.all_candidates_over_defaults = round(all.total.wallS / t.wallS);
+    out.all_candidates_peak_rss_mb = round(all.total.peakRssMb, 1);
+    out.all_candidates_postprocess_s = round(all.total.postprocessS);
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   if (opt('--worker')) return worker();
-  const which = opt('--model') ?? 'both';
-  const kinds = which === 'both' ? ['fixture', 'cost'] : [which];
+  const which = opt('--model') ?? 'all';
+  const kinds = which === 'all' ? ['fixture', 'cost', 'vitb'] : which === 'both' ? ['fixture', 'cost'] : [which];
   const reports: RunReport[] = [];
+  let vitb: RunReport | undefined;
+  let vitbAll: RunReport | undefined;
   console.log(`sam-amg bench on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), node ${process.version}`);
   if (!flag('--big-only')) {
     for (const k of kinds) {
+      if (k === 'vitb') {
+        const own = ['--images', opt('--vitb-images') ?? 'truck.jpg', '--points-per-side', opt('--vitb-points-per-side') ?? '32'];
+        const drop = ['--images', '--points-per-side', '--compare', '--pred-iou-thresh', '--stability-score-thresh'];
+        vitb = await runWorker(['--worker', 'vitb', '--floor', '--compare', '0', ...own], drop);
+        reports.push(vitb);
+        printReport(vitb);
+        if (!flag('--no-all-candidates')) {
+          vitbAll = await runWorker(['--worker', 'vitb', '--compare', '0', ...own, '--pred-iou-thresh', '0', '--stability-score-thresh', '0'], drop);
+          printReport(vitbAll);
+          const f = vitb.floor as NonNullable<RunReport['floor']>;
+          console.log(
+            `every candidate post-processed: wall ${f2(vitbAll.total.wallS)} s = ${(vitbAll.total.wallS / f.totalS).toFixed(3)} × the floor, ` +
+              `${(vitbAll.total.wallS / vitb.total.wallS).toFixed(3)} × the defaults run`,
+          );
+        }
+        continue;
+      }
       const extra = ['--worker', k];
       // The fast-vs-plain comparison needs the candidates only once; the fixture run is the cheaper place.
       if (!args.includes('--compare') && k === kinds[0]) extra.push('--compare', '48');
@@ -391,7 +536,7 @@ async function main(): Promise<void> {
       extra.plain_ms_per_candidate = round(cmp.plainMs);
     }
     if (bigRss !== undefined) extra.big_6000x4000_peak_rss_mb = round(bigRss, 1);
-    const line = JSON.parse(jsonLine(last, extra)) as Record<string, unknown>;
+    const line = vitb ? { ...vitbFields(vitb, vitbAll), ...extra } : (JSON.parse(jsonLine(last, extra)) as Record<string, unknown>);
     console.log(JSON.stringify(line));
   }
 }

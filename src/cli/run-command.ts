@@ -50,6 +50,8 @@ export interface RunFlags {
   dtype: string;
   device: string;
   threads?: number;
+  /** false with --no-optimise. */
+  optimise?: boolean;
   concurrency: number;
   format: string;
   date?: string;
@@ -93,6 +95,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--dtype <name>', 'ONNX dtype: fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4, or encoder,decoder', 'fp32')
     .option('--device <name>', 'execution provider: cpu, cuda, tensorrt, coreml, dml, webgpu', 'cpu')
     .option('--threads <n>', 'ONNX Runtime intra-op threads, 1–256 (default: number of cores)', parseNumber)
+    .option('--no-optimise', 'run the decoder graph as exported (no load-time graph optimiser)')
     .option('--concurrency <n>', 'images in flight at once, 1–32', parseNumber, 1)
     .addOption(new Option('--format <name>', 'output format').choices(['coco', 'sa1b', 'jsonl', 'amg-png']).default('coco'))
     .option('--date <iso|none>', 'pin info.date_created (ISO 8601) or omit it with "none" (default: now, or SOURCE_DATE_EPOCH)')
@@ -327,7 +330,13 @@ async function run(inputs: string[], f: RunFlags, progress: Progress, signals: S
         revision: f.revision,
         onProgress: (pr) => progress.info(formatProgress(pr)),
       });
-      const loaded = await loadModel(resolved.dir, { dtype, threads: f.threads, device: f.device });
+      const loaded = await loadModel(resolved.dir, {
+        dtype,
+        threads: f.threads,
+        device: f.device,
+        optimise: f.optimise !== false,
+        onWarning: (m) => progress.warn(m),
+      });
       sha = await modelSha256([loaded.files.encoder, loaded.files.decoder]);
       generator = new MaskGenerator(loaded.adapter, given, loaded, createCandidateEvaluator(postprocessWorkers));
     } catch (err) {

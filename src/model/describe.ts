@@ -10,7 +10,8 @@ import { loadModel } from './load.js';
 
 /** Family, layout, pre-processing, I/O of both sessions, and the dtype files present. */
 export async function describeModel(dir: string, dtype: DtypeChoice): Promise<string> {
-  const loaded = await loadModel(dir, { dtype, threads: 1 });
+  // The decoder as exported: this describes the model folder, not the optimised graphs built from it.
+  const loaded = await loadModel(dir, { dtype, threads: 1, optimise: false });
   const lines = [
     `folder:   ${path.resolve(dir)}`,
     `family:   ${loaded.family === 'sam' ? 'SAM 1' : 'SAM 2'}`,

@@ -23,12 +23,14 @@ export class ImageEncoderRunner {
 
   /**
    * @param outputs decoder input name → encoder output name
+   * @param prepare the decoder's image-side step (Decoder.prepare), run on the renamed outputs
    */
   constructor(
     private readonly session: ort.InferenceSession,
     private readonly pre: PreprocessSpec,
     private readonly outputs: Readonly<Record<string, string>>,
     private readonly timings: AdapterTimings,
+    private readonly prepare: (image: Record<string, ort.Tensor>) => Promise<Record<string, ort.Tensor>> = async (image) => image,
   ) {}
 
   async encode(image: RgbImage): Promise<FeedsCrop> {
@@ -40,8 +42,12 @@ export class ImageEncoderRunner {
     t = now();
     const out = await this.session.run({ [this.session.inputNames[0]]: input }, [...new Set(Object.values(this.outputs))]);
     this.timings.encoder += now() - t;
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const [decoderName, encoderName] of Object.entries(this.outputs)) feeds[decoderName] = out[encoderName];
+    const renamed: Record<string, ort.Tensor> = {};
+    for (const [decoderName, encoderName] of Object.entries(this.outputs)) renamed[decoderName] = out[encoderName];
+    // The decoder's image-side work, once per crop; the encoder outputs it no longer needs are dropped here.
+    t = now();
+    const feeds = await this.prepare(renamed);
+    this.timings.decoder += now() - t;
     const geometry: LogitGeometry =
       this.pre.mode === 'square'
         ? { lowRes: 256, frame: null, validW: 256, validH: 256 }

@@ -6,6 +6,7 @@ import * as ort from 'onnxruntime-node';
 import type { RgbImage } from '../amg/types.js';
 import type { PreprocessSpec } from '../image/preprocess.js';
 import type { AdapterTimings, DecodedBatch, DecodeOptions, EncodedCrop, ModelAdapter, ModelFamily } from './adapter.js';
+import type { Decoder } from './decoder.js';
 import { ImageEncoderRunner, mapPoint, type FeedsCrop } from './encoding.js';
 import { ModelError } from './session.js';
 
@@ -23,14 +24,16 @@ export class HfSamAdapter implements ModelAdapter {
   constructor(
     readonly family: ModelFamily,
     private readonly encoder: ort.InferenceSession,
-    private readonly decoder: ort.InferenceSession,
+    private readonly decoder: Decoder,
     private readonly pre: PreprocessSpec,
     private readonly decoderFile: string,
   ) {
     this.layout = family === 'sam' ? 'hf-sam' : 'hf-sam2';
     const decoderInputs = new Set(decoder.inputNames);
     const embeddings = encoder.outputNames.filter((n) => decoderInputs.has(n));
-    this.runner = new ImageEncoderRunner(encoder, pre, Object.fromEntries(embeddings.map((n) => [n, n])), this.timings);
+    this.runner = new ImageEncoderRunner(encoder, pre, Object.fromEntries(embeddings.map((n) => [n, n])), this.timings, (image) =>
+      decoder.prepare(image),
+    );
     this.hasBoxes = decoderInputs.has('input_boxes');
   }
 
@@ -71,7 +74,7 @@ export class HfSamAdapter implements ModelAdapter {
 
   /** The encoder and decoder sessions, for `models info`. */
   sessions(): [ort.InferenceSession, ort.InferenceSession] {
-    return [this.encoder, this.decoder];
+    return [this.encoder, this.decoder.session];
   }
 
   async release(): Promise<void> {

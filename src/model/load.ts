@@ -14,10 +14,15 @@ import { dtypeSuffix, type DtypeChoice } from './dtype.js';
 import { HfSamAdapter } from './hf-sam.js';
 import { ReferenceExportAdapter } from './reference-export.js';
 import { SamexporterAdapter } from './samexporter.js';
-import { createSession, ModelError, type RuntimeOptions, checkDevice } from './session.js';
+import { createDecoder, type Decoder, type DecoderOptions } from './decoder.js';
+import { feedSpec } from './decoder-spec.js';
+import { createSession, ModelError, checkDevice } from './session.js';
 
-/** Options for loading a model folder. */
-export interface LoadModelOptions extends RuntimeOptions {
+/**
+ * Options for loading a model folder. `optimise: false` runs the decoder graph as exported (the CLI's
+ * --no-optimise); `onWarning` receives the one line said when the optimised decoder is not used.
+ */
+export interface LoadModelOptions extends DecoderOptions {
   dtype?: DtypeChoice;
 }
 
@@ -27,6 +32,8 @@ export interface LoadedModel {
   dir: string;
   family: ModelFamily;
   files: { encoder: string; decoder: string };
+  /** What the decoder graph optimiser did: its passes, or why the original graph runs. */
+  decoder: { optimised: boolean; passes: readonly string[]; notOptimised?: string };
 }
 
 const SAM1_ENCODER_OUT: TensorSpec[] = [
@@ -104,7 +111,7 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
     ? (findFirst(dir, [`onnx/vision_encoder${encSfx}.onnx`, `onnx/encoder${encSfx}.onnx`, `encoder${encSfx}.onnx`]) ??
       (await missingEncoder(dir, dtype.encoder)))
     : await onnxFile(dir, 'vision_encoder', dtype.encoder, false);
-  const encoder = await createSession(encoderFile, opts);
+  const encoder = await createSession(encoderFile, opts, { arena: false });
   let decoder: ort.InferenceSession;
   try {
     decoder = await createSession(decoderFile, opts);
@@ -112,6 +119,7 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
     await encoder.release();
     throw err;
   }
+  let decoderOwned: Decoder | undefined;
   try {
     const layout = detectLayout(decoderFile, decoder);
     const family: ModelFamily = layout === 'hf-sam2' || layout === 'samexporter-sam2' ? 'sam2' : 'sam';
@@ -132,21 +140,28 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
       );
     }
     const spec = pre as PreprocessSpec;
-    let adapter: ModelAdapter;
+    // The contract first (from the exported decoder's metadata), then the decoder graph optimiser.
+    let makeAdapter: (dec: Decoder) => ModelAdapter;
     if (layout === 'hf-sam' || layout === 'hf-sam2') {
       validatePair(family, encoderFile, encoder, decoderFile, decoder);
-      adapter = new HfSamAdapter(family, encoder, decoder, spec, decoderFile);
+      makeAdapter = (dec) => new HfSamAdapter(family, encoder, dec, spec, decoderFile);
     } else if (layout === 'reference-export') {
       const masks = validateReferenceExport(encoderFile, encoder, decoderFile, decoder, spec);
-      adapter = new ReferenceExportAdapter(encoder, decoder, spec, decoderFile, 'image_embeddings', masks);
+      makeAdapter = (dec) => new ReferenceExportAdapter(encoder, dec, spec, decoderFile, 'image_embeddings', masks);
     } else {
       const masks = validateSamexporter(encoderFile, encoder, decoderFile, decoder, spec);
-      adapter = new SamexporterAdapter(encoder, decoder, spec, decoderFile, masks);
+      makeAdapter = (dec) => new SamexporterAdapter(encoder, dec, spec, decoderFile, masks);
     }
-    return { adapter, dir, family, files: { encoder: encoderFile, decoder: decoderFile } };
+    // From here on `dec` owns the exported decoder's session.
+    const dec = await createDecoder(decoderFile, decoder, feedSpec(layout, decoder.inputMetadata, encoder.outputMetadata), opts);
+    decoderOwned = dec;
+    const adapter = makeAdapter(dec);
+    const info = { optimised: dec.passes.length > 0, passes: dec.passes, notOptimised: dec.notOptimised };
+    return { adapter, dir, family, files: { encoder: encoderFile, decoder: decoderFile }, decoder: info };
   } catch (err) {
     await encoder.release();
-    await decoder.release();
+    if (decoderOwned) await decoderOwned.release();
+    else await decoder.release();
     throw err;
   }
 }

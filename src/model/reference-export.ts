@@ -17,6 +17,7 @@ import * as ort from 'onnxruntime-node';
 import type { RgbImage } from '../amg/types.js';
 import type { PreprocessSpec } from '../image/preprocess.js';
 import type { AdapterTimings, DecodedBatch, DecodeOptions, EncodedCrop, ModelAdapter } from './adapter.js';
+import type { Decoder } from './decoder.js';
 import { ImageEncoderRunner, mapPoint, type FeedsCrop } from './encoding.js';
 import { ModelError } from './session.js';
 
@@ -41,14 +42,14 @@ export class ReferenceExportAdapter implements ModelAdapter {
    */
   constructor(
     private readonly encoder: ort.InferenceSession,
-    private readonly decoder: ort.InferenceSession,
+    private readonly decoder: Decoder,
     private readonly pre: PreprocessSpec,
     private readonly decoderFile: string,
     embeddingOutput: string,
     private readonly masksPerCall: 1 | 4,
   ) {
     this.supportsMultimask = masksPerCall === 4;
-    this.runner = new ImageEncoderRunner(encoder, pre, { image_embeddings: embeddingOutput }, this.timings);
+    this.runner = new ImageEncoderRunner(encoder, pre, { image_embeddings: embeddingOutput }, this.timings, (image) => decoder.prepare(image));
   }
 
   encode(image: RgbImage): Promise<EncodedCrop> {
@@ -76,7 +77,6 @@ export class ReferenceExportAdapter implements ModelAdapter {
     const labels = new Float32Array([1, -1]);
     const hasMask = new ort.Tensor('float32', new Float32Array([opts.maskInput ? 1 : 0]), [1]);
     const origSize = new ort.Tensor('float32', new Float32Array([crop.height, crop.width]), [2]);
-    const embeddings = c.feeds.image_embeddings;
     for (let i = 0; i < count; i++) {
       const coords = new Float32Array(4); // the point, then the padding point (0, 0)
       mapPoint(points, i, c, this.pre, coords, 0);
@@ -84,7 +84,7 @@ export class ReferenceExportAdapter implements ModelAdapter {
       const t = now();
       const out = await this.decoder.run(
         {
-          image_embeddings: embeddings,
+          ...c.feeds,
           point_coords: new ort.Tensor('float32', coords, [1, 2, 2]),
           point_labels: new ort.Tensor('float32', labels, [1, 2]),
           mask_input: new ort.Tensor('float32', mask, [1, 1, lowRes, lowRes]),
@@ -110,7 +110,7 @@ export class ReferenceExportAdapter implements ModelAdapter {
 
   /** The encoder and decoder sessions, for `models info`. */
   sessions(): [ort.InferenceSession, ort.InferenceSession] {
-    return [this.encoder, this.decoder];
+    return [this.encoder, this.decoder.session];
   }
 
   async release(): Promise<void> {

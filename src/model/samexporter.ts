@@ -22,6 +22,7 @@ import * as ort from 'onnxruntime-node';
 import type { RgbImage } from '../amg/types.js';
 import type { PreprocessSpec } from '../image/preprocess.js';
 import type { AdapterTimings, DecodedBatch, DecodeOptions, EncodedCrop, ModelAdapter } from './adapter.js';
+import type { Decoder } from './decoder.js';
 import { ImageEncoderRunner, mapPoint, type FeedsCrop } from './encoding.js';
 import { ModelError } from './session.js';
 
@@ -42,7 +43,7 @@ export class SamexporterAdapter implements ModelAdapter {
   /** @param masksPerPrompt M from the decoder's `masks` metadata (1 or 3). */
   constructor(
     private readonly encoder: ort.InferenceSession,
-    private readonly decoder: ort.InferenceSession,
+    private readonly decoder: Decoder,
     private readonly pre: PreprocessSpec,
     private readonly decoderFile: string,
     private readonly masksPerPrompt: 1 | 3,
@@ -54,6 +55,7 @@ export class SamexporterAdapter implements ModelAdapter {
       pre,
       { image_embed: 'image_embed', high_res_feats_0: 'high_res_feats_0', high_res_feats_1: 'high_res_feats_1' },
       this.timings,
+      (image) => decoder.prepare(image),
     );
   }
 
@@ -134,7 +136,7 @@ export class SamexporterAdapter implements ModelAdapter {
 
   /** The encoder and decoder sessions, for `models info`. */
   sessions(): [ort.InferenceSession, ort.InferenceSession] {
-    return [this.encoder, this.decoder];
+    return [this.encoder, this.decoder.session];
   }
 
   async release(): Promise<void> {

@@ -1,0 +1,296 @@
+/**
+ * The decoder as the adapters run it: an image-side step once per encoded crop (`prepare`), then per-prompt runs.
+ * By default the graph goes through the load-time optimiser (./optimise): the image-side part becomes its own
+ * session, the per-prompt part another, and the pair is checked against the original graph on a probe batch before
+ * it is used; any difference beyond the tolerances (or any failure) means a warning and the original graph.
+ * Large prompt batches of the optimised graph run in chunks, so that its biggest intermediate tensors stay small.
+ */
+import { readFile } from 'node:fs/promises';
+import * as ort from 'onnxruntime-node';
+import type { FeedSpec, ProbeKind } from './decoder-spec.js';
+import { optimiseDecoder, type NotOptimised, type OptimisedDecoder } from './optimise/index.js';
+import { createSessionFromBytes, type RuntimeOptions } from './session.js';
+
+type Feeds = Record<string, ort.Tensor>;
+
+/** What adapters need from a decoder. */
+export interface Decoder {
+  /** The original graph's input names. */
+  readonly inputNames: readonly string[];
+  /** The session that runs prompts (the original graph, or the optimised per-prompt graph), for `models info`. */
+  readonly session: ort.InferenceSession;
+  /** What the optimiser did (empty when the original graph runs), and why not when it did not. */
+  readonly passes: readonly string[];
+  readonly notOptimised?: string;
+  /** Image-side work, once per crop: encoder outputs by decoder input name → the feeds every prompt run reuses. */
+  prepare(image: Feeds): Promise<Feeds>;
+  run(feeds: Feeds, outputs: readonly string[]): Promise<Feeds>;
+  release(): Promise<void>;
+}
+
+/** Decoder loading options (see LoadModelOptions). */
+export interface DecoderOptions extends RuntimeOptions {
+  /** Run the load-time graph optimiser (default true). */
+  optimise?: boolean;
+  /** Where a fallback to the original graph is reported (default: a line on stderr). */
+  onWarning?: (message: string) => void;
+}
+
+/** The graph as exported. */
+export class PlainDecoder implements Decoder {
+  readonly passes: readonly string[] = [];
+  readonly inputNames: readonly string[];
+
+  constructor(
+    readonly session: ort.InferenceSession,
+    readonly notOptimised?: string,
+  ) {
+    this.inputNames = session.inputNames;
+  }
+
+  async prepare(image: Feeds): Promise<Feeds> {
+    return image;
+  }
+
+  run(feeds: Feeds, outputs: readonly string[]): Promise<Feeds> {
+    return this.session.run(feeds, [...outputs]) as Promise<Feeds>;
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+/** Largest intermediate tensor of a prompt chunk, in bytes: chunks are sized to stay near it. */
+const CHUNK_BYTES = 128 * 2 ** 20;
+
+/** The optimised graph pair. */
+export class SplitDecoder implements Decoder {
+  readonly session: ort.InferenceSession;
+  readonly passes: readonly string[];
+  /** Prompts per run of the per-prompt graph. */
+  readonly chunk: number;
+
+  constructor(
+    readonly inputNames: readonly string[],
+    private readonly prefix: ort.InferenceSession | undefined,
+    main: ort.InferenceSession,
+    private readonly result: OptimisedDecoder,
+    private readonly spec: FeedSpec,
+    chunk?: number,
+  ) {
+    this.session = main;
+    this.passes = result.passes;
+    this.chunk = chunk ?? Math.max(1, Math.floor(CHUNK_BYTES / Math.max(1, result.bytesPerPrompt)));
+  }
+
+  async prepare(image: Feeds): Promise<Feeds> {
+    const out: Feeds = {};
+    for (const name of this.result.passthrough) out[name] = image[name];
+    if (!this.prefix) return out;
+    const feeds: Feeds = {};
+    for (const name of this.prefix.inputNames) feeds[name] = image[name];
+    const computed = (await this.prefix.run(feeds, [...this.result.boundary])) as Feeds;
+    for (const name of this.result.boundary) out[name] = computed[name];
+    return out;
+  }
+
+  async run(feeds: Feeds, outputs: readonly string[]): Promise<Feeds> {
+    const own: Feeds = {};
+    for (const name of this.session.inputNames) own[name] = feeds[name];
+    const axes = this.promptAxes(own);
+    const count = axes ? axes.count : 0;
+    if (!axes || count <= this.chunk || !outputs.every((o) => this.spec.outputAxes[o]?.axis !== undefined)) {
+      return (await this.session.run(own, [...outputs])) as Feeds;
+    }
+    // Prompt chunks: every prompt-axis input and output has only size-1 axes before the prompt axis, so a chunk is
+    // a contiguous range of its data.
+    const parts: Feeds[] = [];
+    for (let start = 0; start < count; start += this.chunk) {
+      const n = Math.min(this.chunk, count - start);
+      const chunkFeeds: Feeds = {};
+      for (const [name, t] of Object.entries(own)) {
+        const axis = axes.inputs.get(name);
+        chunkFeeds[name] = axis === undefined ? t : sliceRows(t, axis, start, n);
+      }
+      parts.push((await this.session.run(chunkFeeds, [...outputs])) as Feeds);
+    }
+    const out: Feeds = {};
+    for (const name of outputs) out[name] = concatRows(parts.map((p) => p[name]), this.spec.outputAxes[name].axis as number);
+    return out;
+  }
+
+  /** The prompt count of a run and the prompt axis of each input, when every such input can be cut in rows. */
+  private promptAxes(feeds: Feeds): { count: number; inputs: Map<string, number> } | undefined {
+    const inputs = new Map<string, number>();
+    let count: number | undefined;
+    for (const [name, t] of Object.entries(feeds)) {
+      const axis = this.spec.inputs[name]?.indexOf('P');
+      if (axis === undefined || axis < 0) continue;
+      if (t.dims.slice(0, axis).some((d) => d !== 1)) return undefined;
+      if (count !== undefined && t.dims[axis] !== count) return undefined;
+      count = t.dims[axis];
+      inputs.set(name, axis);
+    }
+    return count === undefined ? undefined : { count, inputs };
+  }
+
+  async release(): Promise<void> {
+    await this.prefix?.release();
+    await this.session.release();
+  }
+}
+
+/** Rows [start, start + n) of the prompt axis (all axes before it have size 1). */
+function sliceRows(t: ort.Tensor, axis: number, start: number, n: number): ort.Tensor {
+  const inner = t.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const data = t.data as Float32Array | BigInt64Array;
+  const dims = t.dims.map((d, i) => (i === axis ? n : d));
+  return new ort.Tensor(t.type as 'float32', data.subarray(start * inner, (start + n) * inner) as Float32Array, dims);
+}
+
+function concatRows(parts: ort.Tensor[], axis: number): ort.Tensor {
+  const count = parts.reduce((s, p) => s + p.dims[axis], 0);
+  const dims = parts[0].dims.map((d, i) => (i === axis ? count : d));
+  const out = new Float32Array(dims.reduce((a, b) => a * b, 1));
+  let at = 0;
+  for (const p of parts) {
+    const data = p.data as Float32Array;
+    out.set(data, at);
+    at += data.length;
+  }
+  return new ort.Tensor('float32', out, dims);
+}
+
+/**
+ * The decoder for `file`, whose original graph is loaded as `original`: the optimised pair when the optimiser
+ * finds work and the probe check passes, otherwise `original` itself. `optimise` is the optimiser (a parameter so
+ * that tests can hand in a broken one).
+ */
+export async function createDecoder(
+  file: string,
+  original: ort.InferenceSession,
+  spec: FeedSpec | string,
+  opts: DecoderOptions,
+  optimise: (bytes: Uint8Array, spec: FeedSpec) => OptimisedDecoder | NotOptimised = optimiseDecoder,
+): Promise<Decoder> {
+  if (opts.optimise === false) return new PlainDecoder(original, 'turned off (--no-optimise)');
+  if (typeof spec === 'string') return new PlainDecoder(original, spec);
+  const warn = opts.onWarning ?? ((m: string) => process.stderr.write(`sam-amg: warning: ${m}\n`));
+  let result: OptimisedDecoder | NotOptimised;
+  try {
+    result = optimise(await readFile(file), spec);
+  } catch (err) {
+    warn(`${file}: the decoder graph optimiser failed (${err instanceof Error ? err.message : String(err)}); using the original graph`);
+    return new PlainDecoder(original, 'optimiser failed');
+  }
+  if ('skipped' in result) return new PlainDecoder(original, result.skipped);
+  let split: SplitDecoder | undefined;
+  try {
+    const label = `${file} (optimised)`;
+    const prefix = result.prefix ? await createSessionFromBytes(result.prefix, `${label}, image side`, opts) : undefined;
+    const main = await createSessionFromBytes(result.main, label, opts).catch(async (err: unknown) => {
+      await prefix?.release();
+      throw err;
+    });
+    split = new SplitDecoder(original.inputNames, prefix, main, result, spec);
+    const plain = new PlainDecoder(original);
+    const inputTypes = new Map(original.inputMetadata.map((m) => [m.name, m.isTensor ? m.type : 'float32']));
+    for (const [count, flag] of [[1, 0], [3, 1]] as const) {
+      const diff = await probeDifference(plain, split, spec, inputTypes, count, flag);
+      if (diff) {
+        warn(
+          `${file}: the optimised decoder graph differs from the original (max |Δ| ${diff.delta.toExponential(2)} on ${diff.output}, ` +
+            `more than ${diff.tolerance}); using the original graph`,
+        );
+        await split.release();
+        return new PlainDecoder(original, `probe check failed on ${diff.output}`);
+      }
+    }
+  } catch (err) {
+    warn(`${file}: the optimised decoder graph cannot be used (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); using the original graph`);
+    await split?.release();
+    return new PlainDecoder(original, 'optimised graph failed to load or run');
+  }
+  await original.release();
+  return split;
+}
+
+/** Runs one probe batch through both decoders; the worst output beyond its tolerance, or undefined when they agree. */
+export async function probeDifference(
+  a: Decoder,
+  b: Decoder,
+  spec: FeedSpec,
+  types: ReadonlyMap<string, string>,
+  count: number,
+  flag: number,
+): Promise<{ output: string; delta: number; tolerance: number } | undefined> {
+  const rng = xorshift(0x5eed + count);
+  const image: Feeds = {};
+  const prompt: Feeds = {};
+  for (const [name, dims] of Object.entries(spec.inputs)) {
+    const shape = dims.map((d) => (d === 'P' ? count : d));
+    const t = probeTensor(spec.probe[name] ?? 'features', types.get(name) ?? 'float32', shape, rng, flag);
+    if (spec.imageInputs.includes(name)) image[name] = t;
+    else prompt[name] = t;
+  }
+  const outputs = spec.outputs;
+  const ra = await a.run({ ...(await a.prepare(image)), ...prompt }, outputs);
+  const rb = await b.run({ ...(await b.prepare(image)), ...prompt }, outputs);
+  let worst: { output: string; delta: number; tolerance: number } | undefined;
+  for (const name of outputs) {
+    const x = ra[name].data as Float32Array;
+    const y = rb[name].data as Float32Array;
+    const tolerance = spec.outputAxes[name]?.tolerance ?? 0;
+    let delta = x.length === y.length ? 0 : Infinity;
+    for (let i = 0; i < x.length && delta !== Infinity; i++) {
+      const d = Math.abs(x[i] - y[i]);
+      if (d > delta) delta = d;
+      else if (Number.isNaN(d) && !(Number.isNaN(x[i]) && Number.isNaN(y[i]))) delta = Infinity;
+    }
+    if (delta > tolerance && (!worst || delta / tolerance > worst.delta / worst.tolerance)) worst = { output: name, delta, tolerance };
+  }
+  return worst;
+}
+
+function probeTensor(kind: ProbeKind, type: string, dims: number[], rng: () => number, flag: number): ort.Tensor {
+  const n = dims.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    switch (kind) {
+      case 'features':
+        data[i] = rng() * 2 - 1;
+        break;
+      case 'points':
+        data[i] = rng() * 1024;
+        break;
+      case 'mask':
+        data[i] = rng() * 16 - 8;
+        break;
+      case 'labels':
+        data[i] = 1;
+        break;
+      case 'flag':
+        data[i] = flag;
+        break;
+      case 'size':
+        data[i] = 1024;
+        break;
+      case 'empty':
+        break;
+    }
+  }
+  if (type === 'int64') return new ort.Tensor('int64', BigInt64Array.from(data, (v) => BigInt(Math.round(v))), dims);
+  return new ort.Tensor('float32', data, dims);
+}
+
+/** Seeded xorshift32 in [0, 1), so that the probe is the same at every load. */
+function xorshift(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 32;
+  };
+}

@@ -1,0 +1,322 @@
+/**
+ * The decoder graph optimiser's passes, one small graph each (built with onnx-proto), every result compared with the
+ * original graph through ONNX Runtime at several prompt counts.
+ */
+import * as ort from 'onnxruntime-node';
+import onnx from 'onnx-proto';
+import { describe, expect, it } from 'vitest';
+import { FLOAT, GraphBuilder, int, ints, float, type Dim } from '../fixtures/lib/onnx-builder.js';
+import { OnnxGraph } from '../src/model/optimise/graph.js';
+import { optimiseDecoder, type DecoderSpec, type OptimisedDecoder } from '../src/model/optimise/index.js';
+
+type Feeds = Record<string, ort.Tensor>;
+
+/** Deterministic values in [-1, 1). */
+function values(n: number, seed: number): Float32Array {
+  let x = seed >>> 0 || 1;
+  return Float32Array.from({ length: n }, () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 31 - 1;
+  });
+}
+
+const tensor = (dims: number[], seed: number): ort.Tensor => new ort.Tensor('float32', values(dims.reduce((a, b) => a * b, 1), seed), dims);
+
+async function run(bytes: Uint8Array, feeds: Feeds, outputs: readonly string[]): Promise<Record<string, Float32Array>> {
+  const s = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: 1 });
+  try {
+    const own: Feeds = {};
+    for (const n of s.inputNames) own[n] = feeds[n];
+    const out = await s.run(own, [...outputs]);
+    return Object.fromEntries(outputs.map((o) => [o, out[o].data as Float32Array]));
+  } finally {
+    await s.release();
+  }
+}
+
+async function runOptimised(r: OptimisedDecoder, feeds: Feeds, outputs: readonly string[]): Promise<Record<string, Float32Array>> {
+  let all: Feeds = { ...feeds };
+  if (r.prefix) {
+    const s = await ort.InferenceSession.create(r.prefix, { intraOpNumThreads: 1 });
+    const own: Feeds = {};
+    for (const n of s.inputNames) own[n] = feeds[n];
+    all = { ...all, ...((await s.run(own)) as Feeds) };
+    await s.release();
+  }
+  return run(r.main, all, outputs);
+}
+
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** Optimises, then compares every output at each prompt count; returns the optimised result. */
+async function checkSame(bytes: Uint8Array, spec: DecoderSpec, feedsAt: (p: number) => Feeds, counts: number[], tol = 1e-5): Promise<OptimisedDecoder> {
+  const r = optimiseDecoder(bytes, spec);
+  if ('skipped' in r) throw new Error(`not optimised: ${r.skipped}`);
+  for (const p of counts) {
+    const feeds = feedsAt(p);
+    const want = await run(bytes, feeds, spec.outputs);
+    const got = await runOptimised(r, feeds, spec.outputs);
+    for (const o of spec.outputs) expect(maxDiff(want[o], got[o]), `${o} at P=${p}`).toBeLessThanOrEqual(tol);
+  }
+  return r;
+}
+
+const ops = (bytes: Uint8Array | undefined): string[] => (bytes ? OnnxGraph.fromBytes(bytes).nodes.map((n) => n.opType) : []);
+const count = (list: string[], op: string): number => list.filter((o) => o === op).length;
+
+/** The runtime prompt count P of `x` (axis `axis`) as a 1-element int64 vector, the way exports compute it. */
+function promptCount(g: GraphBuilder, x: string, axis: number): string {
+  return g.op('Unsqueeze', [g.op('Gather', [g.op('Shape', [x]), g.int64s([axis], [])], { axis: int(0) }), g.int64s([0])]);
+}
+
+describe('static shapes: shape arithmetic folded, loops unrolled', () => {
+  // y = reshape(x, [P, 4]) + loop result, where the loop runs 3 times: acc ← 2·acc + i, scanning acc.
+  const T = onnx.onnx.TensorProto.DataType;
+  const vi = (name: string, elemType: number, dims: Dim[]): onnx.onnx.IValueInfoProto => ({
+    name,
+    type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+  });
+  const node = (opType: string, input: string[], output: string, attribute: onnx.onnx.IAttributeProto[] = []): onnx.onnx.INodeProto => ({
+    name: output,
+    opType,
+    input,
+    output: [output],
+    attribute,
+  });
+
+  function build(): Uint8Array {
+    const g = new GraphBuilder('loop', 'optimiser test: Shape plumbing and a Loop with a known trip count');
+    const x = g.input('x', FLOAT, [1, 'P', 4]);
+    const img = g.input('img', FLOAT, [1, 4]);
+    const target = g.op('Concat', [promptCount(g, x, 1), g.int64s([4])], { axis: int(0) });
+    g.op('Reshape', [x, target], {}, 'rows');
+    g.op('Reshape', [img, g.int64s([4])], {}, 'init');
+    g.int64s([3], []);
+    const model = onnx.onnx.ModelProto.decode(g.toBytes());
+    const graph = model.graph as onnx.onnx.GraphProto;
+    const trips = graph.initializer[graph.initializer.length - 1].name;
+    const body: onnx.onnx.IGraphProto = {
+      name: 'body',
+      input: [vi('iter', T.INT64, []), vi('cond_in', T.BOOL, []), vi('acc_in', T.FLOAT, [4])],
+      output: [vi('cond_out', T.BOOL, []), vi('acc_out', T.FLOAT, [4]), vi('scan_out', T.FLOAT, [4])],
+      initializer: [{ name: 'two', dataType: T.FLOAT, dims: [], floatData: [2] }],
+      node: [
+        node('Cast', ['iter'], 'iter_f', [{ name: 'to', type: onnx.onnx.AttributeProto.AttributeType.INT, i: T.FLOAT }]),
+        node('Mul', ['acc_in', 'two'], 'doubled'),
+        node('Add', ['doubled', 'iter_f'], 'acc_out'),
+        node('Identity', ['cond_in'], 'cond_out'),
+        node('Identity', ['acc_in'], 'scan_out'),
+      ],
+    };
+    graph.node.push(
+      { name: 'loop', opType: 'Loop', input: [trips, '', 'init'], output: ['acc_final', 'scans'], attribute: [{ name: 'body', type: onnx.onnx.AttributeProto.AttributeType.GRAPH, g: body }] } as onnx.onnx.NodeProto,
+      node('Add', ['rows', 'acc_final'], 'y') as onnx.onnx.NodeProto,
+      node('ReduceSum', ['scans'], 'z', [{ name: 'keepdims', type: onnx.onnx.AttributeProto.AttributeType.INT, i: 0 }]) as onnx.onnx.NodeProto,
+    );
+    graph.output = [vi('y', T.FLOAT, ['P', 4]) as onnx.onnx.ValueInfoProto, vi('z', T.FLOAT, []) as onnx.onnx.ValueInfoProto];
+    return onnx.onnx.ModelProto.encode(model).finish();
+  }
+
+  it('computes the same outputs with no Loop, Shape or Gather left in the per-prompt graph', async () => {
+    const bytes = build();
+    const spec: DecoderSpec = { inputs: { x: [1, 'P', 4], img: [1, 4] }, imageInputs: ['img'], outputs: ['y', 'z'] };
+    const r = await checkSame(bytes, spec, (p) => ({ x: tensor([1, p, 4], p), img: tensor([1, 4], 7) }), [1, 3]);
+    expect(r.passes[0]).toMatch(/loops unrolled/);
+    const main = ops(r.main);
+    const prefix = ops(r.prefix);
+    expect(main.filter((o) => ['Loop', 'Gather', 'Concat'].includes(o))).toEqual([]);
+    // The loop only reads the image-side input: all of it runs once per crop.
+    expect(count(prefix, 'Mul')).toBe(3);
+    expect(r.boundary.length).toBe(2);
+  });
+});
+
+describe('image side: prompt-independent work once per crop, broadcasts pushed down', () => {
+  // A miniature two-way attention: image tokens (an Expand of the embedding to P copies, flattened and projected)
+  // attended by a per-prompt query; a learned token broadcast to P and concatenated with the query.
+  function build(): Uint8Array {
+    const g = new GraphBuilder('mini', 'optimiser test: image-side hoisting');
+    const emb = g.input('emb', FLOAT, [1, 8, 4, 4]);
+    const pts = g.input('pts', FLOAT, [1, 'P', 2]);
+    const p = promptCount(g, pts, 1);
+    const src = g.op('Expand', [emb, g.op('Concat', [p, g.int64s([8, 4, 4])], { axis: int(0) })]);
+    const flat = g.op('Reshape', [src, g.op('Concat', [p, g.int64s([8, 16])], { axis: int(0) })]);
+    const tokens = g.op('Transpose', [flat], { perm: ints([0, 2, 1]) });
+    const w = (r: number, c: number, seed: number): string => g.floats([...values(r * c, seed)], [r, c]);
+    const k = g.op('Add', [g.op('MatMul', [tokens, w(8, 8, 1)]), g.floats([...values(8, 2)], [8])]);
+    const kn = g.op('LayerNormalization', [k, g.floats(new Array(8).fill(1.5)), g.floats(new Array(8).fill(0.1))], { axis: int(-1), epsilon: float(1e-5) });
+    const q = g.op('MatMul', [g.op('Reshape', [pts, g.int64s([-1, 1, 2])]), w(2, 8, 3)]);
+    const att = g.op('Softmax', [g.op('MatMul', [q, g.op('Transpose', [kn], { perm: ints([0, 2, 1]) })])], { axis: int(-1) });
+    g.op('MatMul', [att, tokens], {}, 'y');
+    const tok = g.op('Expand', [g.floats([...values(8, 4)], [1, 1, 8]), g.op('Concat', [p, g.int64s([1, 8])], { axis: int(0) })]);
+    g.op('Concat', [tok, q], { axis: int(1) }, 'z');
+    g.output('y', FLOAT, ['P', 1, 8]);
+    g.output('z', FLOAT, ['P', 2, 8]);
+    return g.toBytes();
+  }
+
+  it('moves the projections and the LayerNorm to the image side and computes the same outputs', async () => {
+    const bytes = build();
+    const spec: DecoderSpec = { inputs: { emb: [1, 8, 4, 4], pts: [1, 'P', 2] }, imageInputs: ['emb'], outputs: ['y', 'z'] };
+    const r = await checkSame(bytes, spec, (p) => ({ emb: tensor([1, 8, 4, 4], 11), pts: tensor([1, p, 2], 20 + p) }), [1, 4]);
+    const prefix = ops(r.prefix);
+    const main = ops(r.main);
+    expect(count(prefix, 'LayerNormalization')).toBe(1);
+    expect(count(main, 'LayerNormalization')).toBe(0);
+    // The key projection (MatMul + bias, one Gemm) runs on the image side too.
+    expect(count(prefix, 'Gemm')).toBe(1);
+    // Only the learned token is broadcast per prompt (it is concatenated with a per-prompt tensor).
+    expect(count(main, 'Expand')).toBe(1);
+    expect(r.passthrough).toEqual([]);
+  });
+});
+
+describe('image side: the index-based repeat_interleave', () => {
+  it('computes the image-side projection once when P copies are gathered from a batch of one', async () => {
+    const g = new GraphBuilder('gather', 'optimiser test: Gather along an axis of size 1');
+    const img = g.input('img', FLOAT, [1, 6, 8]);
+    const pts = g.input('pts', FLOAT, ['P', 6, 8]);
+    const prompts = g.op('Gather', [g.op('Shape', [pts]), g.int64s([0], [])], { axis: int(0) });
+    const zeros = g.op('Mul', [g.op('Range', [g.int64s([0], []), prompts, g.int64s([1], [])]), g.int64s([0], [])]);
+    const copies = g.op('Gather', [img, zeros], { axis: int(0) });
+    const projected = g.op('MatMul', [copies, g.floats([...values(64, 5)], [8, 8])]);
+    g.op('Add', [projected, pts], {}, 'y');
+    g.output('y', FLOAT, ['P', 6, 8]);
+    const spec: DecoderSpec = { inputs: { img: [1, 6, 8], pts: ['P', 6, 8] }, imageInputs: ['img'], outputs: ['y'] };
+    const r = await checkSame(g.toBytes(), spec, (p) => ({ img: tensor([1, 6, 8], 3), pts: tensor([p, 6, 8], 4 + p) }), [1, 4]);
+    expect(count(ops(r.prefix), 'MatMul')).toBe(1);
+    expect(ops(r.main)).not.toContain('MatMul');
+    expect(ops(r.main)).not.toContain('Gather');
+  });
+});
+
+describe('unused rows: slices moved up', () => {
+  // Four rows from four weight matrices, stacked, projected, and rows 1..3 kept: row 0 is never needed.
+  function build(): Uint8Array {
+    const g = new GraphBuilder('rows', 'optimiser test: slice pull-up');
+    const h = g.input('h', FLOAT, [1, 'P', 8]);
+    const rows = [0, 1, 2, 3].map((i) => g.op('Unsqueeze', [g.op('MatMul', [h, g.floats([...values(64, 30 + i)], [8, 8])]), g.int64s([2])]));
+    const cat = g.op('Concat', rows, { axis: int(2) });
+    const m = g.op('MatMul', [cat, g.floats([...values(128, 40)], [8, 16])]);
+    g.op('Slice', [m, g.int64s([1]), g.int64s([2 ** 62]), g.int64s([2])], {}, 'out');
+    g.output('out', FLOAT, [1, 'P', 3, 16]);
+    return g.toBytes();
+  }
+
+  it('computes only the kept rows', async () => {
+    const bytes = build();
+    const spec: DecoderSpec = { inputs: { h: [1, 'P', 8] }, imageInputs: [], outputs: ['out'] };
+    const r = await checkSame(bytes, spec, (p) => ({ h: tensor([1, p, 8], 50 + p) }), [1, 5]);
+    const main = ops(r.main);
+    expect(count(main, 'Slice')).toBe(0);
+    expect(count(main, 'MatMul')).toBe(4);
+    expect(r.prefix).toBeUndefined();
+  });
+});
+
+describe('token-major upscaling', () => {
+  // SAM's output upscaling in miniature: tokens [P, 16, 8] → NCHW [P, 8, 4, 4] → ConvTranspose(k2 s2) →
+  // LayerNorm2d as element-wise operators → GELU (erf form) → ConvTranspose(k2 s2) → GELU → hypernetwork product.
+  function build(): Uint8Array {
+    const g = new GraphBuilder('upscale', 'optimiser test: token-major upscaling');
+    const keys = g.input('keys', FLOAT, ['P', 16, 8]);
+    const hyper = g.input('hyper', FLOAT, ['P', 3, 4]);
+    const p = promptCount(g, keys, 0);
+    const nchw = g.op('Reshape', [g.op('Transpose', [keys], { perm: ints([0, 2, 1]) }), g.op('Concat', [p, g.int64s([8, 4, 4])], { axis: int(0) })]);
+    const convT = (x: string, cin: number, cout: number, seed: number): string =>
+      g.op('ConvTranspose', [x, g.floats([...values(cin * cout * 4, seed)], [cin, cout, 2, 2]), g.floats([...values(cout, seed + 1)], [cout])], {
+        kernel_shape: ints([2, 2]),
+        strides: ints([2, 2]),
+      });
+    const gelu = (x: string): string => {
+      const e = g.op('Erf', [g.op('Div', [x, g.floats([Math.SQRT2], [])])]);
+      return g.op('Mul', [g.op('Mul', [x, g.op('Add', [e, g.floats([1], [])])]), g.floats([0.5], [])]);
+    };
+    const c0 = convT(nchw, 8, 6, 60);
+    const mean = g.op('ReduceMean', [c0], { axes: ints([1]), keepdims: int(1) });
+    const d = g.op('Sub', [c0, mean]);
+    const v = g.op('ReduceMean', [g.op('Pow', [d, g.floats([2], [])])], { axes: ints([1]), keepdims: int(1) });
+    const n = g.op('Div', [d, g.op('Sqrt', [g.op('Add', [v, g.floats([1e-6], [])])])]);
+    const ln = g.op('Add', [g.op('Mul', [g.floats([...values(6, 70)], [6, 1, 1]), n]), g.floats([...values(6, 71)], [6, 1, 1])]);
+    const up = gelu(convT(gelu(ln), 6, 4, 80));
+    const flat = g.op('Reshape', [up, g.op('Concat', [p, g.int64s([4, 256])], { axis: int(0) })]);
+    const masks = g.op('MatMul', [hyper, flat]);
+    g.op('Reshape', [masks, g.op('Concat', [p, g.int64s([3, 16, 16])], { axis: int(0) })], {}, 'masks');
+    g.output('masks', FLOAT, ['P', 3, 16, 16]);
+    return g.toBytes();
+  }
+
+  it('replaces both ConvTransposes by MatMuls and the LayerNorm by one node, with the same masks', async () => {
+    const bytes = build();
+    const spec: DecoderSpec = { inputs: { keys: ['P', 16, 8], hyper: ['P', 3, 4] }, imageInputs: [], outputs: ['masks'] };
+    const r = await checkSame(bytes, spec, (p) => ({ keys: tensor([p, 16, 8], 90 + p), hyper: tensor([p, 3, 4], 95 + p) }), [1, 3], 1e-5);
+    const main = ops(r.main);
+    expect(count(main, 'ConvTranspose')).toBe(0);
+    expect(count(main, 'LayerNormalization')).toBe(1);
+    expect(count(main, 'ReduceMean')).toBe(0);
+    // One layout change at the end (the masks back to [P, 3, 16, 16]); none on the 4- and 6-channel maps.
+    expect(count(main, 'Transpose')).toBe(2);
+    expect(r.passes.some((s) => s.includes('2 ConvTranspose → MatMul'))).toBe(true);
+  });
+});
+
+describe('few-query attention', () => {
+  // 3 queries in 2 heads of depth 8 attend over 64 projected tokens of 16 channels; a second attention with as many
+  // queries as tokens is left alone (reassociating would cost more there).
+  function build(): Uint8Array {
+    const g = new GraphBuilder('attention', 'optimiser test: few-query attention');
+    const x = g.input('x', FLOAT, ['P', 64, 16]);
+    const q = g.input('q', FLOAT, ['P', 2, 3, 8]);
+    const p = promptCount(g, x, 0);
+    const heads = (t: string, perm: number[]): string =>
+      g.op('Transpose', [g.op('Reshape', [t, g.op('Concat', [p, g.int64s([-1, 2, 8])], { axis: int(0) })])], { perm: ints(perm) });
+    const proj = (seed: number): string => g.op('Add', [g.op('MatMul', [x, g.floats([...values(16 * 16, seed)], [16, 16])]), g.floats([...values(16, seed + 1)], [16])]);
+    const scores = g.op('MatMul', [q, heads(proj(1), [0, 2, 3, 1])]);
+    const att = g.op('Softmax', [g.op('Div', [scores, g.floats([Math.sqrt(8)], [])])], { axis: int(-1) });
+    g.op('MatMul', [att, heads(proj(3), [0, 2, 1, 3])], {}, 'out');
+    g.output('out', FLOAT, ['P', 2, 3, 8]);
+    // Self-attention of the 64 tokens: 64 queries, not fewer than the depth.
+    const qq = heads(proj(5), [0, 2, 1, 3]);
+    const self = g.op('Softmax', [g.op('MatMul', [qq, heads(proj(7), [0, 2, 3, 1])])], { axis: int(-1) });
+    g.op('MatMul', [self, heads(proj(9), [0, 2, 1, 3])], {}, 'self');
+    g.output('self', FLOAT, ['P', 2, 64, 8]);
+    return g.toBytes();
+  }
+
+  it('multiplies the queries by the key and value weights first, with the same outputs', async () => {
+    const bytes = build();
+    const spec: DecoderSpec = { inputs: { x: ['P', 64, 16], q: ['P', 2, 3, 8] }, imageInputs: [], outputs: ['out', 'self'] };
+    const r = await checkSame(bytes, spec, (p) => ({ x: tensor([p, 64, 16], 100 + p), q: tensor([p, 2, 3, 8], 110 + p) }), [1, 2], 1e-5);
+    expect(r.passes).toContain('few-query attention reassociated: 2 products');
+    // The few-query attention's two projections of the 64 tokens are gone; the self-attention keeps its three.
+    const main = OnnxGraph.fromBytes(r.main);
+    const tokenProjections = main.nodes.filter((n) => n.inputs[0] === 'x' && (n.opType === 'MatMul' || n.opType === 'Reshape'));
+    expect(tokenProjections.length).toBe(3);
+  });
+});
+
+describe('nothing to do', () => {
+  it('leaves a graph alone when no pass applies', () => {
+    const g = new GraphBuilder('plain', 'optimiser test: nothing to do');
+    const x = g.input('x', FLOAT, ['P', 4] as Dim[]);
+    g.op('Relu', [x], {}, 'y');
+    g.output('y', FLOAT, ['P', 4]);
+    const r = optimiseDecoder(g.toBytes(), { inputs: { x: ['P', 4] }, imageInputs: [], outputs: ['y'] });
+    expect(r).toEqual({ skipped: 'no pass found anything to do' });
+  });
+
+  it('says why when an input has no shape', () => {
+    const g = new GraphBuilder('plain', 'optimiser test: missing shape');
+    const x = g.input('x', FLOAT, ['P', 4]);
+    g.op('Relu', [x], {}, 'y');
+    g.output('y', FLOAT, ['P', 4]);
+    expect(optimiseDecoder(g.toBytes(), { inputs: {}, imageInputs: [], outputs: ['y'] })).toEqual({ skipped: 'no shape given for input x' });
+  });
+});
