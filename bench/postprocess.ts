@@ -20,8 +20,9 @@ import { MaskGenerator } from '../src/amg/generator.js';
 import { decodeImage } from '../src/image/decode.js';
 import { CandidateMasker } from '../src/mask/candidate-mask.js';
 import { DEFER_UNDECIDED_SHARE } from '../src/mask/evaluator.js';
-import { UpscalePlan, type LogitGeometry } from '../src/mask/upscale.js';
-import type { RgbImage } from '../src/amg/types.js';
+import { UpscalePlan } from '../src/mask/upscale.js';
+import type { LogitGeometry } from '../src/core/types.js';
+import type { RgbImage } from '../src/core/types.js';
 import { encodeRowMajor, uncropRle } from '../src/rle/rle.js';
 import { plainMask, upscalePlain } from '../test/oracle/plain-postprocess.js';
 

@@ -10,7 +10,7 @@ export { MaskGenerator, type GeneratorStats, type GenerateOptions, type Generate
 export { defaultOptions, resolveOptions, optionsRecord, OptionsError, OPTION_BOUNDS, type AmgOptions, type OptionBound } from './amg/options.js';
 export { InlineEvaluator, type CandidateEvaluator } from './mask/evaluator.js';
 export { createCandidateEvaluator, postprocessWorkerCount } from './node/postprocess-pool.js';
-export type { MaskRecord, RgbImage, BoxXYXY, BoxXYWH } from './amg/types.js';
+export type { MaskRecord, RgbImage, BoxXYXY, BoxXYWH } from './core/types.js';
 export { decodeImage, ImageDecodeError, IMAGE_EXTENSIONS } from './image/decode.js';
 export { loadModel, type LoadedModel, type LoadModelOptions } from './model/load.js';
 export type { ModelAdapter, ModelFamily } from './model/adapter.js';

@@ -9,7 +9,7 @@ import { PassThrough } from 'node:stream';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MaskGenerator } from '../src/amg/generator.js';
-import type { MaskRecord } from '../src/amg/types.js';
+import type { MaskRecord } from '../src/core/types.js';
 import { errorsPathFor, planOutputPaths } from '../src/cli/batch-run.js';
 import { createProgress, fmtDuration, formatSummary, plural } from '../src/cli/progress.js';
 import { parseCocoDocument } from '../src/output/coco-parse.js';

@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { MaskRecord } from '../src/amg/types.js';
+import type { MaskRecord } from '../src/core/types.js';
 import {
   JsonlWriter,
   checkWritableDir,

@@ -3,7 +3,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CandidateMasker } from '../src/mask/candidate-mask.js';
-import { UpscalePlan, type LogitGeometry } from '../src/mask/upscale.js';
+import { UpscalePlan } from '../src/mask/upscale.js';
+import type { LogitGeometry } from '../src/core/types.js';
 import { encodeRowMajor, uncropRle } from '../src/rle/rle.js';
 import { plainMask, upscalePlain } from './oracle/plain-postprocess.js';
 

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderScene } from '../fixtures/scenes.js';
 import { MaskGenerator } from '../src/amg/generator.js';
-import type { MaskRecord, RgbImage } from '../src/amg/types.js';
+import type { MaskRecord, RgbImage } from '../src/core/types.js';
 import type { DecodedBatch, DecodeOptions, EncodedCrop, ModelAdapter } from '../src/model/adapter.js';
 import { loadModel } from '../src/model/load.js';
 import { encodeRowMajor, rleArea, rleBoxXYXY, rleIou } from '../src/rle/rle.js';

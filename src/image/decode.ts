@@ -3,7 +3,7 @@
  * EXIF orientation applied, grey replicated, alpha dropped (not composited), 16-bit → high byte, CMYK → RGB by OpenCV's formula.
  */
 import sharp, { type Metadata } from 'sharp';
-import type { RgbImage } from '../amg/types.js';
+import type { RgbImage } from '../core/types.js';
 import { cmykToRgb } from './cmyk.js';
 import { InputFileError, readRegularFile } from './read-input.js';
 

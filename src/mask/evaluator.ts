@@ -4,10 +4,11 @@
  * inline (InlineEvaluator) and on worker threads (src/node/postprocess-pool.ts) run this same function, so their
  * outcomes are identical. Browser-safe: no Node built-ins here.
  */
-import type { BoxXYXY } from '../amg/types.js';
+import type { BoxXYXY } from '../core/types.js';
 import { CandidateMasker, type CandidateMask, type StabilityCounts } from './candidate-mask.js';
 import { cleanLowResLogits } from './small-regions.js';
-import { UpscalePlan, type LogitGeometry } from './upscale.js';
+import { UpscalePlan } from './upscale.js';
+import type { LogitGeometry } from '../core/types.js';
 
 /** What every candidate of one crop is evaluated against (float32 thresholds, as the generator computes them). */
 export interface EvaluationSettings {

@@ -7,18 +7,9 @@
  * Nothing here allocates per candidate; the plan is built once per crop geometry and shared by all candidates.
  */
 
-const f32 = Math.fround;
+import type { LogitGeometry } from '../core/types.js';
 
-/** How the decoder's low-resolution logits map onto the crop. */
-export interface LogitGeometry {
-  /** Side of the square low-resolution logits (256). */
-  lowRes: number;
-  /** Side of the padded square frame the logits cover (1024), or null when they map straight onto the crop. */
-  frame: number | null;
-  /** Valid (unpadded) part of the frame; equal to `frame` for unpadded models. */
-  validW: number;
-  validH: number;
-}
+const f32 = Math.fround;
 
 /** Per output index along one axis: the two source indices and their float32 weights. */
 export interface AxisTable {

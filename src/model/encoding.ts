@@ -3,9 +3,9 @@
  * prompt mapping from crop pixels to the model's input frame.
  */
 import * as ort from 'onnxruntime-node';
-import type { RgbImage } from '../amg/types.js';
+import type { RgbImage } from '../core/types.js';
 import { preprocess, type PreprocessSpec } from '../image/preprocess.js';
-import type { LogitGeometry } from '../mask/upscale.js';
+import type { LogitGeometry } from '../core/types.js';
 import type { AdapterTimings, EncodedCrop } from './adapter.js';
 
 /** An encoded crop: the decoder feeds taken from the encoder outputs, and the prompt scale. */

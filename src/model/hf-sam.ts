@@ -3,7 +3,7 @@
  * for SAM 1 (`image_embeddings`, `image_positional_embeddings`) and SAM 2 (`image_embeddings.0/1/2`, `input_boxes`).
  */
 import * as ort from 'onnxruntime-node';
-import type { RgbImage } from '../amg/types.js';
+import type { RgbImage } from '../core/types.js';
 import type { PreprocessSpec } from '../image/preprocess.js';
 import type { AdapterTimings, DecodedBatch, DecodeOptions, EncodedCrop, ModelAdapter, ModelFamily } from './adapter.js';
 import type { Decoder } from './decoder.js';

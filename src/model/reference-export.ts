@@ -14,7 +14,7 @@
  * the generator's own exact upscaling applies as for every other layout.
  */
 import * as ort from 'onnxruntime-node';
-import type { RgbImage } from '../amg/types.js';
+import type { RgbImage } from '../core/types.js';
 import type { PreprocessSpec } from '../image/preprocess.js';
 import type { AdapterTimings, DecodedBatch, DecodeOptions, EncodedCrop, ModelAdapter } from './adapter.js';
 import type { Decoder } from './decoder.js';

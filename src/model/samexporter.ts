@@ -19,7 +19,7 @@
  * when the single-mask token is unstable, and the closest this export can give. `models info` says so.
  */
 import * as ort from 'onnxruntime-node';
-import type { RgbImage } from '../amg/types.js';
+import type { RgbImage } from '../core/types.js';
 import type { PreprocessSpec } from '../image/preprocess.js';
 import type { AdapterTimings, DecodedBatch, DecodeOptions, EncodedCrop, ModelAdapter } from './adapter.js';
 import type { Decoder } from './decoder.js';

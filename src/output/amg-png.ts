@@ -16,7 +16,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { MaskRecord } from '../amg/types.js';
+import type { MaskRecord } from '../core/types.js';
 import { decodeToRowMajor, type Rle } from '../rle/rle.js';
 import { writeFileAtomic } from './atomic.js';
 import { checkMaskSize, type ImageResult } from './coco.js';

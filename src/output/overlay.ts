@@ -8,7 +8,7 @@
  * result gives the same bytes.
  */
 import sharp from 'sharp';
-import type { MaskRecord, RgbImage } from '../amg/types.js';
+import type { MaskRecord, RgbImage } from '../core/types.js';
 import { decodeToRowMajor, forEachColumnSegment } from '../rle/rle.js';
 import { drawText, fillRect, GLYPH_H, textWidth } from './bitmap-font.js';
 import { maskColour } from './mask-colour.js';

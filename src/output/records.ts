@@ -4,7 +4,7 @@
  * write NaN or Infinity as null and produce a file that no reader accepts), and read back by the one record parser
  * every reader uses ({@link parseMaskFields}), which checks that the fields agree with the mask.
  */
-import type { BoxXYWH, MaskRecord } from '../amg/types.js';
+import type { BoxXYWH, MaskRecord } from '../core/types.js';
 import { fromCoco, rleArea, rleBoxXYXY, toCoco, type CocoRle, type Rle } from '../rle/rle.js';
 
 /** The output fields of one record (the SA-1B annotation without its id). */

@@ -3,7 +3,7 @@
  */
 import path from 'node:path';
 import type { CocoRle } from '../rle/rle.js';
-import type { BoxXYWH } from '../amg/types.js';
+import type { BoxXYWH } from '../core/types.js';
 import type { ImageResult } from './coco.js';
 import { checkMaskSize } from './coco.js';
 import { recordFields } from './records.js';

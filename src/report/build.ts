@@ -14,7 +14,7 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import type { MaskRecord, RgbImage } from '../amg/types.js';
+import type { MaskRecord, RgbImage } from '../core/types.js';
 import { compareSets, DEFAULT_LIMITS, type ImageReport } from '../compare/compare.js';
 // The one import of the output reader in src/report and the report command (ReadError is re-exported for it).
 import { readMaskSet, setErrors, type MaskSet, type SetAnnotation, type SetImage } from '../output/read.js';

@@ -12,7 +12,7 @@
 import { promises as fsp } from 'node:fs';
 import pLimit from 'p-limit';
 import type { GenerateProgress, MaskGenerator } from '../amg/generator.js';
-import type { RgbImage } from '../amg/types.js';
+import type { RgbImage } from '../core/types.js';
 import { decodeImage, ImageDecodeError } from '../image/decode.js';
 import type { ImageResult, RunError } from '../output/coco.js';
 import { errorCode } from '../output/errno.js';

@@ -21,7 +21,7 @@
 import { createReadStream, promises as fsp } from 'node:fs';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
-import type { MaskRecord } from '../amg/types.js';
+import type { MaskRecord } from '../core/types.js';
 import type { ImageResult } from '../output/coco.js';
 import { writeFileAtomic } from '../output/atomic.js';
 import { describeFsError, errorCode } from '../output/errno.js';

@@ -1,5 +1,6 @@
 /**
- * Data shared between the rooms of the pipeline. Masks are always RLE outside one post-processing pass.
+ * The ground floor: data shared by every room of the pipeline (images, boxes, records, logit geometry). Everything
+ * may import from here; this file imports only the RLE type. Masks are always RLE outside one post-processing pass.
  */
 import type { Rle } from '../rle/rle.js';
 
@@ -26,4 +27,15 @@ export interface MaskRecord {
   pointCoords: [number, number];
   stabilityScore: number;
   cropBox: BoxXYWH;
+}
+
+/** How the decoder's low-resolution logits map onto the crop. */
+export interface LogitGeometry {
+  /** Side of the square low-resolution logits (256). */
+  lowRes: number;
+  /** Side of the padded square frame the logits cover (1024), or null when they map straight onto the crop. */
+  frame: number | null;
+  /** Valid (unpadded) part of the frame; equal to `frame` for unpadded models. */
+  validW: number;
+  validH: number;
 }
