@@ -33,15 +33,15 @@ import sharp from 'sharp';
 import { writeCostRealisticModel } from '../fixtures/cost-realistic.js';
 import { measureDecoderAB, measureFloor, writeVitbModel, type DecoderAB, type FloorResult } from './vitb.js';
 import { MaskGenerator, type GeneratorStats } from '../src/amg/generator.js';
-import { loadModel } from '../src/model/load.js';
+import { loadModel } from '../src/node/model-folder.js';
 import { createCandidateEvaluator, postprocessWorkerCount } from '../src/node/postprocess-pool.js';
-import { decodeImage } from '../src/image/decode.js';
+import { decodeImage } from '../src/node/decode.js';
 import { CandidateMasker } from '../src/mask/candidate-mask.js';
 import { UpscalePlan } from '../src/mask/upscale.js';
 import type { LogitGeometry } from '../src/core/types.js';
 import type { DecodedBatch, EncodedCrop } from '../src/model/adapter.js';
 import { cocoDocument, writeFileAtomic, cocoChunks, type ImageResult } from '../src/output/index.js';
-import { defaultThreads } from '../src/model/session.js';
+import { defaultThreads } from '../src/node/session.js';
 import { encodeRowMajor, uncropRle } from '../src/rle/rle.js';
 import { plainMask, upscalePlain } from '../test/oracle/plain-postprocess.js';
 

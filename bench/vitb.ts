@@ -13,8 +13,8 @@ import { buildLayerGrids } from '../src/amg/point-grid.js';
 import type { RgbImage } from '../src/core/types.js';
 import { parsePreprocessorConfig, preprocess } from '../src/image/preprocess.js';
 import { createDecoder, PlainDecoder } from '../src/model/decoder.js';
-import { feedSpec } from '../src/model/decoder-spec.js';
-import { createSession, type RuntimeOptions } from '../src/model/session.js';
+import { HF_SAM } from '../src/model/layouts/hugging-face.js';
+import { nodeRuntime, type RuntimeOptions } from '../src/node/session.js';
 
 /** The real-architecture decoder folder (HF SAM 1 layout, the .onnx at its top or under onnx/). */
 export function vitbDecoderDir(root: string): string {
@@ -63,8 +63,10 @@ export async function measureFloor(
   opts: RuntimeOptions & { pointsPerSide: number; pointsPerBatch: number },
 ): Promise<FloorResult> {
   const spec = parsePreprocessorConfig(JSON.parse(await readFile(path.join(dir, 'preprocessor_config.json'), 'utf8')), 'preprocessor_config.json');
-  const encoder = await createSession(path.join(dir, 'onnx', 'vision_encoder.onnx'), opts);
-  const decoder = await createSession(path.join(dir, 'onnx', 'prompt_encoder_mask_decoder.onnx'), opts);
+  const runtime = nodeRuntime(opts);
+  const encoderFile = path.join(dir, 'onnx', 'vision_encoder.onnx');
+  const encoder = await runtime.createSession(encoderFile, encoderFile);
+  const decoder = await runtime.createSession(path.join(dir, 'onnx', 'prompt_encoder_mask_decoder.onnx'), 'decoder');
   try {
     const pre = preprocess(image, spec);
     const side = spec.mode === 'square' ? spec.size : spec.padSize;
@@ -120,10 +122,13 @@ export async function measureDecoderAB(
 ): Promise<DecoderAB> {
   const spec = parsePreprocessorConfig(JSON.parse(await readFile(path.join(dir, 'preprocessor_config.json'), 'utf8')), 'preprocessor_config.json');
   const decoderPath = path.join(dir, 'onnx', 'prompt_encoder_mask_decoder.onnx');
-  const encoder = await createSession(path.join(dir, 'onnx', 'vision_encoder.onnx'), opts);
-  const plain = new PlainDecoder(await createSession(decoderPath, opts));
-  const original = await createSession(decoderPath, opts);
-  const optimised = await createDecoder(decoderPath, original, feedSpec('hf-sam', original.inputMetadata, encoder.outputMetadata), opts);
+  const runtime = nodeRuntime(opts);
+  const encoderFile = path.join(dir, 'onnx', 'vision_encoder.onnx');
+  const encoder = await runtime.createSession(encoderFile, encoderFile);
+  const plain = new PlainDecoder(await runtime.createSession(decoderPath, decoderPath));
+  const original = await runtime.createSession(decoderPath, decoderPath);
+  const feeds = HF_SAM.bind({ encoder, decoder: original, encoderFile, decoderFile: decoderPath }, spec).feeds;
+  const optimised = await createDecoder({ file: decoderPath, bytes: () => readFile(decoderPath), original }, feeds, runtime, {});
   try {
     if (optimised.passes.length === 0) throw new Error(`bench: the decoder was not optimised (${optimised.notOptimised})`);
     const pre = preprocess(image, spec);

@@ -1,21 +1,18 @@
 /**
- * sam-amg as a library:
+ * sam-amg as a Node library: everything of `sam-amg/core`, plus model folders on disk, onnxruntime-node sessions,
+ * image decoding with sharp, the Hugging Face hub and post-processing on worker threads.
  *
  * ```ts
  * const gen = await MaskGenerator.load('fixtures/models/sam1-tiny', { pointsPerSide: 16 });
  * const records = await gen.generate(await decodeImage('photo.jpg'));
  * ```
  */
-export { MaskGenerator, type GeneratorStats, type GenerateOptions, type GenerateProgress } from './amg/generator.js';
-export { defaultOptions, resolveOptions, optionsRecord, OptionsError, OPTION_BOUNDS, type AmgOptions, type OptionBound } from './amg/options.js';
-export { InlineEvaluator, type CandidateEvaluator } from './mask/evaluator.js';
+export * from './core/index.js';
+// The Node generator adds MaskGenerator.load(folder); it takes the core's name here.
+export { MaskGenerator } from './node/mask-generator.js';
+export { loadModel, modelSha256, FolderModelFiles, type NodeLoadModelOptions } from './node/model-folder.js';
+export { nodeRuntime, checkDevice, type RuntimeOptions } from './node/session.js';
+export { decodeImage, ImageDecodeError, IMAGE_EXTENSIONS } from './node/decode.js';
 export { createCandidateEvaluator, postprocessWorkerCount } from './node/postprocess-pool.js';
-export type { MaskRecord, RgbImage, BoxXYXY, BoxXYWH } from './core/types.js';
-export { decodeImage, ImageDecodeError, IMAGE_EXTENSIONS } from './image/decode.js';
-export { loadModel, type LoadedModel, type LoadModelOptions } from './model/load.js';
-export type { ModelAdapter, ModelFamily } from './model/adapter.js';
-export { ModelError } from './model/session.js';
-export { resolveModel, HubError, DEFAULT_MODEL_ID, KNOWN_MODELS } from './hub/index.js';
-export * from './rle/rle.js';
-export { cocoDocument, serializeCoco, parseCocoDocument, type ImageResult } from './output/index.js';
-export { VERSION } from './version.js';
+export { resolveModel, HubError, DEFAULT_MODEL_ID, KNOWN_MODELS } from './node/hub/index.js';
+export { parseCocoDocument } from './output/index.js';

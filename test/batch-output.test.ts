@@ -8,7 +8,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MaskGenerator } from '../src/amg/generator.js';
+import { MaskGenerator } from '../src/node/mask-generator.js';
 import type { MaskRecord } from '../src/core/types.js';
 import { errorsPathFor, planOutputPaths } from '../src/cli/batch-run.js';
 import { createProgress, fmtDuration, formatSummary, plural } from '../src/cli/progress.js';

@@ -2,7 +2,7 @@
  * End to end on synthetic scenes with the SAM 1 fixture model: the whole pipeline against exact ground truth.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MaskGenerator } from '../src/amg/generator.js';
+import { MaskGenerator } from '../src/node/mask-generator.js';
 import type { MaskRecord, RgbImage } from '../src/core/types.js';
 import { boxNms } from '../src/nms/nms.js';
 import { decodeToRowMajor, encodeRowMajor, rleArea, rleBoxXYXY, rleIou } from '../src/rle/rle.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMAGE_EXTENSIONS } from '../src/image/decode.js';
+import { IMAGE_EXTENSIONS } from '../src/node/decode.js';
 import { parseCocoDocument } from '../src/output/coco-parse.js';
 import { listInputs } from '../src/run/inputs.js';
 import { journalPathFor } from '../src/run/journal.js';

@@ -13,11 +13,11 @@ import {
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { cachedSnapshot, hubCacheDir } from '../src/hub/cache.js';
-import { HubError } from '../src/hub/errors.js';
-import { DEFAULT_MODEL_ID, KNOWN_MODELS } from '../src/hub/known-models.js';
-import { formatProgress, type DownloadProgress } from '../src/hub/progress.js';
-import { DTYPE_SUFFIX, parseHubId, resolveModel, type ResolveOptions } from '../src/hub/resolve.js';
+import { cachedSnapshot, hubCacheDir } from '../src/node/hub/cache.js';
+import { HubError } from '../src/node/hub/errors.js';
+import { DEFAULT_MODEL_ID, KNOWN_MODELS } from '../src/node/hub/known-models.js';
+import { formatProgress, type DownloadProgress } from '../src/node/hub/progress.js';
+import { DTYPE_SUFFIX, parseHubId, resolveModel, type ResolveOptions } from '../src/node/hub/resolve.js';
 import { FakeHub } from './helpers/fake-hub.js';
 
 const ID = 'test/sam-tiny';

@@ -5,7 +5,7 @@ import { crc32, deflateSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeImage, IMAGE_EXTENSIONS, ImageDecodeError } from '../src/image/decode.js';
+import { decodeImage, IMAGE_EXTENSIONS, ImageDecodeError } from '../src/node/decode.js';
 import { xorshiftBytes } from './helpers/image-rng.js';
 
 const sharedImage = (name: string): string => fileURLToPath(new URL(`../../shared/images/${name}`, import.meta.url));

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { decodeImage } from '../src/image/decode.js';
+import { decodeImage } from '../src/node/decode.js';
 import { resizeAntialiasFloat } from '../src/image/resize-float.js';
 import { xorshiftFloats } from './helpers/image-rng.js';
 

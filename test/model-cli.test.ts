@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
-import { providerLibrary } from '../src/model/session.js';
+import { providerLibrary } from '../src/node/session.js';
 
 const MODELS = new URL('../fixtures/models/', import.meta.url).pathname;
 const SCENE = new URL('../fixtures/scenes/small-300x300.png', import.meta.url).pathname;

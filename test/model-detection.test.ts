@@ -8,8 +8,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLOAT, GraphBuilder, INT64, type Dim, type ElemType } from '../fixtures/lib/onnx-builder.js';
 import { MaskGenerator } from '../src/amg/generator.js';
-import { describeModel } from '../src/model/describe.js';
-import { loadModel, type LoadedModel } from '../src/model/load.js';
+import { describeModel } from '../src/node/describe.js';
+import { loadModel } from '../src/node/model-folder.js';
+import { type LoadedModel } from '../src/model/load.js';
 
 const FIXTURES = new URL('../fixtures/models/', import.meta.url).pathname;
 const fixture = (name: string, ...rest: string[]): string => path.join(FIXTURES, name, ...rest);

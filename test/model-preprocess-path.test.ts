@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadModel } from '../src/model/load.js';
+import { loadModel } from '../src/node/model-folder.js';
 
 const ROOT = path.resolve(new URL('..', import.meta.url).pathname);
 const SAM2 = path.join(ROOT, 'fixtures/models/sam2-tiny');

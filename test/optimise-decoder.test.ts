@@ -11,11 +11,13 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDecoder, PlainDecoder, SplitDecoder, type Decoder } from '../src/model/decoder.js';
-import { feedSpec, type FeedSpec } from '../src/model/decoder-spec.js';
-import { loadModel } from '../src/model/load.js';
+import type { FeedSpec } from '../src/model/decoder-spec.js';
+import { HF_SAM } from '../src/model/layouts/hugging-face.js';
+import { parsePreprocessorConfig } from '../src/image/preprocess.js';
+import { loadModel } from '../src/node/model-folder.js';
 import { OnnxGraph } from '../src/model/optimise/graph.js';
 import { optimiseDecoder, type OptimisedDecoder } from '../src/model/optimise/index.js';
-import { sessionOptions } from '../src/model/session.js';
+import { nodeRuntime, sessionOptions } from '../src/node/session.js';
 
 const ROOT = path.resolve(new URL('..', import.meta.url).pathname);
 const FIXTURES = path.join(ROOT, 'fixtures', 'models');
@@ -43,6 +45,13 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
+const RUNTIME = nodeRuntime({ threads: 1 });
+
+/** A decoder file as createDecoder reads it. */
+function source(file: string, original: ort.InferenceSession): { file: string; bytes: () => Promise<Uint8Array>; original: ort.InferenceSession } {
+  return { file, bytes: () => readFile(file), original };
+}
+
 async function session(file: string): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(file, sessionOptions({ threads: 2 }));
 }
@@ -51,7 +60,8 @@ async function session(file: string): Promise<ort.InferenceSession> {
 async function fixtureSpec(decoderFile: string, encoderFile: string, layout: 'hf-sam'): Promise<{ spec: FeedSpec; decoder: ort.InferenceSession }> {
   const decoder = await session(decoderFile);
   const encoder = await session(encoderFile);
-  const spec = feedSpec(layout, decoder.inputMetadata, encoder.outputMetadata);
+  const pre = parsePreprocessorConfig({ size: { longest_edge: 1024 }, do_pad: true }, 'test transform');
+  const spec = HF_SAM.bind({ encoder, decoder, encoderFile, decoderFile }, pre).feeds;
   await encoder.release();
   if (typeof spec === 'string') throw new Error(spec);
   return { spec, decoder };
@@ -92,7 +102,7 @@ describe.skipIf(!existsSync(VITB_DECODER))('the real-architecture ViT-B decoder 
     const original = await session(VITB_DECODER);
     const prefix = await ort.InferenceSession.create(r.prefix as Uint8Array, sessionOptions({ threads: 2 }));
     const perPrompt = await ort.InferenceSession.create(r.main, sessionOptions({ threads: 2 }));
-    const split = new SplitDecoder(original.inputNames, prefix, perPrompt, r, { ...spec, probe: {}, outputAxes: { iou_scores: { axis: 1, tolerance: 1e-5 }, pred_masks: { axis: 1, tolerance: 1e-4 } } });
+    const split = new SplitDecoder(original.inputNames, prefix, perPrompt, r, { ...spec, probe: {}, outputAxes: { iou_scores: { axis: 1, tolerance: 1e-5 }, pred_masks: { axis: 1, tolerance: 1e-4 } } }, RUNTIME);
     const plain = new PlainDecoder(original);
     const image: Feeds = {
       image_embeddings: new ort.Tensor('float32', values(256 * 4096, 3), [1, 256, 64, 64]),
@@ -172,7 +182,7 @@ describe('the probe check', () => {
   it('catches a rewrite that changes the logits: one warning naming the file and the output, the original graph runs', async () => {
     const { spec, decoder } = await fixtureSpec(decoderFile, encoderFile, 'hf-sam');
     const warnings: string[] = [];
-    const d = await createDecoder(decoderFile, decoder, spec, { threads: 1, onWarning: (w) => warnings.push(w) }, broken(1e-3));
+    const d = await createDecoder(source(decoderFile, decoder), spec, RUNTIME, { onWarning: (w) => warnings.push(w) }, broken(1e-3));
     expect(d).toBeInstanceOf(PlainDecoder);
     expect(d.session).toBe(decoder);
     expect(d.notOptimised).toBe('probe check failed on pred_masks');
@@ -185,7 +195,7 @@ describe('the probe check', () => {
   it('accepts a difference within the tolerance', async () => {
     const { spec, decoder } = await fixtureSpec(decoderFile, encoderFile, 'hf-sam');
     const warnings: string[] = [];
-    const d = await createDecoder(decoderFile, decoder, spec, { threads: 1, onWarning: (w) => warnings.push(w) }, broken(5e-5));
+    const d = await createDecoder(source(decoderFile, decoder), spec, RUNTIME, { onWarning: (w) => warnings.push(w) }, broken(5e-5));
     expect(d).toBeInstanceOf(SplitDecoder);
     expect(warnings).toEqual([]);
     await d.release();
@@ -194,7 +204,7 @@ describe('the probe check', () => {
   it('falls back with a warning when the optimiser throws', async () => {
     const { spec, decoder } = await fixtureSpec(decoderFile, encoderFile, 'hf-sam');
     const warnings: string[] = [];
-    const d = await createDecoder(decoderFile, decoder, spec, { threads: 1, onWarning: (w) => warnings.push(w) }, () => {
+    const d = await createDecoder(source(decoderFile, decoder), spec, RUNTIME, { onWarning: (w) => warnings.push(w) }, () => {
       throw new Error('boom');
     });
     expect(d).toBeInstanceOf(PlainDecoder);
@@ -216,6 +226,7 @@ describe('prompt chunks', () => {
         await ort.InferenceSession.create(r.main),
         r,
         spec,
+        RUNTIME,
         chunk,
       );
     const whole = await make(100);

@@ -3,7 +3,7 @@
  * after NMS or not, for any points_per_batch, the records are byte-identical. A synthetic decoder supplies the
  * logits that make post-processing expensive (a random-weight decoder's noise, smooth fields) next to cheap ones.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -189,23 +189,32 @@ describe('--postprocess-workers on the command line (bin/sam-amg.js, built by np
   const ROOT = path.resolve(new URL('..', import.meta.url).pathname);
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'sam-amg-ppw-'));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-  const cli = (args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'bin/sam-amg.js'), ...args], { encoding: 'utf8', cwd: ROOT });
+  // The built CLI as a child process (its workers run from dist/), awaited without blocking this worker's event loop.
+  const cli = (args: string[]): Promise<{ status: number | null; stderr: string }> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(ROOT, 'bin/sam-amg.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+      child.on('error', reject);
+      child.on('close', (status) => resolve({ status, stderr }));
+    });
   const scene = path.join(ROOT, 'fixtures/scenes/shapes-640x480.png');
   const common = [scene, '--model', path.join(ROOT, 'fixtures/models/sam1-tiny'), '--points-per-side', '8', '--pred-iou-thresh', '0'];
 
-  it('writes the same bytes with 0 and 2 workers (all candidates post-processed)', () => {
-    const outs = ['0', '2'].map((w) => {
+  it('writes the same bytes with 0 and 2 workers (all candidates post-processed)', async () => {
+    const outs: Buffer[] = [];
+    for (const w of ['0', '2']) {
       const out = path.join(tmp, `w${w}.json`);
-      const r = cli([...common, '--stability-score-thresh', '0', '--date', 'none', '--quiet', '--postprocess-workers', w, '--out', out]);
+      const r = await cli([...common, '--stability-score-thresh', '0', '--date', 'none', '--quiet', '--postprocess-workers', w, '--out', out]);
       expect({ w, code: r.status, stderr: r.stderr }).toEqual({ w, code: 0, stderr: '' });
-      return readFileSync(out);
-    });
+      outs.push(readFileSync(out));
+    }
     expect(JSON.parse(outs[0].toString('utf8')).annotations.length).toBeGreaterThan(0);
     expect(outs[1].equals(outs[0])).toBe(true);
   });
 
-  it('refuses a bad value before loading anything', () => {
-    const r = cli([...common, '--postprocess-workers', 'lots', '--out', path.join(tmp, 'x.json')]);
+  it('refuses a bad value before loading anything', async () => {
+    const r = await cli([...common, '--postprocess-workers', 'lots', '--out', path.join(tmp, 'x.json')]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("--postprocess-workers must be 'auto' or an integer ≥ 0, got lots");
   });

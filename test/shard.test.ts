@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MaskRecord } from '../src/core/types.js';
 import { readMaskSet } from '../src/output/read.js';
-import { IMAGE_EXTENSIONS } from '../src/image/decode.js';
+import { IMAGE_EXTENSIONS } from '../src/node/decode.js';
 import { cocoDocument, serializeCoco, type ImageResult, type RunInfo } from '../src/output/index.js';
 import { MergeError, mergeSets } from '../src/output/merge.js';
 import { listInputs } from '../src/run/inputs.js';

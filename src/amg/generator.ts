@@ -8,7 +8,7 @@ import { generateCropBoxes, cropBoxToXYWH } from '../crop/crop-boxes.js';
 import { InlineEvaluator, type CandidateEvaluator } from '../mask/evaluator.js';
 import { boxNms } from '../nms/nms.js';
 import type { DecodedBatch, EncodedCrop, ModelAdapter, ModelFamily } from '../model/adapter.js';
-import { loadModel, type LoadModelOptions, type LoadedModel } from '../model/load.js';
+import type { LoadedModel } from '../model/load.js';
 import { OptionsError, resolveOptions, type AmgOptions } from './options.js';
 import { buildLayerGrids } from './point-grid.js';
 import { removeSmallRegionsFromRecords } from './small-region-pass.js';
@@ -92,11 +92,18 @@ export class MaskGenerator {
       : buildLayerGrids(o.pointsPerSide as number, o.cropNLayers, o.cropNPointsDownscaleFactor);
   }
 
-  /** Loads a model folder and builds a generator; options not given take the family's reference defaults. */
-  static async load(modelDir: string, options: Partial<AmgOptions> = {}, load: LoadModelOptions = {}): Promise<MaskGenerator> {
-    const model = await loadModel(modelDir, load);
+  /**
+   * A generator over a model being loaded (e.g. `loadModelFromUrl(…)`); options not given take the family's
+   * reference defaults. The model is released when the options do not fit it.
+   */
+  static async fromModel<G extends MaskGenerator>(
+    this: new (adapter: ModelAdapter, options?: Partial<AmgOptions>, model?: LoadedModel) => G,
+    loading: LoadedModel | Promise<LoadedModel>,
+    options: Partial<AmgOptions> = {},
+  ): Promise<G> {
+    const model = await loading;
     try {
-      return new MaskGenerator(model.adapter, options, model);
+      return new this(model.adapter, options, model);
     } catch (err) {
       await model.adapter.release();
       throw err;

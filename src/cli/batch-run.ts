@@ -12,7 +12,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { MaskGenerator } from '../amg/generator.js';
-import { decodeImage, ImageDecodeError } from '../image/decode.js';
+import { decodeImage, ImageDecodeError } from '../node/decode.js';
 import { AMG_PNG_METADATA, amgPngFolderFor, writeAmgPngFolder } from '../output/amg-png.js';
 import { writeFileAtomic } from '../output/atomic.js';
 import { cocoChunks, cocoDocument, type ImageResult, type RunError, type RunInfo } from '../output/coco.js';

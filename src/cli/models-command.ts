@@ -2,9 +2,9 @@
  * `sam-amg models list | pull <id> | info <id|folder>`.
  */
 import { Command } from 'commander';
-import { cachedSnapshot, DEFAULT_MODEL_ID, formatProgress, hubCacheDir, KNOWN_MODELS, parseHubId, resolveModel } from '../hub/index.js';
+import { cachedSnapshot, DEFAULT_MODEL_ID, formatProgress, hubCacheDir, KNOWN_MODELS, parseHubId, resolveModel } from '../node/hub/index.js';
 import { parseDtype } from '../model/dtype.js';
-import { describeModel } from '../model/describe.js';
+import { describeModel } from '../node/describe.js';
 
 /** The `models` command group; `setCode` receives each subcommand's exit code. */
 export function buildModelsCommand(setCode: (code: number) => void): Command {

@@ -6,7 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { DEFAULT_MAX_PIXELS } from '../image/decode.js';
+import { DEFAULT_MAX_PIXELS } from '../node/decode.js';
 import { describeFsError } from '../output/errno.js';
 import { buildReport, DEFAULT_PAGE_SIZE, ReadError, type BuildReportOptions } from '../report/build.js';
 import type { ReportProblem } from '../report/data.js';

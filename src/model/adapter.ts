@@ -1,8 +1,7 @@
 /**
  * The one interface the algorithm sees. Each model family/layout implements it; the generator never asks which.
  */
-import type { RgbImage } from '../core/types.js';
-import type { LogitGeometry } from '../core/types.js';
+import type { LogitGeometry, RgbImage } from '../core/types.js';
 
 /** Model family, which decides the reference generator's defaults and number handling. */
 export type ModelFamily = 'sam' | 'sam2';

@@ -1,8 +1,8 @@
 /**
  * Validation of ONNX sessions against the I/O contract, from the sessions' own metadata.
  */
-import type * as ort from 'onnxruntime-node';
-import { ModelError } from './session.js';
+import type { InferenceSession } from 'onnxruntime-common';
+import { ModelError } from './errors.js';
 
 /** Expected tensor: name, element type and rank (undefined: any). */
 export interface TensorSpec {
@@ -12,7 +12,7 @@ export interface TensorSpec {
   optional?: boolean;
 }
 
-type Meta = ort.InferenceSession.ValueMetadata;
+type Meta = InferenceSession.ValueMetadata;
 
 /** Throws a ModelError naming the file and the first difference from the specs. */
 export function checkContract(file: string, role: 'input' | 'output', actual: readonly Meta[], specs: readonly TensorSpec[]): void {

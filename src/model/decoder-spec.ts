@@ -1,11 +1,10 @@
 /**
- * How each layout's adapter feeds its decoder, as the graph optimiser needs to know it: the shape of every input
- * with the prompt count P marked, which inputs come from the image encoder, which outputs are read, and what the
- * exactness probe feeds each input.
+ * How an adapter feeds its decoder, as the graph optimiser needs to know it: the shape of every input with the
+ * prompt count P marked, which inputs come from the image encoder, which outputs are read, and what the exactness
+ * probe feeds each input. Each layout (./layouts) states its prompt side; the image side comes from the metadata.
  */
-import type * as ort from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-common';
 import type { DecoderSpec } from './optimise/index.js';
-import type { ModelLayout } from './load.js';
 
 /** Probe values of an input: encoder features, prompt points, labels, a mask prompt, its flag, an image size. */
 export type ProbeKind = 'features' | 'points' | 'labels' | 'mask' | 'flag' | 'size' | 'empty';
@@ -21,13 +20,21 @@ export interface FeedSpec extends DecoderSpec {
 export const LOGIT_TOLERANCE = 1e-4;
 export const IOU_TOLERANCE = 1e-5;
 
-type Meta = readonly ort.InferenceSession.ValueMetadata[];
+type Meta = readonly InferenceSession.ValueMetadata[];
+
+/** What a layout states about its decoder's prompt side: inputs with P marked, probe kinds, read outputs. */
+export interface PromptFeeds {
+  inputs: Readonly<Record<string, { dims: readonly (number | 'P')[]; probe: ProbeKind }>>;
+  outputs: readonly string[];
+  outputAxes: FeedSpec['outputAxes'];
+}
 
 /**
- * The feed spec of a layout, or a reason why the graph cannot be specialised (an image-side input whose size the
- * decoder does not fix and the encoder does not state).
+ * The feed spec of a decoder: its image-side inputs (shapes from the decoder, else the encoder metadata) and the
+ * layout's prompt side; or a reason why the graph cannot be specialised (an image-side input whose size the decoder
+ * does not fix and the encoder does not state).
  */
-export function feedSpec(layout: ModelLayout, decoderIn: Meta, encoderOut: Meta): FeedSpec | string {
+export function feedSpecOf(prompt: PromptFeeds, decoderIn: Meta, encoderOut: Meta): FeedSpec | string {
   const imageNames = decoderIn.map((m) => m.name).filter((n) => encoderOut.some((e) => e.name === n) || IMAGE_INPUTS.has(n));
   const inputs: Record<string, (number | 'P')[]> = {};
   const probe: Record<string, ProbeKind> = {};
@@ -37,53 +44,11 @@ export function feedSpec(layout: ModelLayout, decoderIn: Meta, encoderOut: Meta)
     inputs[name] = dims;
     probe[name] = 'features';
   }
-  const set = (name: string, dims: (number | 'P')[], kind: ProbeKind): void => {
-    inputs[name] = dims;
-    probe[name] = kind;
-  };
-  const has = (name: string): boolean => decoderIn.some((m) => m.name === name);
-  switch (layout) {
-    case 'hf-sam':
-    case 'hf-sam2':
-      // One image, P prompts of one point each (HfSamAdapter.decode).
-      set('input_points', [1, 'P', 1, 2], 'points');
-      set('input_labels', [1, 'P', 1], 'labels');
-      if (has('input_boxes')) set('input_boxes', [1, 0, 4], 'empty');
-      return {
-        inputs,
-        imageInputs: imageNames,
-        outputs: ['iou_scores', 'pred_masks'],
-        probe,
-        outputAxes: { iou_scores: { axis: 1, tolerance: IOU_TOLERANCE }, pred_masks: { axis: 1, tolerance: LOGIT_TOLERANCE } },
-      };
-    case 'reference-export':
-      // Batch 1, the point and the padding point, one call per prompt (ReferenceExportAdapter.decode).
-      set('point_coords', [1, 2, 2], 'points');
-      set('point_labels', [1, 2], 'labels');
-      set('mask_input', [1, 1, 256, 256], 'mask');
-      set('has_mask_input', [1], 'flag');
-      set('orig_im_size', [2], 'size');
-      return {
-        inputs,
-        imageInputs: imageNames,
-        outputs: ['iou_predictions', 'low_res_masks'],
-        probe,
-        outputAxes: { iou_predictions: { tolerance: IOU_TOLERANCE }, low_res_masks: { tolerance: LOGIT_TOLERANCE } },
-      };
-    case 'samexporter-sam2':
-      // P prompts of one point each, a mask prompt per prompt (SamexporterAdapter.decode).
-      set('point_coords', ['P', 1, 2], 'points');
-      set('point_labels', ['P', 1], 'labels');
-      set('mask_input', ['P', 1, 256, 256], 'mask');
-      set('has_mask_input', ['P'], 'flag');
-      return {
-        inputs,
-        imageInputs: imageNames,
-        outputs: ['masks', 'iou_predictions'],
-        probe,
-        outputAxes: { masks: { axis: 0, tolerance: LOGIT_TOLERANCE }, iou_predictions: { axis: 0, tolerance: IOU_TOLERANCE } },
-      };
+  for (const [name, p] of Object.entries(prompt.inputs)) {
+    inputs[name] = [...p.dims];
+    probe[name] = p.probe;
   }
+  return { inputs, imageInputs: imageNames, outputs: [...prompt.outputs], probe, outputAxes: prompt.outputAxes };
 }
 
 /** Encoder features every layout's decoder reads. */

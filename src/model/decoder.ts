@@ -5,20 +5,17 @@
  * it is used; any difference beyond the tolerances (or any failure) means a warning and the original graph.
  * Large prompt batches of the optimised graph run in chunks, so that its biggest intermediate tensors stay small.
  */
-import { readFile } from 'node:fs/promises';
-import * as ort from 'onnxruntime-node';
+import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { FeedSpec, ProbeKind } from './decoder-spec.js';
 import { optimiseDecoder, type NotOptimised, type OptimisedDecoder } from './optimise/index.js';
-import { createSessionFromBytes, type RuntimeOptions } from './session.js';
-
-type Feeds = Record<string, ort.Tensor>;
+import type { Feeds, OrtRuntime } from './runtime.js';
 
 /** What adapters need from a decoder. */
 export interface Decoder {
   /** The original graph's input names. */
   readonly inputNames: readonly string[];
   /** The session that runs prompts (the original graph, or the optimised per-prompt graph), for `models info`. */
-  readonly session: ort.InferenceSession;
+  readonly session: InferenceSession;
   /** What the optimiser did (empty when the original graph runs), and why not when it did not. */
   readonly passes: readonly string[];
   readonly notOptimised?: string;
@@ -29,10 +26,10 @@ export interface Decoder {
 }
 
 /** Decoder loading options (see LoadModelOptions). */
-export interface DecoderOptions extends RuntimeOptions {
+export interface DecoderOptions {
   /** Run the load-time graph optimiser (default true). */
   optimise?: boolean;
-  /** Where a fallback to the original graph is reported (default: a line on stderr). */
+  /** Where a fallback to the original graph is reported (default: console.warn). */
   onWarning?: (message: string) => void;
 }
 
@@ -42,7 +39,7 @@ export class PlainDecoder implements Decoder {
   readonly inputNames: readonly string[];
 
   constructor(
-    readonly session: ort.InferenceSession,
+    readonly session: InferenceSession,
     readonly notOptimised?: string,
   ) {
     this.inputNames = session.inputNames;
@@ -66,17 +63,18 @@ const CHUNK_BYTES = 128 * 2 ** 20;
 
 /** The optimised graph pair. */
 export class SplitDecoder implements Decoder {
-  readonly session: ort.InferenceSession;
+  readonly session: InferenceSession;
   readonly passes: readonly string[];
   /** Prompts per run of the per-prompt graph. */
   readonly chunk: number;
 
   constructor(
     readonly inputNames: readonly string[],
-    private readonly prefix: ort.InferenceSession | undefined,
-    main: ort.InferenceSession,
+    private readonly prefix: InferenceSession | undefined,
+    main: InferenceSession,
     private readonly result: OptimisedDecoder,
     private readonly spec: FeedSpec,
+    private readonly runtime: OrtRuntime,
     chunk?: number,
   ) {
     this.session = main;
@@ -111,12 +109,12 @@ export class SplitDecoder implements Decoder {
       const chunkFeeds: Feeds = {};
       for (const [name, t] of Object.entries(own)) {
         const axis = axes.inputs.get(name);
-        chunkFeeds[name] = axis === undefined ? t : sliceRows(t, axis, start, n);
+        chunkFeeds[name] = axis === undefined ? t : sliceRows(this.runtime, t, axis, start, n);
       }
       parts.push((await this.session.run(chunkFeeds, [...outputs])) as Feeds);
     }
     const out: Feeds = {};
-    for (const name of outputs) out[name] = concatRows(parts.map((p) => p[name]), this.spec.outputAxes[name].axis as number);
+    for (const name of outputs) out[name] = concatRows(this.runtime, parts.map((p) => p[name]), this.spec.outputAxes[name].axis as number);
     return out;
   }
 
@@ -142,14 +140,15 @@ export class SplitDecoder implements Decoder {
 }
 
 /** Rows [start, start + n) of the prompt axis (all axes before it have size 1). */
-function sliceRows(t: ort.Tensor, axis: number, start: number, n: number): ort.Tensor {
+function sliceRows(runtime: OrtRuntime, t: Tensor, axis: number, start: number, n: number): Tensor {
   const inner = t.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
   const data = t.data as Float32Array | BigInt64Array;
   const dims = t.dims.map((d, i) => (i === axis ? n : d));
-  return new ort.Tensor(t.type as 'float32', data.subarray(start * inner, (start + n) * inner) as Float32Array, dims);
+  const rows = data.subarray(start * inner, (start + n) * inner);
+  return rows instanceof BigInt64Array ? runtime.int64(rows, dims) : runtime.float32(rows, dims);
 }
 
-function concatRows(parts: ort.Tensor[], axis: number): ort.Tensor {
+function concatRows(runtime: OrtRuntime, parts: Tensor[], axis: number): Tensor {
   const count = parts.reduce((s, p) => s + p.dims[axis], 0);
   const dims = parts[0].dims.map((d, i) => (i === axis ? count : d));
   const out = new Float32Array(dims.reduce((a, b) => a * b, 1));
@@ -159,27 +158,34 @@ function concatRows(parts: ort.Tensor[], axis: number): ort.Tensor {
     out.set(data, at);
     at += data.length;
   }
-  return new ort.Tensor('float32', out, dims);
+  return runtime.float32(out, dims);
+}
+
+/** The decoder graph to optimise: its name in messages, its bytes, and the session of the graph as exported. */
+export interface DecoderSource {
+  file: string;
+  bytes: () => Promise<Uint8Array>;
+  original: InferenceSession;
 }
 
 /**
- * The decoder for `file`, whose original graph is loaded as `original`: the optimised pair when the optimiser
- * finds work and the probe check passes, otherwise `original` itself. `optimise` is the optimiser (a parameter so
- * that tests can hand in a broken one).
+ * The decoder of `source`: the optimised pair when the optimiser finds work and the probe check passes, otherwise
+ * the original session itself. `optimise` is the optimiser (a parameter so that tests can hand in a broken one).
  */
 export async function createDecoder(
-  file: string,
-  original: ort.InferenceSession,
+  source: DecoderSource,
   spec: FeedSpec | string,
+  runtime: OrtRuntime,
   opts: DecoderOptions,
   optimise: (bytes: Uint8Array, spec: FeedSpec) => OptimisedDecoder | NotOptimised = optimiseDecoder,
 ): Promise<Decoder> {
+  const { file, original } = source;
   if (opts.optimise === false) return new PlainDecoder(original, 'turned off (--no-optimise)');
   if (typeof spec === 'string') return new PlainDecoder(original, spec);
-  const warn = opts.onWarning ?? ((m: string) => process.stderr.write(`sam-amg: warning: ${m}\n`));
+  const warn = opts.onWarning ?? ((m: string) => console.warn(`sam-amg: warning: ${m}`));
   let result: OptimisedDecoder | NotOptimised;
   try {
-    result = optimise(await readFile(file), spec);
+    result = optimise(await source.bytes(), spec);
   } catch (err) {
     warn(`${file}: the decoder graph optimiser failed (${err instanceof Error ? err.message : String(err)}); using the original graph`);
     return new PlainDecoder(original, 'optimiser failed');
@@ -188,16 +194,16 @@ export async function createDecoder(
   let split: SplitDecoder | undefined;
   try {
     const label = `${file} (optimised)`;
-    const prefix = result.prefix ? await createSessionFromBytes(result.prefix, `${label}, image side`, opts) : undefined;
-    const main = await createSessionFromBytes(result.main, label, opts).catch(async (err: unknown) => {
+    const prefix = result.prefix ? await runtime.createSession(result.prefix, `${label}, image side`) : undefined;
+    const main = await runtime.createSession(result.main, label).catch(async (err: unknown) => {
       await prefix?.release();
       throw err;
     });
-    split = new SplitDecoder(original.inputNames, prefix, main, result, spec);
+    split = new SplitDecoder(original.inputNames, prefix, main, result, spec, runtime);
     const plain = new PlainDecoder(original);
     const inputTypes = new Map(original.inputMetadata.map((m) => [m.name, m.isTensor ? m.type : 'float32']));
     for (const [count, flag] of [[1, 0], [3, 1]] as const) {
-      const diff = await probeDifference(plain, split, spec, inputTypes, count, flag);
+      const diff = await probeDifference(plain, split, spec, inputTypes, runtime, count, flag);
       if (diff) {
         warn(
           `${file}: the optimised decoder graph differs from the original (max |Δ| ${diff.delta.toExponential(2)} on ${diff.output}, ` +
@@ -222,6 +228,7 @@ export async function probeDifference(
   b: Decoder,
   spec: FeedSpec,
   types: ReadonlyMap<string, string>,
+  runtime: OrtRuntime,
   count: number,
   flag: number,
 ): Promise<{ output: string; delta: number; tolerance: number } | undefined> {
@@ -230,7 +237,7 @@ export async function probeDifference(
   const prompt: Feeds = {};
   for (const [name, dims] of Object.entries(spec.inputs)) {
     const shape = dims.map((d) => (d === 'P' ? count : d));
-    const t = probeTensor(spec.probe[name] ?? 'features', types.get(name) ?? 'float32', shape, rng, flag);
+    const t = probeTensor(runtime, spec.probe[name] ?? 'features', types.get(name) ?? 'float32', shape, rng, flag);
     if (spec.imageInputs.includes(name)) image[name] = t;
     else prompt[name] = t;
   }
@@ -253,7 +260,7 @@ export async function probeDifference(
   return worst;
 }
 
-function probeTensor(kind: ProbeKind, type: string, dims: number[], rng: () => number, flag: number): ort.Tensor {
+function probeTensor(runtime: OrtRuntime, kind: ProbeKind, type: string, dims: number[], rng: () => number, flag: number): Tensor {
   const n = dims.reduce((a, b) => a * b, 1);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) {
@@ -280,8 +287,8 @@ function probeTensor(kind: ProbeKind, type: string, dims: number[], rng: () => n
         break;
     }
   }
-  if (type === 'int64') return new ort.Tensor('int64', BigInt64Array.from(data, (v) => BigInt(Math.round(v))), dims);
-  return new ort.Tensor('float32', data, dims);
+  if (type === 'int64') return runtime.int64(BigInt64Array.from(data, (v) => BigInt(Math.round(v))), dims);
+  return runtime.float32(data, dims);
 }
 
 /** Seeded xorshift32 in [0, 1), so that the probe is the same at every load. */

@@ -2,15 +2,15 @@
  * The image side shared by every layout: pre-processing as the model folder's config says, one encoder run, and the
  * prompt mapping from crop pixels to the model's input frame.
  */
-import * as ort from 'onnxruntime-node';
-import type { RgbImage } from '../core/types.js';
+import type { InferenceSession } from 'onnxruntime-common';
+import type { LogitGeometry, RgbImage } from '../core/types.js';
 import { preprocess, type PreprocessSpec } from '../image/preprocess.js';
-import type { LogitGeometry } from '../core/types.js';
 import type { AdapterTimings, EncodedCrop } from './adapter.js';
+import type { Feeds, OrtRuntime } from './runtime.js';
 
 /** An encoded crop: the decoder feeds taken from the encoder outputs, and the prompt scale. */
 export interface FeedsCrop extends EncodedCrop {
-  readonly feeds: Record<string, ort.Tensor>;
+  readonly feeds: Feeds;
   /** Crop pixels → resized frame (longest-edge mode). */
   readonly scaleX: number;
   readonly scaleY: number;
@@ -26,23 +26,24 @@ export class ImageEncoderRunner {
    * @param prepare the decoder's image-side step (Decoder.prepare), run on the renamed outputs
    */
   constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: InferenceSession,
+    private readonly runtime: OrtRuntime,
     private readonly pre: PreprocessSpec,
     private readonly outputs: Readonly<Record<string, string>>,
     private readonly timings: AdapterTimings,
-    private readonly prepare: (image: Record<string, ort.Tensor>) => Promise<Record<string, ort.Tensor>> = async (image) => image,
+    private readonly prepare: (image: Feeds) => Promise<Feeds> = async (image) => image,
   ) {}
 
   async encode(image: RgbImage): Promise<FeedsCrop> {
     let t = now();
     const pre = preprocess(image, this.pre);
     const side = this.pre.mode === 'square' ? this.pre.size : this.pre.padSize;
-    const input = new ort.Tensor('float32', pre.pixels, [1, 3, side, side]);
+    const input = this.runtime.float32(pre.pixels, [1, 3, side, side]);
     this.timings.preprocess += now() - t;
     t = now();
     const out = await this.session.run({ [this.session.inputNames[0]]: input }, [...new Set(Object.values(this.outputs))]);
     this.timings.encoder += now() - t;
-    const renamed: Record<string, ort.Tensor> = {};
+    const renamed: Feeds = {};
     for (const [decoderName, encoderName] of Object.entries(this.outputs)) renamed[decoderName] = out[encoderName];
     // The decoder's image-side work, once per crop; the encoder outputs it no longer needs are dropped here.
     t = now();

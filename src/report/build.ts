@@ -19,7 +19,7 @@ import { compareSets, DEFAULT_LIMITS, type ImageReport } from '../compare/compar
 // The one import of the output reader in src/report and the report command (ReadError is re-exported for it).
 import { readMaskSet, setErrors, type MaskSet, type SetAnnotation, type SetImage } from '../output/read.js';
 export { ReadError } from '../output/read.js';
-import { decodeImage } from '../image/decode.js';
+import { decodeImage } from '../node/decode.js';
 import { describeFsError } from '../output/errno.js';
 import { fromCoco, type Rle } from '../rle/rle.js';
 import { copyAssets, defaultAssetsDir } from './assets.js';

@@ -13,7 +13,7 @@ import { promises as fsp } from 'node:fs';
 import pLimit from 'p-limit';
 import type { GenerateProgress, MaskGenerator } from '../amg/generator.js';
 import type { RgbImage } from '../core/types.js';
-import { decodeImage, ImageDecodeError } from '../image/decode.js';
+import { decodeImage, ImageDecodeError } from '../node/decode.js';
 import type { ImageResult, RunError } from '../output/coco.js';
 import { errorCode } from '../output/errno.js';
 import type { InputItem } from './inputs.js';

@@ -7,7 +7,7 @@ import { constants, open, promises as fsp } from 'node:fs';
 import type { Dirent, Stats } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { InputFileError, readRegularFile } from '../image/read-input.js';
+import { InputFileError, readRegularFile } from '../node/read-input.js';
 import { describeFsError } from '../output/errno.js';
 import { compileGlob, hasGlobMagic, matchName, type GlobSegment } from './glob.js';
 

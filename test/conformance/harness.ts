@@ -6,12 +6,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MaskGenerator } from '../../src/amg/generator.js';
+import { MaskGenerator } from '../../src/node/mask-generator.js';
 import type { AmgOptions } from '../../src/amg/options.js';
 import type { MaskRecord, RgbImage } from '../../src/core/types.js';
 import { matchMasks, nearestMask, type MatchItem } from '../../src/compare/match.js';
 import { orderAgreement } from '../../src/compare/order.js';
-import { decodeImage } from '../../src/image/decode.js';
+import { decodeImage } from '../../src/node/decode.js';
 import { fromCoco, rleBoxXYXY } from '../../src/rle/rle.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -4,9 +4,9 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import type * as ort from 'onnxruntime-node';
-import { DTYPE_SUFFIX, type DtypeChoice } from './dtype.js';
-import { loadModel } from './load.js';
+import type { InferenceSession } from 'onnxruntime-common';
+import { DTYPE_SUFFIX, type DtypeChoice } from '../model/dtype.js';
+import { loadModel } from './model-folder.js';
 
 /** Family, layout, pre-processing, I/O of both sessions, and the dtype files present. */
 export async function describeModel(dir: string, dtype: DtypeChoice): Promise<string> {
@@ -20,15 +20,13 @@ export async function describeModel(dir: string, dtype: DtypeChoice): Promise<st
     `decoder:  ${loaded.files.decoder}`,
   ];
   const a = loaded.adapter;
-  const m2mNote = (a as unknown as { m2mNote?: string }).m2mNote;
+  const d = loaded.description;
+  const m2mNote = d.m2mNote;
   lines.push(`outputs:  ${[a.supportsMultimask !== false ? 'multimask (3 per prompt)' : '', a.supportsSingleMask ? 'single-mask (--no-multimask)' : ''].filter(Boolean).join(', ')}`);
   lines.push(`use_m2m:  ${a.supportsMaskInput ? `yes (--use-m2m${m2mNote ? `; ${m2mNote}` : ''})` : 'no (the decoder takes no mask input)'}`);
-  const sessions = (loaded.adapter as unknown as { sessions?: () => [ort.InferenceSession, ort.InferenceSession] }).sessions?.();
-  if (sessions) {
-    for (const [name, s] of [['encoder', sessions[0]], ['decoder', sessions[1]]] as const) {
-      lines.push(`${name} inputs:  ${s.inputMetadata.map(fmt).join(', ')}`);
-      lines.push(`${name} outputs: ${s.outputMetadata.map(fmt).join(', ')}`);
-    }
+  for (const [name, io] of [['encoder', d.encoder], ['decoder', d.decoder]] as const) {
+    lines.push(`${name} inputs:  ${io.inputs.map(fmt).join(', ')}`);
+    lines.push(`${name} outputs: ${io.outputs.map(fmt).join(', ')}`);
   }
   const onnxDir = path.join(dir, 'onnx');
   const files = existsSync(onnxDir) ? await readdir(onnxDir) : [];
@@ -46,6 +44,6 @@ export async function describeModel(dir: string, dtype: DtypeChoice): Promise<st
   return lines.join('\n');
 }
 
-function fmt(m: ort.InferenceSession.ValueMetadata): string {
+function fmt(m: InferenceSession.ValueMetadata): string {
   return m.isTensor ? `${m.name} ${m.type}[${m.shape.join(',')}]` : m.name;
 }

@@ -4,7 +4,7 @@
  */
 import sharp, { type Metadata } from 'sharp';
 import type { RgbImage } from '../core/types.js';
-import { cmykToRgb } from './cmyk.js';
+import { cmykToRgb } from '../image/cmyk.js';
 import { InputFileError, readRegularFile } from './read-input.js';
 
 /** File extensions (lower case, with the dot) of the formats decodeImage accepts. */

@@ -1,4 +1,4 @@
-import { DTYPE_SUFFIX, type DtypeChoice, type ModelDtype } from '../model/dtype.js';
+import { DTYPE_SUFFIX, type DtypeChoice, type ModelDtype } from '../../model/dtype.js';
 
 export { DTYPE_SUFFIX, type DtypeChoice, type ModelDtype };
 

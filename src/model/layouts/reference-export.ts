@@ -13,13 +13,18 @@
  * `has_mask_input` 1 (use_m2m); `orig_im_size` the crop's (h, w). The adapter reads `low_res_masks`, not `masks`, so
  * the generator's own exact upscaling applies as for every other layout.
  */
-import * as ort from 'onnxruntime-node';
-import type { RgbImage } from '../core/types.js';
-import type { PreprocessSpec } from '../image/preprocess.js';
-import type { AdapterTimings, DecodedBatch, DecodeOptions, EncodedCrop, ModelAdapter } from './adapter.js';
-import type { Decoder } from './decoder.js';
-import { ImageEncoderRunner, mapPoint, type FeedsCrop } from './encoding.js';
-import { ModelError } from './session.js';
+import type { InferenceSession } from 'onnxruntime-common';
+import type { RgbImage } from '../../core/types.js';
+import type { PreprocessSpec } from '../../image/preprocess.js';
+import type { AdapterTimings, DecodedBatch, DecodeOptions, EncodedCrop, ModelAdapter } from '../adapter.js';
+import { checkContract } from '../contract.js';
+import type { Decoder } from '../decoder.js';
+import { feedSpecOf, IOU_TOLERANCE, LOGIT_TOLERANCE } from '../decoder-spec.js';
+import { ImageEncoderRunner, mapPoint, type FeedsCrop } from '../encoding.js';
+import { ModelError } from '../errors.js';
+import type { OrtRuntime } from '../runtime.js';
+import { checkImageInput, MASK_PROMPT_IN, maskCount } from './single-decoder.js';
+import type { LayoutSpec, SessionPair } from './spec.js';
 
 const now = (): number => performance.now() / 1000;
 
@@ -41,15 +46,16 @@ export class ReferenceExportAdapter implements ModelAdapter {
    * @param masksPerCall M from the decoder metadata (1 or 4)
    */
   constructor(
-    private readonly encoder: ort.InferenceSession,
+    private readonly encoder: InferenceSession,
     private readonly decoder: Decoder,
     private readonly pre: PreprocessSpec,
     private readonly decoderFile: string,
     embeddingOutput: string,
     private readonly masksPerCall: 1 | 4,
+    private readonly runtime: OrtRuntime,
   ) {
     this.supportsMultimask = masksPerCall === 4;
-    this.runner = new ImageEncoderRunner(encoder, pre, { image_embeddings: embeddingOutput }, this.timings, (image) => decoder.prepare(image));
+    this.runner = new ImageEncoderRunner(encoder, runtime, pre, { image_embeddings: embeddingOutput }, this.timings, (image) => decoder.prepare(image));
   }
 
   encode(image: RgbImage): Promise<EncodedCrop> {
@@ -75,8 +81,8 @@ export class ReferenceExportAdapter implements ModelAdapter {
     this.zeros ??= new Float32Array(cells);
     const mask = opts.maskInput ? new Float32Array(cells) : this.zeros;
     const labels = new Float32Array([1, -1]);
-    const hasMask = new ort.Tensor('float32', new Float32Array([opts.maskInput ? 1 : 0]), [1]);
-    const origSize = new ort.Tensor('float32', new Float32Array([crop.height, crop.width]), [2]);
+    const hasMask = this.runtime.float32(new Float32Array([opts.maskInput ? 1 : 0]), [1]);
+    const origSize = this.runtime.float32(new Float32Array([crop.height, crop.width]), [2]);
     for (let i = 0; i < count; i++) {
       const coords = new Float32Array(4); // the point, then the padding point (0, 0)
       mapPoint(points, i, c, this.pre, coords, 0);
@@ -85,9 +91,9 @@ export class ReferenceExportAdapter implements ModelAdapter {
       const out = await this.decoder.run(
         {
           ...c.feeds,
-          point_coords: new ort.Tensor('float32', coords, [1, 2, 2]),
-          point_labels: new ort.Tensor('float32', labels, [1, 2]),
-          mask_input: new ort.Tensor('float32', mask, [1, 1, lowRes, lowRes]),
+          point_coords: this.runtime.float32(coords, [1, 2, 2]),
+          point_labels: this.runtime.float32(labels, [1, 2]),
+          mask_input: this.runtime.float32(mask, [1, 1, lowRes, lowRes]),
           has_mask_input: hasMask,
           orig_im_size: origSize,
         },
@@ -108,13 +114,52 @@ export class ReferenceExportAdapter implements ModelAdapter {
     return { count, masksPerPrompt: per, iou, logits };
   }
 
-  /** The encoder and decoder sessions, for `models info`. */
-  sessions(): [ort.InferenceSession, ort.InferenceSession] {
-    return [this.encoder, this.decoder.session];
-  }
-
   async release(): Promise<void> {
     await this.encoder.release();
     await this.decoder.release();
   }
 }
+
+/** The reference repository's decoder export: `point_coords` + `orig_im_size` + `image_embeddings`. */
+export const REFERENCE_EXPORT: LayoutSpec = {
+  name: 'reference-export',
+  family: 'sam',
+  matches: (inputs) => inputs.has('point_coords') && inputs.has('orig_im_size') && inputs.has('image_embeddings'),
+  encoder: 'sam1',
+  defaultTransform: { size: { longest_edge: 1024 }, do_pad: true },
+  bind(pair: SessionPair, pre: PreprocessSpec) {
+    const { encoder, decoder, encoderFile, decoderFile } = pair;
+    checkImageInput(encoderFile, encoder, pre);
+    checkContract(encoderFile, 'output', encoder.outputMetadata, [{ name: 'image_embeddings', type: 'float32', rank: 4 }]);
+    checkContract(decoderFile, 'input', decoder.inputMetadata, [
+      { name: 'image_embeddings', type: 'float32', rank: 4 },
+      ...MASK_PROMPT_IN,
+      { name: 'orig_im_size', type: 'float32', rank: 1 },
+    ]);
+    checkContract(decoderFile, 'output', decoder.outputMetadata, [
+      { name: 'iou_predictions', type: 'float32', rank: 2 },
+      { name: 'low_res_masks', type: 'float32', rank: 4 },
+    ]);
+    const masks = maskCount(decoderFile, decoder.outputMetadata, 'low_res_masks', [1, 4] as const, 4);
+    return {
+      // Batch 1, the point and the padding point, one call per prompt (ReferenceExportAdapter.decode).
+      feeds: feedSpecOf(
+        {
+          inputs: {
+            point_coords: { dims: [1, 2, 2], probe: 'points' },
+            point_labels: { dims: [1, 2], probe: 'labels' },
+            mask_input: { dims: [1, 1, 256, 256], probe: 'mask' },
+            has_mask_input: { dims: [1], probe: 'flag' },
+            orig_im_size: { dims: [2], probe: 'size' },
+          },
+          outputs: ['iou_predictions', 'low_res_masks'],
+          outputAxes: { iou_predictions: { tolerance: IOU_TOLERANCE }, low_res_masks: { tolerance: LOGIT_TOLERANCE } },
+        },
+        decoder.inputMetadata,
+        encoder.outputMetadata,
+      ),
+      description: {},
+      create: (dec: Decoder, runtime: OrtRuntime) => new ReferenceExportAdapter(encoder, dec, pre, decoderFile, 'image_embeddings', masks, runtime),
+    };
+  },
+};

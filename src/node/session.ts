@@ -1,11 +1,13 @@
 /**
- * ONNX Runtime sessions with options chosen on purpose, and execution-provider selection for --device.
+ * The Node side of the ONNX Runtime seam: onnxruntime-node sessions with options chosen on purpose, and
+ * execution-provider selection for --device. The model code sees only the OrtRuntime built here.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { createRuntime, type OrtRuntime, type SessionMemory } from '../model/runtime.js';
 
 /** Runtime settings shared by every session of a run. */
 export interface RuntimeOptions {
@@ -65,16 +67,6 @@ export function providerLibrary(name: string): string | undefined {
   return file && path.join(pkgDir, 'bin', 'napi-v6', process.platform, process.arch, file);
 }
 
-/** Per-session memory choices. */
-export interface SessionMemory {
-  /**
-   * Keep freed buffers in ONNX Runtime's arena for the next run (default true). The image encoder runs once per
-   * crop with a few large buffers: without the arena they go back to the system after each run, so the encoder's
-   * peak and the decoder's do not add up, for a negligible share of the encoder's time.
-   */
-  arena?: boolean;
-}
-
 /** The session options every sam-amg session uses. */
 export function sessionOptions(opts: RuntimeOptions, memory: SessionMemory = {}): ort.InferenceSession.SessionOptions {
   const threads = opts.threads && opts.threads > 0 ? opts.threads : defaultThreads();
@@ -96,28 +88,10 @@ export function defaultThreads(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
 
-/** Creates a session, turning ONNX Runtime's load errors into one line naming the file. */
-export async function createSession(file: string, opts: RuntimeOptions, memory: SessionMemory = {}): Promise<ort.InferenceSession> {
-  try {
-    return await ort.InferenceSession.create(file, sessionOptions(opts, memory));
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    const device = opts.device && opts.device !== 'cpu' ? ` (with --device ${opts.device}; see the README's Devices section, or use --device cpu)` : '';
-    throw new ModelError(`${file}: ONNX Runtime cannot load it: ${msg.split('\n')[0]}${device}`);
-  }
-}
-
-/** Creates a session from model bytes built in memory (`label` names it in errors). */
-export async function createSessionFromBytes(bytes: Uint8Array, label: string, opts: RuntimeOptions): Promise<ort.InferenceSession> {
-  try {
-    return await ort.InferenceSession.create(bytes, sessionOptions(opts));
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    throw new ModelError(`${label}: ONNX Runtime cannot load it: ${msg.split('\n')[0]}`);
-  }
-}
-
-/** A model that cannot be used: missing files, broken ONNX, or a contract mismatch. Exit code 2 in the CLI. */
-export class ModelError extends Error {
-  override name = 'ModelError';
+/** onnxruntime-node as the model code's runtime, with this run's threads and device. */
+export function nodeRuntime(opts: RuntimeOptions): OrtRuntime {
+  return createRuntime(ort, {
+    sessionOptions: (memory) => sessionOptions(opts, memory),
+    loadErrorHint: opts.device && opts.device !== 'cpu' ? ` (with --device ${opts.device}; see the README's Devices section, or use --device cpu)` : undefined,
+  });
 }

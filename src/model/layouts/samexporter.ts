@@ -18,13 +18,18 @@
  * output with the highest predicted IoU (first on ties): what SAM 2's `_dynamic_multimask_via_stability` returns
  * when the single-mask token is unstable, and the closest this export can give. `models info` says so.
  */
-import * as ort from 'onnxruntime-node';
-import type { RgbImage } from '../core/types.js';
-import type { PreprocessSpec } from '../image/preprocess.js';
-import type { AdapterTimings, DecodedBatch, DecodeOptions, EncodedCrop, ModelAdapter } from './adapter.js';
-import type { Decoder } from './decoder.js';
-import { ImageEncoderRunner, mapPoint, type FeedsCrop } from './encoding.js';
-import { ModelError } from './session.js';
+import type { InferenceSession } from 'onnxruntime-common';
+import type { RgbImage } from '../../core/types.js';
+import type { PreprocessSpec } from '../../image/preprocess.js';
+import type { AdapterTimings, DecodedBatch, DecodeOptions, EncodedCrop, ModelAdapter } from '../adapter.js';
+import { checkContract, type TensorSpec } from '../contract.js';
+import type { Decoder } from '../decoder.js';
+import { feedSpecOf, IOU_TOLERANCE, LOGIT_TOLERANCE } from '../decoder-spec.js';
+import { ImageEncoderRunner, mapPoint, type FeedsCrop } from '../encoding.js';
+import { ModelError } from '../errors.js';
+import type { Feeds, OrtRuntime } from '../runtime.js';
+import { checkImageInput, MASK_PROMPT_IN, maskCount } from './single-decoder.js';
+import type { LayoutSpec, SessionPair } from './spec.js';
 
 const now = (): number => performance.now() / 1000;
 
@@ -42,26 +47,23 @@ export class SamexporterAdapter implements ModelAdapter {
 
   /** @param masksPerPrompt M from the decoder's `masks` metadata (1 or 3). */
   constructor(
-    private readonly encoder: ort.InferenceSession,
+    private readonly encoder: InferenceSession,
     private readonly decoder: Decoder,
     private readonly pre: PreprocessSpec,
     private readonly decoderFile: string,
     private readonly masksPerPrompt: 1 | 3,
+    private readonly runtime: OrtRuntime,
   ) {
     this.supportsSingleMask = masksPerPrompt === 1;
     this.supportsMultimask = masksPerPrompt === 3;
     this.runner = new ImageEncoderRunner(
       encoder,
+      runtime,
       pre,
       { image_embed: 'image_embed', high_res_feats_0: 'high_res_feats_0', high_res_feats_1: 'high_res_feats_1' },
       this.timings,
       (image) => decoder.prepare(image),
     );
-  }
-
-  /** How use_m2m gets its single mask from this export. */
-  get m2mNote(): string {
-    return this.masksPerPrompt === 1 ? 'single-mask output' : 'no single-mask output: the best of the 3 outputs by predicted IoU';
   }
 
   encode(image: RgbImage): Promise<EncodedCrop> {
@@ -95,12 +97,12 @@ export class SamexporterAdapter implements ModelAdapter {
       if (!this.zeros || this.zeros.length !== count * cells) this.zeros = new Float32Array(count * cells);
       mask = this.zeros;
     }
-    const feeds: Record<string, ort.Tensor> = {
+    const feeds: Feeds = {
       ...c.feeds,
-      point_coords: new ort.Tensor('float32', coords, [count, 1, 2]),
-      point_labels: new ort.Tensor('float32', new Float32Array(count).fill(1), [count, 1]),
-      mask_input: new ort.Tensor('float32', mask, [count, 1, lowRes, lowRes]),
-      has_mask_input: new ort.Tensor('float32', new Float32Array(count).fill(opts.maskInput ? 1 : 0), [count]),
+      point_coords: this.runtime.float32(coords, [count, 1, 2]),
+      point_labels: this.runtime.float32(new Float32Array(count).fill(1), [count, 1]),
+      mask_input: this.runtime.float32(mask, [count, 1, lowRes, lowRes]),
+      has_mask_input: this.runtime.float32(new Float32Array(count).fill(opts.maskInput ? 1 : 0), [count]),
     };
     const t = now();
     const out = await this.decoder.run(feeds, ['masks', 'iou_predictions']);
@@ -134,13 +136,53 @@ export class SamexporterAdapter implements ModelAdapter {
     return { count, masksPerPrompt: 1, iou, logits };
   }
 
-  /** The encoder and decoder sessions, for `models info`. */
-  sessions(): [ort.InferenceSession, ort.InferenceSession] {
-    return [this.encoder, this.decoder.session];
-  }
-
   async release(): Promise<void> {
     await this.encoder.release();
     await this.decoder.release();
   }
 }
+
+const FEATURES: TensorSpec[] = [
+  { name: 'high_res_feats_0', type: 'float32', rank: 4 },
+  { name: 'high_res_feats_1', type: 'float32', rank: 4 },
+  { name: 'image_embed', type: 'float32', rank: 4 },
+];
+
+/** samexporter's SAM 2 export: `point_coords` + `image_embed` + `high_res_feats_0`. */
+export const SAMEXPORTER_SAM2: LayoutSpec = {
+  name: 'samexporter-sam2',
+  family: 'sam2',
+  matches: (inputs) => inputs.has('point_coords') && inputs.has('image_embed') && inputs.has('high_res_feats_0'),
+  encoder: 'sam2-samexporter',
+  defaultTransform: { size: { height: 1024, width: 1024 }, do_pad: false },
+  bind(pair: SessionPair, pre: PreprocessSpec) {
+    const { encoder, decoder, encoderFile, decoderFile } = pair;
+    checkImageInput(encoderFile, encoder, pre);
+    checkContract(encoderFile, 'output', encoder.outputMetadata, FEATURES);
+    checkContract(decoderFile, 'input', decoder.inputMetadata, [...FEATURES, ...MASK_PROMPT_IN]);
+    checkContract(decoderFile, 'output', decoder.outputMetadata, [
+      { name: 'masks', type: 'float32', rank: 4 },
+      { name: 'iou_predictions', type: 'float32', rank: 2 },
+    ]);
+    const masks = maskCount(decoderFile, decoder.outputMetadata, 'masks', [1, 3] as const, 3);
+    return {
+      // P prompts of one point each, a mask prompt per prompt (SamexporterAdapter.decode).
+      feeds: feedSpecOf(
+        {
+          inputs: {
+            point_coords: { dims: ['P', 1, 2], probe: 'points' },
+            point_labels: { dims: ['P', 1], probe: 'labels' },
+            mask_input: { dims: ['P', 1, 256, 256], probe: 'mask' },
+            has_mask_input: { dims: ['P'], probe: 'flag' },
+          },
+          outputs: ['masks', 'iou_predictions'],
+          outputAxes: { masks: { axis: 0, tolerance: LOGIT_TOLERANCE }, iou_predictions: { axis: 0, tolerance: IOU_TOLERANCE } },
+        },
+        decoder.inputMetadata,
+        encoder.outputMetadata,
+      ),
+      description: { m2mNote: masks === 1 ? 'single-mask output' : 'no single-mask output: the best of the 3 outputs by predicted IoU' },
+      create: (dec: Decoder, runtime: OrtRuntime) => new SamexporterAdapter(encoder, dec, pre, decoderFile, masks, runtime),
+    };
+  },
+};
