@@ -79,6 +79,7 @@ export class SessionRefused extends Error {
     readonly part: 'journal' | 'output',
     /** What went wrong: a ResumeMismatch, a JournalError or a file-system error. */
     readonly reason: Error,
+    /** The journal's path, for messages about it. */
     readonly journal: string,
   ) {
     super(reason.message);
