@@ -7,11 +7,10 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { writeFileAtomic } from '../output/atomic.js';
-import { cocoChunks } from '../output/coco.js';
-import { MergeError, mergedCocoDocument, mergedJsonlLine, mergedSa1bDocument, mergeSets } from '../output/merge.js';
+import type { RunInfo } from '../output/coco.js';
+import { MergeError, mergedResults, mergedRunInfo, mergeSets, type MergedSet } from '../output/merge.js';
 import { readMaskSet } from '../output/read.js';
-import { sa1bPathFor, serializeSa1b } from '../output/sa1b.js';
+import { createSink } from '../output/sinks/index.js';
 import { OutputLock } from '../run/lock.js';
 import { checkOutputDir, checkOutputFile, isInside, realPathOf } from './output-checks.js';
 import { plural } from './progress.js';
@@ -55,7 +54,8 @@ cannot be written.`,
       const out = path.resolve(outArg);
       const target = { flag: `merge ${outArg}`, path: out, what: 'the merged output' };
       let lock: OutputLock | undefined;
-      let merged;
+      let merged: MergedSet;
+      let info: Omit<RunInfo, 'errors'> | undefined;
       try {
         const date = f.date === undefined ? undefined : runDate(f.date);
         // The output, before any input is read: not an input, the right kind, writable, nothing of the user's.
@@ -71,7 +71,7 @@ cannot be written.`,
         const sets = [];
         for (const p of inputs) sets.push(await readMaskSet(p));
         merged = mergeSets(sets, { date });
-        if (f.format === 'coco') mergedCocoDocument(merged); // refuses info-less inputs before anything is written
+        if (f.format === 'coco') info = mergedRunInfo(merged); // refuses info-less inputs before anything is written
         if (f.format === 'sa1b') await fsp.mkdir(out, { recursive: true });
         lock = await OutputLock.acquire(lockPathFor(f.format, out), outArg, (m) => say(`warning: ${m}`));
       } catch (err) {
@@ -79,17 +79,13 @@ cannot be written.`,
         return;
       }
       try {
-        if (f.format === 'coco') {
-          await writeFileAtomic(out, cocoChunks(mergedCocoDocument(merged)));
-        } else if (f.format === 'jsonl') {
-          await writeFileAtomic(out, merged.images.map(mergedJsonlLine));
-        } else {
-          for (const [i, im] of merged.images.entries()) {
-            const file = sa1bPathFor(out, im.file_name);
-            await fsp.mkdir(path.dirname(file), { recursive: true });
-            await writeFileAtomic(file, serializeSa1b(mergedSa1bDocument(im, i)));
-          }
-        }
+        // The same sinks as a run writes with; a merge knows every image up front, so JSONL is one atomic write.
+        const sink = createSink({ format: f.format, out, label: outArg, info, streamed: false });
+        const results = mergedResults(merged);
+        await sink.begin([]);
+        for (const [i, r] of results.entries()) await sink.add(r, i);
+        const finished = await sink.finish(results, merged.info?.errors ?? []);
+        if (finished.outputError) throw finished.outputError;
       } catch (err) {
         fail(err instanceof MergeError ? 2 : 1, err);
         return;

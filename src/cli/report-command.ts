@@ -11,8 +11,8 @@ import { describeFsError } from '../output/errno.js';
 import { buildReport, DEFAULT_PAGE_SIZE, ReadError, type BuildReportOptions } from '../report/build.js';
 import type { ReportProblem } from '../report/data.js';
 import { checkReportTarget, ReportTargetError } from '../report/folder.js';
+import type { OutputFormat } from '../output/sink.js';
 import type { InputItem } from '../run/inputs.js';
-import type { OutputFormat } from './batch-run.js';
 import { parseNumber } from './numbers.js';
 
 /** Problem lines printed before the rest are only counted (the index page lists them all). */

@@ -17,12 +17,15 @@ import type { RunError } from '../output/index.js';
 import { DEFAULT_OVERLAY_STYLE, overlayPathFor, parseOverlayStyle, type OverlayStyle } from '../output/overlay.js';
 import { amgPngFolderFor } from '../output/amg-png.js';
 import { sa1bPathFor } from '../output/sa1b.js';
+import { isFolderFormat, type OutputFormat } from '../output/sink.js';
+import { errorsPathFor } from '../output/sinks/index.js';
 import { listInputs, type InputItem, type InputListing } from '../run/inputs.js';
 import { journalPathFor } from '../run/journal.js';
 import { LockError, OutputLock } from '../run/lock.js';
+import { planOutputPaths } from '../run/output-plan.js';
 import { resolveShard, shardItems, type ResolvedShard } from '../run/shard.js';
 import { VERSION } from '../version.js';
-import { errorsPathFor, isFolderFormat, planOutputPaths, runBatchFlow, type OutputFormat } from './batch-run.js';
+import { runBatchFlow } from './batch-run.js';
 import { CLI_BOUNDS, checkBound, parseNumber } from './numbers.js';
 import {
   checkDirNotInput,

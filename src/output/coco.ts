@@ -103,7 +103,7 @@ export const OBJECT_CATEGORY: CocoCategory = { id: 1, name: 'object' };
  * Builds the document: image ids from 1 in the given order (the caller sorts by relPath), annotation ids from 1
  * in record order. Throws when a mask's size is not the image's or a number is not finite.
  */
-export function cocoDocument(results: ImageResult[], info: RunInfo): CocoDocument {
+export function cocoDocument(results: readonly ImageResult[], info: RunInfo): CocoDocument {
   const images: CocoImage[] = [];
   const annotations: CocoAnnotation[] = [];
   results.forEach((result, i) => {

@@ -14,11 +14,10 @@
  * With shards made by contiguous blocks of the sorted list, the merged COCO file is byte-identical to the single
  * run with the same options (and the same pinned date).
  */
-import { pickMaskFields } from './records.js';
+import { fromCoco } from '../rle/rle.js';
+import type { CocoInfo, ImageResult, RunError, RunInfo } from './coco.js';
 import type { MaskSet, SetImage } from './read.js';
-import type { CocoAnnotation, CocoDocument, CocoImage, CocoInfo, RunError } from './coco.js';
-import { OBJECT_CATEGORY } from './coco.js';
-import type { Sa1bAnnotation, Sa1bDocument } from './sa1b.js';
+import { maskRecordOf } from './records.js';
 
 /** A refusal, with a message for the user. */
 export class MergeError extends Error {}
@@ -189,48 +188,27 @@ function canonical(v: unknown): string {
   return JSON.stringify(v) ?? 'undefined';
 }
 
-/** The merged set as a COCO document: ids renumbered from 1 (images in order, annotations in image order). */
-export function mergedCocoDocument(m: MergedSet): CocoDocument {
+/**
+ * The run info a COCO output of the merge carries (its errors are passed to the sink's finish). Throws MergeError
+ * when the inputs carry none, before anything is written.
+ */
+export function mergedRunInfo(m: MergedSet): Omit<RunInfo, 'errors'> {
   if (!m.info) {
     throw new MergeError('COCO output needs an info block (model, options) and the inputs carry none; use --format jsonl or sa1b');
   }
-  const images: CocoImage[] = [];
-  const annotations: CocoAnnotation[] = [];
-  m.images.forEach((im, i) => {
-    images.push({ id: i + 1, file_name: im.file_name, width: im.width, height: im.height });
-    for (const a of im.annotations) {
-      annotations.push({
-        id: annotations.length + 1,
-        image_id: i + 1,
-        category_id: 1,
-        iscrowd: 0,
-        ...pickMaskFields(a),
-      });
-    }
-  });
-  return { info: m.info, images, annotations, categories: [{ ...OBJECT_CATEGORY }] };
+  const { description, version, date_created: date, model, model_sha256: modelSha256, options } = m.info;
+  return { description, version, date: date ?? null, model, modelSha256, options };
 }
 
-/** One image as SA-1B annotations, ids from 1 per image (as the sa1b and jsonl writers number them). */
-export function sa1bAnnotationsOf(im: SetImage): Sa1bAnnotation[] {
-  return im.annotations.map((a, r) => ({
-    id: r + 1,
-    segmentation: a.segmentation,
-    bbox: a.bbox,
-    area: a.area,
-    predicted_iou: a.predicted_iou,
-    point_coords: a.point_coords,
-    crop_box: a.crop_box,
-    stability_score: a.stability_score,
+/**
+ * The merged images as results for the output sinks, in merged order. Every sam-amg output holds one prompt point
+ * per mask and canonical RLE strings, so writing these gives back the bytes each input held.
+ */
+export function mergedResults(m: MergedSet): ImageResult[] {
+  return m.images.map((im) => ({
+    relPath: im.file_name,
+    width: im.width,
+    height: im.height,
+    records: im.annotations.map((a) => maskRecordOf({ fields: a, rle: fromCoco(a.segmentation) })),
   }));
-}
-
-/** The SA-1B document of the image at position `index` (image_id = index + 1). */
-export function mergedSa1bDocument(im: SetImage, index: number): Sa1bDocument {
-  return { image: { image_id: index + 1, width: im.width, height: im.height, file_name: im.file_name }, annotations: sa1bAnnotationsOf(im) };
-}
-
-/** One image as a JSONL line, like jsonlLine(). */
-export function mergedJsonlLine(im: SetImage): string {
-  return `${JSON.stringify({ file_name: im.file_name, width: im.width, height: im.height, annotations: sa1bAnnotationsOf(im) })}\n`;
 }

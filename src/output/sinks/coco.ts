@@ -1,0 +1,53 @@
+/**
+ * COCO: one document for the whole output, written by finish() — atomically to a file (a failure leaves the
+ * previous file), or to a stream (`--out -`). Failures go into info.errors.
+ */
+import { writeFileAtomic } from '../atomic.js';
+import { cocoChunks, cocoDocument, type ImageResult, type RunError, type RunInfo } from '../coco.js';
+import { asError, type FinishReport, type OutputSink } from '../sink.js';
+import { StreamLineWriter } from '../stream-writer.js';
+
+/** Where a COCO document goes: a file, or a stream that stays open (stdout). */
+export type CocoTarget = { file: string } | { stream: NodeJS.WritableStream };
+
+/** The COCO sink. */
+export class CocoSink implements OutputSink {
+  readonly format = 'coco';
+  readonly ordered = false;
+  readonly atomic: boolean;
+  readonly maskIdBase = 1;
+  private readonly out: { file: string } | { writer: StreamLineWriter };
+
+  constructor(
+    target: CocoTarget,
+    /** The info block without errors (finish adds them). */
+    private readonly info: Omit<RunInfo, 'errors'>,
+    /** How messages name the output (`info.errors of <label>`). */
+    private readonly label: string,
+  ) {
+    // The stream writer listens for the stream's errors from now on, so a reader that left early is noticed.
+    this.out = 'stream' in target ? { writer: new StreamLineWriter(target.stream, label) } : { file: target.file };
+    this.atomic = 'file' in this.out;
+  }
+
+  async restore(): Promise<void> {}
+
+  async begin(): Promise<void> {}
+
+  async add(): Promise<void> {}
+
+  async finish(results: readonly ImageResult[], errors: readonly RunError[]): Promise<FinishReport> {
+    try {
+      const chunks = cocoChunks(cocoDocument(results, { ...this.info, errors: [...errors] }));
+      if ('writer' in this.out) {
+        await this.out.writer.writeAll(chunks);
+        await this.out.writer.close();
+      } else {
+        await writeFileAtomic(this.out.file, chunks);
+      }
+      return { errorsListed: `info.errors of ${this.label}` };
+    } catch (err) {
+      return { outputError: asError(err) };
+    }
+  }
+}

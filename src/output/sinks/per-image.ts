@@ -1,0 +1,59 @@
+/**
+ * The formats with one file or folder per image (sa1b, amg-png): add() writes an image's output as soon as it is
+ * done (any order: each is its own atomic write), finish() writes the folder's `errors.json`. A restored image
+ * whose output is missing or incomplete is written again.
+ */
+import { promises as fsp } from 'node:fs';
+import type { ImageResult, RunError } from '../coco.js';
+import { pathExists } from '../exists.js';
+import type { FinishReport, OutputSink, PerImageLayout } from '../sink.js';
+import { finishErrorList } from './error-list.js';
+
+/** What distinguishes one per-image format from another. */
+export interface ImageFileFormat {
+  format: 'sa1b' | 'amg-png';
+  maskIdBase: 0 | 1;
+  /** The file or folder of the image at `relPath` under `dir`; throws for a name that would leave `dir`. */
+  pathFor(dir: string, relPath: string): string;
+  /** The file whose presence means the image's output at `target` is complete. */
+  doneMarker(target: string): string;
+  /** Writes the image at output position `index` to `target`; throws an Error naming the file and the reason. */
+  write(target: string, result: ImageResult, index: number): Promise<void>;
+}
+
+/** A sink writing one file or folder per image under `dir`. */
+export class PerImageSink implements OutputSink {
+  readonly format: 'sa1b' | 'amg-png';
+  readonly ordered = false;
+  readonly atomic = false;
+  readonly maskIdBase: 0 | 1;
+  readonly perImage: PerImageLayout;
+
+  constructor(
+    private readonly files: ImageFileFormat,
+    private readonly dir: string,
+    /** `errors.json` in the folder; unset to write no list (merge). */
+    private readonly errorsFile?: string,
+  ) {
+    this.format = files.format;
+    this.maskIdBase = files.maskIdBase;
+    this.perImage = { dir, pathFor: files.pathFor };
+  }
+
+  async restore(result: ImageResult, index: number): Promise<void> {
+    const target = this.files.pathFor(this.dir, result.relPath);
+    if (!(await pathExists(this.files.doneMarker(target)))) await this.files.write(target, result, index);
+  }
+
+  async begin(): Promise<void> {
+    await fsp.mkdir(this.dir, { recursive: true });
+  }
+
+  add(result: ImageResult, index: number): Promise<void> {
+    return this.files.write(this.files.pathFor(this.dir, result.relPath), result, index);
+  }
+
+  finish(_results: readonly ImageResult[], errors: readonly RunError[]): Promise<FinishReport> {
+    return finishErrorList(this.errorsFile, errors);
+  }
+}

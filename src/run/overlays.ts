@@ -1,0 +1,58 @@
+/**
+ * Overlay PNGs (`--overlay DIR`), one per image, beside whatever the output format writes. Not an output format:
+ * an overlay needs the decoded pixels (which only exist while an image is processed, or by decoding it again), its
+ * failures have their own stage ('overlay'), and it has no document to finish or error list to keep.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { RgbImage } from '../core/types.js';
+import { decodeImage } from '../node/decode.js';
+import { writeFileAtomic } from '../output/atomic.js';
+import type { ImageResult } from '../output/coco.js';
+import { pathExists } from '../output/exists.js';
+import { overlayPathFor, overlayPng, type OverlayStyle } from '../output/overlay.js';
+import { StageError } from './batch.js';
+import type { InputItem } from './inputs.js';
+import { planOutputPaths, type OutputPlan } from './output-plan.js';
+
+/** The overlay files of one run. */
+export class OverlayFiles {
+  private paths = new Map<number, string>();
+
+  constructor(
+    readonly dir: string,
+    private readonly style: OverlayStyle,
+    /** The label of an image's first mask, so that labels match the output's own numbering. */
+    private readonly firstId: 0 | 1,
+  ) {}
+
+  /** Names every item's PNG; returns the items whose name is unusable (they fail with stage 'overlay'). */
+  plan(items: InputItem[]): OutputPlan['errors'] {
+    const plan = planOutputPaths(items, this.dir, overlayPathFor, 'overlay');
+    this.paths = plan.paths;
+    return plan.errors;
+  }
+
+  /** A restored image whose PNG is missing (deleted, or an earlier run without --overlay): decodes it and draws it. */
+  async restore(index: number, item: InputItem, result: ImageResult, maxPixels: number): Promise<void> {
+    const png = this.paths.get(index);
+    if (png === undefined || (await pathExists(png))) return;
+    await this.write(index, await decodeImage(item.path, { maxPixels }), result);
+  }
+
+  async begin(): Promise<void> {
+    await fsp.mkdir(this.dir, { recursive: true });
+  }
+
+  /** Draws the image at input position `index`; a failure is a StageError 'overlay'. */
+  async write(index: number, image: RgbImage, result: ImageResult): Promise<void> {
+    const png = this.paths.get(index);
+    if (png === undefined) return;
+    try {
+      await fsp.mkdir(path.dirname(png), { recursive: true });
+      await writeFileAtomic(png, await overlayPng(image, result.records, this.style, this.firstId));
+    } catch (err) {
+      throw new StageError('overlay', err instanceof Error ? err.message : String(err), { cause: err });
+    }
+  }
+}

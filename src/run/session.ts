@@ -1,0 +1,288 @@
+/**
+ * A resumable batch run: plans the output names, opens (or resumes) the journal, runs the images through the
+ * generator, puts restored and new results back in input order and writes the output through its format's sink.
+ * It decides nothing the user sees: progress, messages, signals and exit codes are the caller's (src/cli/batch-run.ts),
+ * through {@link SessionReporter} and {@link SessionOutcome}.
+ *
+ * Order of writes for one image (each step durable before the next):
+ *   1. per-image files (sa1b JSON, amg-png folder, overlay PNG), each written atomically;
+ *   2. the streamed line (jsonl);
+ *   3. the journal line.
+ * A crash between steps leaves an image that is not journaled: a resumed run recomputes it and overwrites what
+ * steps 1–2 left, so nothing is duplicated or half-used.
+ */
+import type { GenerateProgress, MaskGenerator } from '../amg/generator.js';
+import { ImageDecodeError } from '../node/decode.js';
+import type { ImageResult, RunError, RunInfo } from '../output/coco.js';
+import type { OverlayStyle } from '../output/overlay.js';
+import { asError, type OutputFormat, type OutputSink } from '../output/sink.js';
+import { createSink, errorsPathFor } from '../output/sinks/index.js';
+import { runBatch, StageError, type BatchOutcome, type FileIdentity, type ImageTiming } from './batch.js';
+import type { InputItem } from './inputs.js';
+import { journalPathFor, type Journal, type JournalEntry } from './journal.js';
+import { planOutputPaths } from './output-plan.js';
+import { OverlayFiles } from './overlays.js';
+import { resumeJournal, type Resumed, type ResumeReporter } from './resume.js';
+
+/** Everything a session needs. */
+export interface SessionParams {
+  /** Images to process, sorted (listInputs order). */
+  items: InputItem[];
+  /** Problems found while listing (stage 'input'); they go into the output's error list first. */
+  inputErrors: RunError[];
+  generator: MaskGenerator;
+  format: OutputFormat;
+  /** Absolute output file (coco, jsonl) or folder (sa1b, amg-png); ignored when `stdout` is set. */
+  out: string;
+  /** Write the output (coco or jsonl) to this stream instead (`--out -`); no journal, no error list file. */
+  stdout?: NodeJS.WritableStream;
+  /** The output as the user wrote it, for messages. */
+  outLabel: string;
+  /** The info block without errors (version, date, model, sha, options, shard). */
+  info: Omit<RunInfo, 'errors'>;
+  /** Execution provider (part of the journal fingerprint). */
+  device: string;
+  concurrency: number;
+  maxPixels: number;
+  failFast: boolean;
+  /** Reuse the journal of an earlier run of the same output. */
+  resume: boolean;
+  /** Write a journal (default on; `--no-journal` turns it off). */
+  journal: boolean;
+  overlay?: { dir: string; style: OverlayStyle };
+}
+
+/** What a session reports as it goes; the CLI turns these into progress lines and messages. */
+export interface SessionReporter extends ResumeReporter {
+  /** `total` images, `alreadyDone` of them restored; each of the others takes `promptsPerImage` prompts. */
+  start(total: number, alreadyDone: number, promptsPerImage: number): void;
+  imageStarted(file: string): void;
+  imageProgress(file: string, progress: GenerateProgress): void;
+  imageDone(file: string, masks: number, seconds: number, detail: { width: number; height: number; timing: ImageTiming }): void;
+  imageFailed(file: string, stage: string, message: string): void;
+  /** `done` of `total` images come from the journal. */
+  resuming(done: number, total: number, journal: string): void;
+  /** The batch stops early because of `fatal` (a write that no later image can succeed at either). */
+  stopping(fatal: Error): void;
+  /** The output could not be written; `previousKept`: the previous output is still there, unchanged. */
+  outputFailed(error: Error, previousKept: boolean): void;
+  /** The list of failed images could not be written. */
+  errorListFailed(error: Error): void;
+  journalCloseFailed(journal: string, error: Error): void;
+  /** The journal stays for a rerun with --resume; `complete`: every image was tried (only failures are left). */
+  journalKept(journal: string, complete: boolean): void;
+}
+
+/** The run cannot start: its journal (`part` 'journal') or its output ('output') cannot be used. */
+export class SessionRefused extends Error {
+  constructor(
+    readonly part: 'journal' | 'output',
+    /** What went wrong: a ResumeMismatch, a JournalError or a file-system error. */
+    readonly reason: Error,
+    /** The journal's path, for messages about it. */
+    readonly journal: string,
+  ) {
+    super(reason.message);
+    this.name = 'SessionRefused';
+  }
+}
+
+/** How a session ended. */
+export interface SessionOutcome {
+  /** Every finished image, restored or new, in input order. */
+  results: ImageResult[];
+  /** Listing errors, then every failed image in input order. */
+  errors: RunError[];
+  /** Of `results`, images restored from the journal. */
+  restored: number;
+  /** Images never started (fail-fast, interruption or a fatal error). */
+  skipped: number;
+  /** The failure that stopped the batch early, if any. */
+  fatal?: Error;
+  /** False when the output itself could not be written. */
+  written: boolean;
+  /** The output or its error list could not be written. */
+  writeFailed: boolean;
+  /** Where the failed images are listed, once that list is written. */
+  errorsListed?: string;
+}
+
+/** One run of a batch over its output; {@link BatchSession.open}, then {@link BatchSession.run}. */
+export class BatchSession {
+  private constructor(
+    private readonly p: SessionParams,
+    private readonly report: SessionReporter,
+    private readonly sink: OutputSink,
+    private readonly overlays: OverlayFiles | undefined,
+    /** Per-image errors known before any work, by item index. */
+    private readonly early: Map<number, RunError>,
+    /** Journal entries reused, by item index. */
+    private readonly restored: Map<number, JournalEntry>,
+    private readonly journal: Journal | undefined,
+    private readonly journalFile: string,
+  ) {}
+
+  /**
+   * Plans the output, opens the journal (restoring what it can), brings back missing per-image files of restored
+   * images and opens the output. Throws {@link SessionRefused} when the journal or the output cannot be used.
+   */
+  static async open(p: SessionParams, report: SessionReporter): Promise<BatchSession> {
+    const { items, format, out } = p;
+    const errorsFile = errorsPathFor(format, out);
+    const journalFile = journalPathFor(format, out);
+    const sink = createSink({
+      format,
+      out,
+      ...(p.stdout ? { stream: p.stdout } : { errorsFile }),
+      label: p.outLabel,
+      info: p.info,
+      streamed: true,
+    });
+
+    const early = new Map<number, RunError>();
+    if (sink.perImage) {
+      // The run keeps its own files in the folder; no image may be named like them (only amg-png folder names,
+      // which have no extension, can meet the journal's name).
+      const reserved = new Map([
+        [errorsFile, "the run's error list (errors.json)"],
+        [journalFile, "the run's journal"],
+      ]);
+      const plan = planOutputPaths(items, sink.perImage.dir, sink.perImage.pathFor, 'output', reserved);
+      for (const e of plan.errors) early.set(e.index, e.error);
+    }
+    const overlays = p.overlay ? new OverlayFiles(p.overlay.dir, p.overlay.style, sink.maskIdBase) : undefined;
+    for (const e of overlays?.plan(items) ?? []) if (!early.has(e.index)) early.set(e.index, e.error);
+
+    let resumed: Resumed;
+    try {
+      resumed = await resumeJournal({
+        journalFile,
+        fingerprint: {
+          version: p.info.version,
+          model: p.info.model,
+          model_sha256: p.info.modelSha256,
+          format,
+          device: p.device,
+          options: p.info.options,
+        },
+        items,
+        early,
+        resume: p.resume,
+        journal: p.journal,
+        report,
+      });
+    } catch (err) {
+      throw new SessionRefused('journal', asError(err), journalFile);
+    }
+    const { journal, restored } = resumed;
+    if (restored.size > 0) report.resuming(restored.size, items.length, journalFile);
+
+    // Restored images whose per-image files are missing (deleted, or an earlier run without --overlay) get them back.
+    for (const [index, entry] of [...restored]) {
+      try {
+        await sink.restore(entry.result, index);
+        await overlays?.restore(index, items[index], entry.result, p.maxPixels);
+      } catch (err) {
+        const stage = err instanceof StageError ? err.stage : err instanceof ImageDecodeError ? 'decode' : 'output';
+        restored.delete(index);
+        early.set(index, { file: items[index].relPath, stage, message: err instanceof Error ? err.message : String(err) });
+      }
+    }
+
+    // A streamed output starts as what the journal restored, then grows image by image.
+    try {
+      await sink.begin(sortedByIndex(restored).map((e) => e.result));
+      await overlays?.begin();
+    } catch (err) {
+      await journal?.close().catch(() => undefined);
+      throw new SessionRefused('output', asError(err), journalFile);
+    }
+    return new BatchSession(p, report, sink, overlays, early, restored, journal, journalFile);
+  }
+
+  /** Whether this run keeps a journal (every finished image survives an interruption). */
+  get journaled(): boolean {
+    return this.journal !== undefined;
+  }
+
+  /**
+   * Runs the images not restored and not failed already, then writes the output. When `signal` aborts, no new image
+   * starts, the ones in flight finish and the output is written with what is done; the journal is then kept.
+   */
+  async run(signal?: AbortSignal): Promise<SessionOutcome> {
+    const { p, report, sink, overlays, early, restored, journal } = this;
+    const pendingIndex: number[] = [];
+    p.items.forEach((_, i) => {
+      if (!restored.has(i) && !early.has(i)) pendingIndex.push(i);
+    });
+
+    report.start(p.items.length, restored.size, p.generator.promptsPerImage);
+    for (const e of sortedByIndex(early)) report.imageFailed(e.file, e.stage, e.message);
+    const outcome: BatchOutcome = await runBatch({
+      items: pendingIndex.map((i) => p.items[i]),
+      generator: p.generator,
+      concurrency: p.concurrency,
+      maxPixels: p.maxPixels,
+      failFast: p.failFast,
+      signal,
+      // Per-image files while the pixels are in memory; a failure here fails only this image.
+      afterImage: async (_item, image, result, i) => {
+        const index = pendingIndex[i];
+        if (!sink.ordered) await sink.add(result, index);
+        await overlays?.write(index, image, result);
+      },
+      events: {
+        onStart: (item) => report.imageStarted(item.relPath),
+        onProgress: (item, _i, pr) => report.imageProgress(item.relPath, pr),
+        // In input order; a failure here is fatal (the stream or the journal cannot take more).
+        onResult: async (r, i, s, file: FileIdentity, timing) => {
+          report.imageDone(r.relPath, r.records.length, s, { width: r.width, height: r.height, timing });
+          if (sink.ordered) await sink.add(r, pendingIndex[i]);
+          if (journal) await journal.append(r, file);
+        },
+        onError: (e) => report.imageFailed(e.file, e.stage, e.message),
+      },
+    });
+    if (outcome.fatal) report.stopping(outcome.fatal);
+
+    // Everything in input order: restored and new results, early and batch errors.
+    const resultAt = new Map<number, ImageResult>();
+    for (const [i, e] of restored) resultAt.set(i, e.result);
+    outcome.results.forEach((r, k) => resultAt.set(pendingIndex[outcome.resultIndex[k]], r));
+    const errorAt = new Map<number, RunError>(early);
+    outcome.errors.forEach((e, k) => errorAt.set(pendingIndex[outcome.errorIndex[k]], e));
+    const results = sortedByIndex(resultAt);
+    const errors = [...p.inputErrors, ...sortedByIndex(errorAt)];
+
+    // The output. A failure here leaves the previous file in place (atomic replacement) and the journal as it was.
+    const finished = await sink.finish(results, errors);
+    if (finished.outputError) report.outputFailed(finished.outputError, sink.atomic);
+    if (finished.listError) report.errorListFailed(finished.listError);
+    const writeFailed = finished.outputError !== undefined || finished.listError !== undefined;
+    const complete = !signal?.aborted && !outcome.fatal && !writeFailed && outcome.skipped === 0;
+    const allOk = complete && errors.length === 0;
+    try {
+      if (journal && allOk) await journal.remove();
+      else await journal?.close();
+    } catch (err) {
+      report.journalCloseFailed(this.journalFile, asError(err));
+    }
+    if (journal && !allOk) report.journalKept(this.journalFile, complete);
+
+    return {
+      results,
+      errors,
+      restored: restored.size,
+      skipped: outcome.skipped,
+      ...(outcome.fatal ? { fatal: outcome.fatal } : {}),
+      written: finished.outputError === undefined,
+      writeFailed,
+      ...(finished.errorsListed !== undefined ? { errorsListed: finished.errorsListed } : {}),
+    };
+  }
+}
+
+/** The values of a map keyed by input index, in index order. */
+function sortedByIndex<T>(byIndex: ReadonlyMap<number, T>): T[] {
+  return [...byIndex].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+}
