@@ -1,9 +1,12 @@
 /**
- * Builds the report page: web/report/main.ts bundled with esbuild into one browser script (it imports the
- * project's own RLE decoder and shared data types from src/), plus index.html and report.css, into
- * dist/web/report (or the folder given). `npm run build` runs it after tsc.
+ * Builds the two pages with esbuild (`npm run build` runs it after tsc):
+ * - the report page: web/report/main.ts bundled into one browser script (it imports the project's own RLE decoder
+ *   and shared data types from src/), plus index.html and report.css, into dist/web/report (or the folder given);
+ * - the AMG page: web/app/main.ts bundled with sam-amg/core and onnxruntime-web into one ES module, plus index.html,
+ *   app.css and onnxruntime-web's wasm files (ort/, served from this build, never from a CDN), into dist/web/app.
  */
 import { promises as fsp } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -30,9 +33,46 @@ export async function buildWeb(outDir = path.join(ROOT, 'dist/web/report')): Pro
   return outDir;
 }
 
+/** onnxruntime-web's files the AMG page loads at run time: the wasm build with the WebGPU (JSEP) kernels, and its loader. */
+export const ORT_WEB_FILES = ['ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm'] as const;
+
+/** Builds the AMG page into `outDir` (default dist/web/app); resolves to that folder. */
+export async function buildWebApp(outDir = path.join(ROOT, 'dist/web/app')): Promise<string> {
+  const src = path.join(ROOT, 'web/app');
+  await fsp.mkdir(path.join(outDir, 'ort'), { recursive: true });
+  const result = await build({
+    entryPoints: [path.join(src, 'main.ts')],
+    outfile: path.join(outDir, 'app.js'),
+    bundle: true,
+    // An ES module: onnxruntime-web finds its worker script and wasm through import.meta and ort.env.wasm.wasmPaths.
+    format: 'esm',
+    platform: 'browser',
+    // onnxruntime-web's build that loads its wasm loader from wasmPaths (ort/) instead of embedding it: threads
+    // start workers from that loader, not from app.js.
+    conditions: ['onnxruntime-web-use-extern-wasm'],
+    target: ['chrome113', 'firefox115', 'safari16.4'],
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'silent',
+  });
+  for (const m of result.warnings) process.stderr.write(`build-web: warning: ${m.text}\n`);
+  for (const name of ['index.html', 'app.css']) await fsp.copyFile(path.join(src, name), path.join(outDir, name));
+  const require = createRequire(import.meta.url);
+  for (const name of ORT_WEB_FILES) await copyIfChanged(require.resolve(`onnxruntime-web/${name}`), path.join(outDir, 'ort', name));
+  return outDir;
+}
+
+/** Copies unless `to` already has the same size and a modification time not older than `from`'s (the 28 MB wasm). */
+async function copyIfChanged(from: string, to: string): Promise<void> {
+  const [a, b] = await Promise.all([fsp.stat(from), fsp.stat(to).catch(() => null)]);
+  if (b !== null && b.size === a.size && b.mtimeMs >= a.mtimeMs) return;
+  await fsp.copyFile(from, to);
+}
+
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  buildWeb(process.argv[2]).then(
-    (dir) => process.stdout.write(`build-web: ${path.relative(process.cwd(), dir) || dir}\n`),
+  // With a folder argument only the report is built there (`sam-amg report` ships that folder).
+  (process.argv[2] !== undefined ? buildWeb(process.argv[2]).then((d) => [d]) : Promise.all([buildWeb(), buildWebApp()])).then(
+    (dirs) => process.stdout.write(`build-web: ${dirs.map((dir) => path.relative(process.cwd(), dir) || dir).join(', ')}\n`),
     (err: unknown) => {
       process.stderr.write(`build-web: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exitCode = 1;

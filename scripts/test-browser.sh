@@ -26,5 +26,22 @@ if [ ! -x "$CHROMIUM" ]; then
   echo "test:browser: FAILED: still no Chromium at $CHROMIUM after installing" >&2
   exit 1
 fi
-echo "test:browser: $("$CHROMIUM" --version 2>/dev/null || echo "$CHROMIUM")"
-exec npx vitest run --config vitest.browser.config.ts "$@"
+BROWSER="$("$CHROMIUM" --version 2>/dev/null | sed -E 's/^(Chromium [0-9]+).*/\1/' || true)"
+BROWSER="${BROWSER:-$CHROMIUM}"
+echo "test:browser: $BROWSER"
+# The AMG suite writes its figures here; the last line of this script says what ran and what it found.
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+export SAM_AMG_BROWSER_SUMMARY="$work/summary"
+set +e
+npx vitest run --config vitest.browser.config.ts "$@" 2>&1 | tee "$work/log"
+rc=${PIPESTATUS[0]}
+set -e
+tests="$(sed -E 's/\x1b\[[0-9;]*m//g' "$work/log" | grep -E '^ +Tests ' | tail -1 | sed -E 's/^ +Tests +//')"
+amg="$(cat "$SAM_AMG_BROWSER_SUMMARY" 2>/dev/null | tr '\n' ' ' | sed -E 's/ +$//')"
+if [ "$rc" = "0" ]; then
+  echo "test:browser: $BROWSER${amg:+ $amg}; ${tests:-no tests}"
+else
+  echo "test:browser: FAILED ($BROWSER; ${tests:-vitest exit $rc})"
+fi
+exit "$rc"

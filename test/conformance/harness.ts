@@ -195,24 +195,45 @@ export interface GroupReport {
   ok: boolean;
 }
 
-/** Runs one group with its model folder (points_per_batch overridden when given) and compares every image. */
-export async function runGroup({ group, pointsPerBatch }: GroupRun): Promise<GroupReport> {
-  const data = readExpected(group.file);
+/** The records of one run of a group, by photo name, and how long generating them took. */
+export interface GroupRecords {
+  records: Map<string, MaskRecord[]>;
+  pointsPerBatch: number;
+  seconds: number;
+}
+
+/** Runs one group with its model folder and the library (points_per_batch overridden when given). */
+export async function generateGroup({ group, pointsPerBatch }: GroupRun): Promise<GroupRecords> {
   const extra = pointsPerBatch === undefined ? {} : { pointsPerBatch };
   const gen = await MaskGenerator.load(group.model, { ...group.options, ...extra });
   const t0 = performance.now();
-  const images: ImageReport[] = [];
+  const records = new Map<string, MaskRecord[]>();
   try {
-    for (const img of data.images) {
-      const records = await gen.generate(await photo(img.file_name));
-      const expected = data.annotations.filter((a) => a.image_id === img.id);
-      images.push(compareImage(group, img.file_name, expected, records));
-    }
+    for (const name of group.images) records.set(name, await gen.generate(await photo(name)));
   } finally {
     await gen.release();
   }
-  const seconds = (performance.now() - t0) / 1000;
-  return summarize(group, gen.options.pointsPerBatch, images, seconds);
+  return { records, pointsPerBatch: gen.options.pointsPerBatch, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Runs one group with its model folder (points_per_batch overridden when given) and compares every image. */
+export async function runGroup(run: GroupRun): Promise<GroupReport> {
+  return compareGroup(run.group, await generateGroup(run));
+}
+
+/**
+ * Compares records with the group's expected file, whoever produced them (the library here, a browser elsewhere):
+ * every photo of the group must have its records.
+ */
+export function compareGroup(group: Group, { records, pointsPerBatch, seconds }: GroupRecords): GroupReport {
+  const data = readExpected(group.file);
+  const images = data.images.map((img) => {
+    const actual = records.get(img.file_name);
+    if (actual === undefined) throw new Error(`${group.family}/${group.name}: no records for ${img.file_name}`);
+    const expected = data.annotations.filter((a) => a.image_id === img.id);
+    return compareImage(group, img.file_name, expected, actual);
+  });
+  return summarize(group, pointsPerBatch, images, seconds);
 }
 
 function compareImage(group: Group, image: string, expected: ExpectedAnnotation[], actual: MaskRecord[]): ImageReport {
