@@ -25,6 +25,7 @@ import type { LogitGeometry } from '../src/core/types.js';
 import type { RgbImage } from '../src/core/types.js';
 import { encodeRowMajor, uncropRle } from '../src/rle/rle.js';
 import { plainMask, upscalePlain } from '../test/oracle/plain-postprocess.js';
+import { xorshift } from '../test/helpers/image-rng.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -63,18 +64,6 @@ async function randomDecoderFolder(): Promise<string> {
   for (const f of ['config.json', 'preprocessor_config.json', path.join('onnx', 'vision_encoder.onnx')]) await copyFile(path.join(tiny, f), path.join(dir, f));
   await symlink(randomDecoder, path.join(dir, 'onnx', 'prompt_encoder_mask_decoder.onnx'));
   return dir;
-}
-
-function xorshift(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
 }
 
 function synthetic(kind: 'noise' | 'smooth'): Float32Array {

@@ -20,18 +20,7 @@ import {
 import type { LogitGeometry } from '../src/core/types.js';
 import type { AdapterTimings, DecodedBatch, EncodedCrop, ModelAdapter, ModelFamily } from '../src/model/adapter.js';
 import { parseWorkersFlag, postprocessWorkerCount, WorkerPoolEvaluator } from '../src/node/postprocess-pool.js';
-
-function xorshift(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
+import { xorshift } from './helpers/image-rng.js';
 
 /**
  * Three candidates per prompt, seeded by the prompt's point: noise around the mask threshold (a random-weight

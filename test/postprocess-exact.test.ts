@@ -7,18 +7,7 @@ import { UpscalePlan } from '../src/mask/upscale.js';
 import type { LogitGeometry } from '../src/core/types.js';
 import { encodeRowMajor, uncropRle } from '../src/rle/rle.js';
 import { plainMask, upscalePlain } from './oracle/plain-postprocess.js';
-
-function xorshift(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
+import { xorshift } from './helpers/image-rng.js';
 
 type Kind =
   | 'noise'

@@ -125,21 +125,7 @@ export class UpscalePlan {
    * (horizontal step first, then vertical). Two-stage plans only.
    */
   frameColumn(logits: Float32Array, offset: number, X: number, out: Float32Array, at: number, scratch: Float32Array): void {
-    const sy = this.sy1 as AxisTable;
-    const sx = this.sx1 as AxisTable;
-    const n = this.lowRes;
-    const c0 = sx.i0[X];
-    const c1 = sx.i1[X];
-    const wx0 = sx.w0[X];
-    const wx1 = sx.w1[X];
-    // Only the low-res rows that the valid frame rows read.
-    const rEnd = sy.i1[this.midH - 1] + 1;
-    for (let r = 0; r < rEnd; r++) {
-      const row = offset + r * n;
-      scratch[r] = lerp2(logits[row + c0], logits[row + c1], wx0, wx1);
-    }
-    const { i0, i1, w0, w1 } = sy;
-    for (let Y = 0; Y < this.midH; Y++) out[at + Y] = lerp2(scratch[i0[Y]], scratch[i1[Y]], w0[Y], w1[Y]);
+    this.frameColumnRows(logits, offset, X, 0, this.midH - 1, out, at, scratch);
   }
 
   /**

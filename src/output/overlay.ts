@@ -155,19 +155,9 @@ function fillRle(out: Uint8Array, r: MaskRecord, c: [number, number, number], a2
   });
 }
 
-function paint(out: Uint8Array, W: number, H: number, x0: number, y0: number, size: number, c: [number, number, number]): void {
-  const xa = Math.max(0, x0);
-  const ya = Math.max(0, y0);
-  const xb = Math.min(W, x0 + size);
-  const yb = Math.min(H, y0 + size);
-  for (let y = ya; y < yb; y++) {
-    for (let x = xa; x < xb; x++) {
-      const o = (y * W + x) * 3;
-      out[o] = c[0];
-      out[o + 1] = c[1];
-      out[o + 2] = c[2];
-    }
-  }
+/** A size×size square at (x0, y0), clipped to the image. */
+function paint(out: Uint8Array, W: number, H: number, x0: number, y0: number, size: number, c: readonly [number, number, number]): void {
+  fillRect(out, W, H, x0, y0, size, size, c);
 }
 
 /** Solid `lw`-wide line on the mask's inner border: mask pixels with a 4-neighbour outside the mask or the image. */

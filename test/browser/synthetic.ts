@@ -4,7 +4,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { deflateSync, crc32 } from 'node:zlib';
+import { rgbPng } from '../helpers/png.js';
 import type { MaskRecord } from '../../src/core/types.js';
 import { cocoChunks, cocoDocument, type ImageResult } from '../../src/output/coco.js';
 import { jsonlLine } from '../../src/output/jsonl.js';
@@ -94,25 +94,7 @@ export function photoPng(w: number, h: number, seed: number): Buffer {
       rows[o + 3 + 3 * x] = Math.min(255, bg[2] + light);
     }
   }
-  const chunk = (type: string, data: Buffer): Buffer => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(td) >>> 0);
-    return Buffer.concat([len, td, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(rows)),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
+  return rgbPng(w, h, rows);
 }
 
 /** Writes a photo for every image under `root` (folders as in the names). */

@@ -25,3 +25,20 @@ export function xorshiftFloats(seed: number, length: number): Float32Array {
   }
   return out;
 }
+
+/**
+ * A seeded stream of floats in [0, 1) (xorshift32, starting from 1 when the seed is 0), for tests and benchmarks
+ * that draw one value at a time: the post-processing oracle tests and bench/postprocess.ts share it, so the bench
+ * measures the logits the tests check.
+ */
+export function xorshift(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 4294967296;
+  };
+}
