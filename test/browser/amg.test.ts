@@ -3,7 +3,9 @@
  * conformance groups run inside the page, through the same code as a user's click (window.samAmg, web/app/hook.ts).
  * The browser's records must meet the Node suite's limits against the reference's expected files, and equal the
  * records the Node library gives for the same photo and model (the same masks; scores within the conformance
- * tolerance, as wasm rounds differently, so that records with tied scores may trade places); the page's COCO file must be what the CLI writes for the same records. A screenshot after the run must show the photo and its masks, not a blank page.
+ * tolerance, as wasm rounds differently, so that records with tied scores may trade places); the page's COCO file
+ * must be what the CLI writes for the same records. A screenshot after the run must show the photo and its masks, not
+ * a blank page, and hovering a mask must show its record.
  *
  * The figures (counts, largest score difference, time per image in the page and in Node) go to
  * $SAM_AMG_BROWSER_SUMMARY when it is set: scripts/test-browser.sh prints them as its last line.
@@ -16,12 +18,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MaskRecord } from '../../src/core/types.js';
 import { parseCocoDocument } from '../../src/output/coco-parse.js';
 import { serializeCoco } from '../../src/output/coco.js';
-import { compressCounts, fromCoco } from '../../src/rle/rle.js';
+import { compressCounts, decodeToRowMajor, fromCoco } from '../../src/rle/rle.js';
 import { startWebServer, type WebServer } from '../../scripts/web-server.js';
 import { compareGroup, CONFORMANCE, generateGroup, LIMITS, listGroups, SHARED, type Family, type GroupReport } from '../conformance/harness.js';
 import { runCli } from '../helpers/batch.js';
 import type { HookRequest, HookResult } from '../../web/app/hook.js';
-import { count } from '../../web/report/format.js';
+import { count, score } from '../../web/report/format.js';
 import { launchChromium, type Browser } from './chromium.js';
 import type { Page } from 'playwright-core';
 
@@ -31,6 +33,8 @@ let page: Page;
 let tmp: string;
 /** Per family: the page's result for each photo (the last run is what the screenshot shows). */
 const pageRuns = new Map<Family, Map<string, HookResult>>();
+/** The page's last run (SAM 1, dog.jpg): what the screenshot and the hover test see. */
+let lastRun: HookResult | undefined;
 const figures: string[] = [];
 let maxDIou = 0;
 let maxDStability = 0;
@@ -199,6 +203,7 @@ describe('AMG page in headless Chromium (onnxruntime-web, wasm)', () => {
     if (group === undefined) throw new Error(`no sam1 default group under ${CONFORMANCE}`);
     const name = 'dog.jpg';
     const res = await runInPage({ model: modelUrl(group.model), image: `images/${name}`, options: group.options, modelLabel: group.model, noDate: true });
+    lastRun = res;
     const out = path.join(tmp, 'cli.json');
     const optionFlags = Object.entries(group.options).flatMap(([k, v]) => [`--${k.replace(/[A-Z]/gu, (c) => `-${c.toLowerCase()}`)}`, String(v)]);
     const cli = await runCli([path.join(SHARED, 'images', name), '--model', group.model, '--out', out, '--date', 'none', '--quiet', ...optionFlags]);
@@ -245,8 +250,36 @@ describe('AMG page in headless Chromium (onnxruntime-web, wasm)', () => {
     expect(sd).toBeGreaterThan(20);
     // The page reports the last run's count, and its canvas shows as many masks.
     const text = await page.locator('#status').textContent();
-    const last = pageRuns.get('sam1')?.get('dog.jpg');
     expect(text).toContain('dog.jpg');
-    expect(text).toContain(`${count(last?.masks ?? -1)} masks`);
+    expect(text).toContain(`${count(lastRun?.masks ?? -1)} masks`);
+  });
+
+  it("hovering a mask shows its id, predicted IoU, stability and area", async () => {
+    if (lastRun === undefined) throw new Error('no run to hover');
+    const records = cocoRecords(lastRun.coco, 'page');
+    // The smallest mask is drawn last, so it is on top at each of its pixels: hover its first pixel.
+    let k = 0;
+    records.forEach((r, i) => {
+      if (r.area < records[k].area) k = i;
+    });
+    const r = records[k];
+    const { w, h } = r.segmentation;
+    const mask = decodeToRowMajor(r.segmentation);
+    const at = mask.indexOf(1);
+    const x = at % w;
+    const y = Math.floor(at / w);
+    const box = await page.locator('#hl').boundingBox();
+    if (box === null) throw new Error('the mask canvas is not shown');
+    await page.mouse.move(box.x + ((x + 0.5) * box.width) / w, box.y + ((y + 0.5) * box.height) / h);
+    const info = page.locator('#info');
+    await expect.poll(() => info.getAttribute('data-id')).toBe(String(k + 1));
+    const field = (name: string): Promise<string | null> => info.locator(`dd[data-field="${name}"]`).textContent();
+    expect(await field('id')).toBe(String(k + 1));
+    expect(await field('area')).toBe(count(r.area));
+    expect(await field('predicted_iou')).toBe(score(r.predictedIou));
+    expect(await field('stability_score')).toBe(score(r.stabilityScore));
+    // Off the image, nothing is shown.
+    await page.mouse.move(box.x - 5, box.y - 5);
+    await expect.poll(() => info.getAttribute('data-id')).toBe('');
   });
 });
