@@ -147,6 +147,12 @@ function diffRecords(a: MaskRecord[], b: MaskRecord[]): RecordsDiff {
   return { different, dIou, dStability, tieSwaps, inversions };
 }
 
+/**
+ * A group runs four photos in the page and again in Node: about two minutes on the idle 2-core machine, several times
+ * that on a loaded CI runner. The bound is there to end a hung page, not to time the run.
+ */
+const GROUP_TIMEOUT_MS = 20 * 60_000;
+
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 describe('AMG page in headless Chromium (onnxruntime-web, wasm)', () => {
@@ -195,7 +201,7 @@ describe('AMG page in headless Chromium (onnxruntime-web, wasm)', () => {
         `${family} default ${report.matched}/${report.expected} within limits ` +
           `(page ${seconds(pageMs / images)}, Node ${seconds((node.seconds * 1000) / images)} per image)`,
       );
-    });
+    }, GROUP_TIMEOUT_MS);
   }
 
   it("the page's COCO file is the CLI's bytes for the same records (its own scores put in the CLI's file)", async () => {
