@@ -3,11 +3,11 @@
  * per image pixel, drawn straight from the records' RLE with the report's helpers, web/report/render.ts), and a third
  * for the hovered mask's highlight. Hovering shows the mask's id, predicted IoU, stability and area.
  */
-import { forEachColumnSegment, type MaskRecord } from '../../src/core/index.js';
+import type { MaskRecord } from '../../src/core/index.js';
 import { maskColour } from '../../src/output/mask-colour.js';
 import { el, setChildren } from '../report/dom.js';
 import { coord, count, score } from '../report/format.js';
-import { drawOrder, fillMask, markHits, outlineMask } from '../report/render.js';
+import { drawHighlight, drawOrder, fillMask, lineWidth, markHits } from '../report/render.js';
 
 const FILL_ALPHA = 0.45;
 
@@ -92,26 +92,7 @@ export class MaskView {
     ctx.clearRect(0, 0, this.width, this.height);
     const r = this.records[this.hover];
     if (r === undefined) return;
-    const lw = Math.min(32, Math.max(1, Math.round(this.width / Math.max(1, this.frame.clientWidth))));
-    const pad = 2 * lw;
-    const x0 = Math.max(0, Math.floor(r.bbox[0]) - pad);
-    const y0 = Math.max(0, Math.floor(r.bbox[1]) - pad);
-    const x1 = Math.min(this.width, Math.ceil(r.bbox[0] + r.bbox[2]) + 1 + pad);
-    const y1 = Math.min(this.height, Math.ceil(r.bbox[1] + r.bbox[3]) + 1 + pad);
-    if (x1 <= x0 || y1 <= y0) return;
-    const w = x1 - x0;
-    const h = y1 - y0;
-    const image = ctx.createImageData(w, h);
-    forEachColumnSegment(r.segmentation, (x, ya, yb) => {
-      for (let y = ya; y < yb; y++) {
-        const o = ((y - y0) * w + (x - x0)) * 4;
-        image.data[o] = image.data[o + 1] = image.data[o + 2] = 255;
-        image.data[o + 3] = 110;
-      }
-    });
-    outlineMask(image.data, w, h, x0, y0, r.segmentation, r.bbox, [0, 0, 0], 3 * lw, this.scratch);
-    outlineMask(image.data, w, h, x0, y0, r.segmentation, r.bbox, [255, 255, 255], lw, this.scratch);
-    ctx.putImageData(image, x0, y0);
+    drawHighlight(ctx, this.width, this.height, r.segmentation, r.bbox, lineWidth(this.width, this.frame.clientWidth), this.scratch);
   }
 
   private showInfo(): void {

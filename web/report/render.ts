@@ -106,3 +106,44 @@ export function boxOutline(px: Uint8ClampedArray, W: number, H: number, bbox: re
     }
   }
 }
+
+/** Lines one screen pixel wide at the scale the canvas is shown at (1 while it is not laid out), at most 32. */
+export function lineWidth(imageWidth: number, shownWidth: number): number {
+  if (!(shownWidth > 0)) return 1;
+  return Math.min(32, Math.max(1, Math.round(imageWidth / shownWidth)));
+}
+
+/**
+ * A white wash and a black-and-white border over one mask on the (cleared) highlight canvas, drawn into the mask's
+ * box only; `lw` is the border's inner line width in image pixels.
+ */
+export function drawHighlight(
+  ctx: CanvasRenderingContext2D,
+  W: number,
+  H: number,
+  rle: Rle,
+  bbox: readonly number[],
+  lw: number,
+  scratch: Uint8Array,
+): void {
+  const pad = 2 * lw;
+  const x0 = Math.max(0, Math.floor(bbox[0]) - pad);
+  const y0 = Math.max(0, Math.floor(bbox[1]) - pad);
+  const x1 = Math.min(W, Math.ceil(bbox[0] + bbox[2]) + 1 + pad);
+  const y1 = Math.min(H, Math.ceil(bbox[1] + bbox[3]) + 1 + pad);
+  if (x1 <= x0 || y1 <= y0) return;
+  const w = x1 - x0;
+  const h = y1 - y0;
+  const image = ctx.createImageData(w, h);
+  // The wash comes from the mask itself, not the hit map: the highlighted mask may lie under others.
+  forEachColumnSegment(rle, (x, ya, yb) => {
+    for (let y = ya; y < yb; y++) {
+      const o = ((y - y0) * w + (x - x0)) * 4;
+      image.data[o] = image.data[o + 1] = image.data[o + 2] = 255;
+      image.data[o + 3] = 110;
+    }
+  });
+  outlineMask(image.data, w, h, x0, y0, rle, bbox, [0, 0, 0], 3 * lw, scratch);
+  outlineMask(image.data, w, h, x0, y0, rle, bbox, [255, 255, 255], lw, scratch);
+  ctx.putImageData(image, x0, y0);
+}

@@ -5,13 +5,13 @@
  * side by side: A's masks without a match in B (missed) in one colour, B's without a match in A (extra) in
  * another, matched ones in grey; hovering a matched mask highlights its partner.
  */
-import { forEachColumnSegment, type Rle } from '../../src/rle/rle.js';
+import type { Rle } from '../../src/rle/rle.js';
 import type { ReportImageData, ReportIndex, ReportMask } from '../../src/report/data.js';
 import { maskColour } from '../../src/output/mask-colour.js';
 import { loadImage } from './data.js';
 import { el, setChildren } from './dom.js';
 import { coord, count, plural, score } from './format.js';
-import { boxOutline, decodeMasks, drawOrder, fillMask, markHits, outlineMask, type Rgb } from './render.js';
+import { boxOutline, decodeMasks, drawHighlight, drawOrder, fillMask, lineWidth, markHits, outlineMask, type Rgb } from './render.js';
 import { hashOf, type ListState, type Route } from './route.js';
 
 /** Colours of a comparison. */
@@ -378,35 +378,7 @@ export class ImageView {
   /** White wash and a black-and-white border over mask i, drawn into its box only. */
   private highlight(p: Panel, i: number): void {
     const data = this.data as ReportImageData;
-    const m = p.masks[i];
-    const lw = lineWidth(data.width, p.frame.clientWidth);
-    const pad = 2 * lw;
-    const x0 = Math.max(0, Math.floor(m.bbox[0]) - pad);
-    const y0 = Math.max(0, Math.floor(m.bbox[1]) - pad);
-    const x1 = Math.min(data.width, Math.ceil(m.bbox[0] + m.bbox[2]) + 1 + pad);
-    const y1 = Math.min(data.height, Math.ceil(m.bbox[1] + m.bbox[3]) + 1 + pad);
-    if (x1 <= x0 || y1 <= y0) return;
     const ctx = p.hl.getContext('2d') as CanvasRenderingContext2D;
-    const image = ctx.createImageData(x1 - x0, y1 - y0);
-    const w = x1 - x0;
-    const h = y1 - y0;
-    // The wash, from the hit-independent mask itself (the highlighted mask may lie under others).
-    const rle = p.rles[i];
-    forEachColumnSegment(rle, (x, ya, yb) => {
-      for (let y = ya; y < yb; y++) {
-        const o = ((y - y0) * w + (x - x0)) * 4;
-        image.data[o] = image.data[o + 1] = image.data[o + 2] = 255;
-        image.data[o + 3] = 110;
-      }
-    });
-    outlineMask(image.data, w, h, x0, y0, rle, m.bbox, [0, 0, 0], 3 * lw, this.scratch);
-    outlineMask(image.data, w, h, x0, y0, rle, m.bbox, [255, 255, 255], lw, this.scratch);
-    ctx.putImageData(image, x0, y0);
+    drawHighlight(ctx, data.width, data.height, p.rles[i], p.masks[i].bbox, lineWidth(data.width, p.frame.clientWidth), this.scratch);
   }
-}
-
-/** Lines one screen pixel wide at the scale the canvas is shown at (1 while it is not laid out), at most 32. */
-function lineWidth(imageWidth: number, shownWidth: number): number {
-  if (!(shownWidth > 0)) return 1;
-  return Math.min(32, Math.max(1, Math.round(imageWidth / shownWidth)));
 }
