@@ -9,27 +9,35 @@ import { promises as fsp } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Builds the page into `outDir` (default dist/web/report); resolves to that folder. */
-export async function buildWeb(outDir = path.join(ROOT, 'dist/web/report')): Promise<string> {
-  const src = path.join(ROOT, 'web/report');
+/**
+ * Bundles `web/<page>/main.ts` into `outDir/<script>` (minified, for browsers) and copies the page's static files
+ * beside it; `options` adds what differs between the pages (module format, targets, resolve conditions).
+ */
+async function buildPage(page: string, outDir: string, script: string, statics: readonly string[], options: BuildOptions): Promise<void> {
+  const src = path.join(ROOT, 'web', page);
   await fsp.mkdir(outDir, { recursive: true });
   const result = await build({
     entryPoints: [path.join(src, 'main.ts')],
-    outfile: path.join(outDir, 'report.js'),
+    outfile: path.join(outDir, script),
     bundle: true,
-    format: 'iife',
     platform: 'browser',
-    target: ['chrome100', 'firefox100', 'safari15'],
     minify: true,
     legalComments: 'none',
     logLevel: 'silent',
+    ...options,
   });
   for (const m of result.warnings) process.stderr.write(`build-web: warning: ${m.text}\n`);
-  for (const name of ['index.html', 'report.css']) await fsp.copyFile(path.join(src, name), path.join(outDir, name));
+  for (const name of statics) await fsp.copyFile(path.join(src, name), path.join(outDir, name));
+}
+
+/** Builds the report page into `outDir` (default dist/web/report); resolves to that folder. */
+export async function buildWeb(outDir = path.join(ROOT, 'dist/web/report')): Promise<string> {
+  // A classic script: the report opens from file://, where browsers refuse ES modules.
+  await buildPage('report', outDir, 'report.js', ['index.html', 'report.css'], { format: 'iife', target: ['chrome100', 'firefox100', 'safari15'] });
   return outDir;
 }
 
@@ -38,25 +46,15 @@ export const ORT_WEB_FILES = ['ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-
 
 /** Builds the AMG page into `outDir` (default dist/web/app); resolves to that folder. */
 export async function buildWebApp(outDir = path.join(ROOT, 'dist/web/app')): Promise<string> {
-  const src = path.join(ROOT, 'web/app');
-  await fsp.mkdir(path.join(outDir, 'ort'), { recursive: true });
-  const result = await build({
-    entryPoints: [path.join(src, 'main.ts')],
-    outfile: path.join(outDir, 'app.js'),
-    bundle: true,
+  await buildPage('app', outDir, 'app.js', ['index.html', 'app.css'], {
     // An ES module: onnxruntime-web finds its worker script and wasm through import.meta and ort.env.wasm.wasmPaths.
     format: 'esm',
-    platform: 'browser',
     // onnxruntime-web's build that loads its wasm loader from wasmPaths (ort/) instead of embedding it: threads
     // start workers from that loader, not from app.js.
     conditions: ['onnxruntime-web-use-extern-wasm'],
     target: ['chrome113', 'firefox115', 'safari16.4'],
-    minify: true,
-    legalComments: 'none',
-    logLevel: 'silent',
   });
-  for (const m of result.warnings) process.stderr.write(`build-web: warning: ${m.text}\n`);
-  for (const name of ['index.html', 'app.css']) await fsp.copyFile(path.join(src, name), path.join(outDir, name));
+  await fsp.mkdir(path.join(outDir, 'ort'), { recursive: true });
   const require = createRequire(import.meta.url);
   for (const name of ORT_WEB_FILES) await copyIfChanged(require.resolve(`onnxruntime-web/${name}`), path.join(outDir, 'ort', name));
   return outDir;
