@@ -30,12 +30,13 @@ export interface PromptFeeds {
 }
 
 /**
- * The feed spec of a decoder: its image-side inputs (shapes from the decoder, else the encoder metadata) and the
+ * The feed spec of a decoder: its image-side inputs (the decoder inputs the encoder outputs by the same name, which
+ * every layout's bind() has checked; shapes from the decoder, else the encoder metadata) and the
  * layout's prompt side; or a reason why the graph cannot be specialised (an image-side input whose size the decoder
  * does not fix and the encoder does not state).
  */
 export function feedSpecOf(prompt: PromptFeeds, decoderIn: Meta, encoderOut: Meta): FeedSpec | string {
-  const imageNames = decoderIn.map((m) => m.name).filter((n) => encoderOut.some((e) => e.name === n) || IMAGE_INPUTS.has(n));
+  const imageNames = decoderIn.map((m) => m.name).filter((n) => encoderOut.some((e) => e.name === n));
   const inputs: Record<string, (number | 'P')[]> = {};
   const probe: Record<string, ProbeKind> = {};
   for (const name of imageNames) {
@@ -50,9 +51,6 @@ export function feedSpecOf(prompt: PromptFeeds, decoderIn: Meta, encoderOut: Met
   }
   return { inputs, imageInputs: imageNames, outputs: [...prompt.outputs], probe, outputAxes: prompt.outputAxes };
 }
-
-/** Encoder features every layout's decoder reads. */
-const IMAGE_INPUTS = new Set(['image_embeddings', 'image_positional_embeddings', 'image_embeddings.0', 'image_embeddings.1', 'image_embeddings.2', 'image_embed', 'high_res_feats_0', 'high_res_feats_1']);
 
 /** Dims of an image-side input for one image: batch 1, the rest from the decoder or else the encoder metadata. */
 function imageDims(name: string, decoderIn: Meta, encoderOut: Meta): number[] | string {
