@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MaskGenerator as CoreMaskGenerator } from '../src/amg/generator.js';
 import { ModelError } from '../src/model/errors.js';
-import { loadModelFromUrl } from '../src/model/url-files.js';
+import { loadModelFromUrl, UrlModelFiles } from '../src/model/url-files.js';
 import { toCoco } from '../src/rle/rle.js';
 import { MaskGenerator } from '../src/node/mask-generator.js';
 import { nodeRuntime } from '../src/node/session.js';
@@ -69,6 +69,32 @@ describe('loadModelFromUrl', () => {
       }
     }, 120_000);
   }
+
+  it('fetches each file once, the decoder included although the graph optimiser reads it again', async () => {
+    requests.length = 0;
+    const model = await loadModelFromUrl(`${base}/sam1-tiny`, nodeRuntime({ threads: 1 }));
+    try {
+      expect(model.decoder.optimised).toBe(true);
+      const onnx = requests.filter((r) => r.endsWith('.onnx')).sort();
+      expect(onnx).toEqual(['/sam1-tiny/onnx/prompt_encoder_mask_decoder.onnx', '/sam1-tiny/onnx/vision_encoder.onnx']);
+    } finally {
+      await model.adapter.release();
+    }
+  }, 60_000);
+
+  it('keeps a body until model() hands it over, not after', async () => {
+    const fetched: string[] = [];
+    const files = new UrlModelFiles('http://x/m', async (u) => {
+      fetched.push(u);
+      return { ok: true, status: 200, arrayBuffer: async () => new Uint8Array([1, 2, 3]).buffer };
+    });
+    expect(await files.exists('a.onnx')).toBe(true);
+    expect([...(await files.readBytes('a.onnx'))]).toEqual([1, 2, 3]);
+    expect([...(await files.model('a.onnx'))]).toEqual([1, 2, 3]);
+    expect(fetched).toEqual(['http://x/m/a.onnx']);
+    await files.readBytes('a.onnx');
+    expect(fetched).toEqual(['http://x/m/a.onnx', 'http://x/m/a.onnx']);
+  });
 
   it('names the URL of a missing file, and refuses a server error instead of calling the file missing', async () => {
     await expect(loadModelFromUrl(`${base}/no-such-model`, nodeRuntime({ threads: 1 }))).rejects.toThrow(

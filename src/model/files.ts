@@ -12,7 +12,10 @@ export interface ModelFiles {
   readText(rel: string): Promise<string>;
   /** The file's bytes (the decoder graph optimiser reads them). */
   readBytes(rel: string): Promise<Uint8Array>;
-  /** What the runtime loads: the path where it reads files itself (Node; external data next to it works), else bytes. */
+  /**
+   * What the runtime loads: the path where it reads files itself (Node; external data next to it works), else bytes,
+   * which the source need not keep afterwards (the caller keeps them when it reads them again).
+   */
   model(rel: string): Promise<Uint8Array | string>;
   /** The .onnx files present, for messages (empty when the source cannot list, like a URL). */
   listOnnx(): Promise<string[]>;

@@ -95,8 +95,11 @@ export async function loadModelFrom(files: ModelFiles, runtime: OrtRuntime, opts
   const decoderFile = files.label(decoderRel);
   const encoder = await runtime.createSession(await files.model(encoderRel), encoderFile, { arena: false });
   let decoder: InferenceSession;
+  // Kept for the graph optimiser when it is bytes (a URL's body is not kept by the files source after model()).
+  let decoderModel: Uint8Array | string;
   try {
-    decoder = await runtime.createSession(await files.model(decoderRel), decoderFile);
+    decoderModel = await files.model(decoderRel);
+    decoder = await runtime.createSession(decoderModel, decoderFile);
   } catch (err) {
     await encoder.release();
     throw err;
@@ -123,7 +126,7 @@ export async function loadModelFrom(files: ModelFiles, runtime: OrtRuntime, opts
       ...bound.description,
     };
     // From here on the Decoder owns the exported decoder's session.
-    const dec = await createDecoder({ file: decoderFile, bytes: () => files.readBytes(decoderRel), original: decoder }, bound.feeds, runtime, opts);
+    const dec = await createDecoder({ file: decoderFile, bytes: () => (typeof decoderModel === 'string' ? files.readBytes(decoderRel) : Promise.resolve(decoderModel)), original: decoder }, bound.feeds, runtime, opts);
     decoderOwned = dec;
     const adapter = bound.create(dec, runtime);
     const info = { optimised: dec.passes.length > 0, passes: dec.passes, notOptimised: dec.notOptimised };

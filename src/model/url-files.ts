@@ -1,6 +1,7 @@
 /**
  * A model folder served over HTTP(S), read with fetch: what the browser uses, and what any runtime with fetch can
- * use. Every file is fetched at most once while loading (close() lets the bodies go); a missing file is a 404 or 410.
+ * use. Every file is fetched at most once while loading; a missing file is a 404 or 410. model() hands a body over and
+ * forgets it (an encoder is hundreds of MB in a browser), close() lets the rest go.
  */
 import { ModelError } from './errors.js';
 import type { ModelFiles } from './files.js';
@@ -42,8 +43,11 @@ export class UrlModelFiles implements ModelFiles {
     return body;
   }
 
-  model(rel: string): Promise<Uint8Array> {
-    return this.readBytes(rel);
+  /** The bytes, no longer kept here: the caller holds them while it needs them (load.ts reuses the decoder's). */
+  async model(rel: string): Promise<Uint8Array> {
+    const bytes = await this.readBytes(rel);
+    this.bodies.delete(rel);
+    return bytes;
   }
 
   async listOnnx(): Promise<string[]> {
