@@ -8,12 +8,12 @@
  * same outcomes) and is not used again.
  */
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { InlineEvaluator, type CandidateEvaluator, type CandidateOutcome, type EvaluationRequest } from '../mask/evaluator.js';
 import type { WorkerReply, WorkerTask } from './postprocess-worker.js';
+import { defaultThreads } from './session.js';
 
 /** Candidates per chunk: small enough to balance, large enough that messaging costs nothing. */
 const CHUNK = 8;
@@ -37,7 +37,7 @@ export function postprocessWorkerCount(
   setting: number | 'auto',
   ortThreads: number | undefined,
   concurrency = 1,
-  cores = availableCores(),
+  cores = defaultThreads(),
 ): number {
   if (setting !== 'auto') return Math.max(0, Math.floor(setting));
   // ONNX Runtime's default is one intra-op thread per core.
@@ -48,10 +48,6 @@ export function postprocessWorkerCount(
 /** Inline evaluation for 0 workers, else a pool. */
 export function createCandidateEvaluator(workers: number): CandidateEvaluator {
   return workers > 0 ? new WorkerPoolEvaluator(workers) : new InlineEvaluator();
-}
-
-function availableCores(): number {
-  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
 
 interface Chunk {
