@@ -186,7 +186,8 @@ function checkEncoderKind(layout: LayoutSpec, encoderFile: string, encoder: Infe
   );
 }
 
-function familyName(family: ModelFamily): string {
+/** How messages name a family. */
+export function familyName(family: ModelFamily): string {
   return family === 'sam2' ? 'SAM 2' : 'SAM 1';
 }
 

@@ -1,12 +1,12 @@
 /**
  * A readable description of a model folder, for `sam-amg models info`.
  */
-import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-common';
 import { DTYPE_SUFFIX, type DtypeChoice } from '../model/dtype.js';
-import { loadModel } from './model-folder.js';
+import { HF_SAM, HF_SAM2 } from '../model/layouts/hugging-face.js';
+import { familyName } from '../model/load.js';
+import { FolderModelFiles, loadModel } from './model-folder.js';
 
 /** Family, layout, pre-processing, I/O of both sessions, and the dtype files present. */
 export async function describeModel(dir: string, dtype: DtypeChoice): Promise<string> {
@@ -14,7 +14,7 @@ export async function describeModel(dir: string, dtype: DtypeChoice): Promise<st
   const loaded = await loadModel(dir, { dtype, threads: 1, optimise: false });
   const lines = [
     `folder:   ${path.resolve(dir)}`,
-    `family:   ${loaded.family === 'sam' ? 'SAM 1' : 'SAM 2'}`,
+    `family:   ${familyName(loaded.family)}`,
     `layout:   ${loaded.adapter.layout}`,
     `encoder:  ${loaded.files.encoder}`,
     `decoder:  ${loaded.files.decoder}`,
@@ -28,17 +28,14 @@ export async function describeModel(dir: string, dtype: DtypeChoice): Promise<st
     lines.push(`${name} inputs:  ${io.inputs.map(fmt).join(', ')}`);
     lines.push(`${name} outputs: ${io.outputs.map(fmt).join(', ')}`);
   }
-  const onnxDir = path.join(dir, 'onnx');
-  const files = existsSync(onnxDir) ? await readdir(onnxDir) : [];
-  const present = Object.entries(DTYPE_SUFFIX)
-    .filter(([, suffix]) => files.includes(`vision_encoder${suffix}.onnx`) || files.includes(`prompt_encoder_mask_decoder${suffix}.onnx`))
-    .map(([name]) => name);
-  if (a.layout === 'hf-sam' || a.layout === 'hf-sam2') {
+  const onnx = await new FolderModelFiles(dir).listOnnx();
+  if (loaded.layout === HF_SAM.name || loaded.layout === HF_SAM2.name) {
+    const present = Object.entries(DTYPE_SUFFIX)
+      .filter(([, suffix]) => onnx.includes(`onnx/vision_encoder${suffix}.onnx`) || onnx.includes(`onnx/prompt_encoder_mask_decoder${suffix}.onnx`))
+      .map(([name]) => name);
     lines.push(`dtypes:   ${present.join(', ') || '(none in the HF layout)'}`);
   } else {
-    const top = await readdir(dir);
-    const onnx = [...files.map((f) => `onnx/${f}`), ...top].filter((f) => f.endsWith('.onnx')).sort();
-    lines.push(`files:    ${onnx.join(', ')}`);
+    lines.push(`files:    ${[...onnx].sort().join(', ')}`);
   }
   await loaded.adapter.release();
   return lines.join('\n');
