@@ -14,7 +14,7 @@
  * broadcast. Any other use gets the full tensor (one Expand, in the per-prompt part).
  */
 import { attrInt, attrInts, DT, graphReads, type OnnxGraph, type OnnxNode, type ValueInfo } from './graph.js';
-import { BINARY_OPS, inferGraph, sliceParams, UNARY_OPS, type InfoMap, type TInfo } from './infer.js';
+import { BIG, BINARY_OPS, inferGraph, normAxis, numericDims, sliceParams, UNARY_OPS, type InfoMap, type TInfo } from './infer.js';
 import { PExpr, deadCodeElimination, type PSource } from './static-shapes.js';
 import { isNum, num, P, product, eq, type Sym } from './sym.js';
 
@@ -37,8 +37,6 @@ export interface HoistResult {
   materialised: number;
 }
 
-const BIG = 2 ** 53;
-
 /** The only prompt axis of a shape: exactly one dim equal to P and none other depending on P. */
 function promptAxis(shape: readonly Sym[] | undefined): number | undefined {
   if (!shape) return undefined;
@@ -51,9 +49,6 @@ function promptAxis(shape: readonly Sym[] | undefined): number | undefined {
   }
   return axis;
 }
-
-const numericDims = (shape: readonly Sym[] | undefined): number[] | undefined =>
-  shape && shape.every(isNum) ? shape.map((d) => d.c) : undefined;
 
 /**
  * Splits `g` (static shapes, see static-shapes.ts) into the image-side prefix and the per-prompt graph.
@@ -409,10 +404,6 @@ export function hoistImageSide(
   deadCodeElimination(main);
   if (boundary.length === 0) return undefined;
   return { prefix, main, boundary, passthrough, hoisted, materialised };
-}
-
-function normAxis(axis: number, rank: number): number {
-  return axis < 0 ? axis + rank : axis;
 }
 
 /** Operators that broadcast their inputs element by element (and unary ones). */

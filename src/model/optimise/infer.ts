@@ -4,7 +4,7 @@
  * shapes; an operator without a rule, or a case a rule does not cover, gives "unknown" and the passes leave the
  * nodes that need it alone.
  */
-import { attrInt, attrInts, getAttr, intValues, tensorDims, toNumber, DT, type OnnxGraph, type OnnxNode } from './graph.js';
+import { attrInt, attrInts, attrString, getAttr, intValues, tensorDims, toNumber, DT, type OnnxGraph, type OnnxNode } from './graph.js';
 import { add, div, eq, hasP, isNum, mul, neg, num, product, type Sym } from './sym.js';
 
 /** What is known about one tensor. */
@@ -20,7 +20,7 @@ export type InfoMap = Map<string, TInfo>;
 /** Integer tensors up to this many elements carry their values. */
 const MAX_VALUE_ELEMENTS = 1024;
 /** Slice ends at or beyond this mean "to the end". */
-const BIG = 2 ** 53;
+export const BIG = 2 ** 53;
 
 const INT_TYPES = new Set<number>([DT.INT64, DT.INT32, DT.BOOL, DT.INT8, DT.UINT8]);
 const COMPARE = new Set(['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor', 'Not', 'IsNaN', 'IsInf']);
@@ -46,7 +46,8 @@ const count = (dims: readonly Sym[]): number | undefined => {
   return isNum(p) ? p.c : undefined;
 };
 
-const numeric = (dims: readonly Sym[] | undefined): number[] | undefined =>
+/** The dims as numbers, or undefined when some dim depends on P. */
+export const numericDims = (dims: readonly Sym[] | undefined): number[] | undefined =>
   dims && dims.every(isNum) ? dims.map((d) => d.c) : undefined;
 
 /** Right-aligned broadcast of shapes; undefined when some pair cannot be decided. */
@@ -87,7 +88,8 @@ function broadcastValues(value: Sym[], from: number[], to: number[]): Sym[] {
   return out;
 }
 
-function normAxis(axis: number, rank: number): number {
+/** An ONNX axis attribute (negative: from the end) as an index into a shape of this rank. */
+export function normAxis(axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;
 }
 
@@ -151,9 +153,9 @@ function rule(g: OnnxGraph, node: OnnxNode, ins: (TInfo | undefined)[]): TInfo[]
     const shape = broadcast(ins.map((t) => t?.shape));
     const elem = COMPARE.has(op) ? DT.BOOL : op === 'Where' ? (ins[1]?.elem ?? 0) : elem0;
     const out: TInfo = { elem, shape };
-    const shapeNum = numeric(shape);
-    if (shapeNum && ins.every((t) => t?.value && numeric(t.shape))) {
-      const vals = ins.map((t) => broadcastValues((t as TInfo).value as Sym[], numeric((t as TInfo).shape) as number[], shapeNum));
+    const shapeNum = numericDims(shape);
+    if (shapeNum && ins.every((t) => t?.value && numericDims(t.shape))) {
+      const vals = ins.map((t) => broadcastValues((t as TInfo).value as Sym[], numericDims((t as TInfo).shape) as number[], shapeNum));
       out.value = combine(op, vals);
     }
     return [out];
@@ -284,8 +286,8 @@ function rule(g: OnnxGraph, node: OnnxNode, ins: (TInfo | undefined)[]): TInfo[]
       if (!target || !x?.shape) return [{ elem: elem0 }];
       const shape = broadcast([x.shape, target]);
       const out: TInfo = { elem: elem0, shape };
-      const to = numeric(shape);
-      const from = numeric(x.shape);
+      const to = numericDims(shape);
+      const from = numericDims(x.shape);
       if (x.value && to && from) out.value = broadcastValues(x.value, from, to);
       return [out];
     }
@@ -361,7 +363,7 @@ function rule(g: OnnxGraph, node: OnnxNode, ins: (TInfo | undefined)[]): TInfo[]
     }
     case 'DepthToSpace':
     case 'SpaceToDepth': {
-      const s = numeric(x?.shape);
+      const s = numericDims(x?.shape);
       const b = attrInt(node, 'blocksize', 1);
       if (!s || s.length !== 4) return [{ elem: elem0 }];
       const [n, c, h, w] = s;
@@ -467,7 +469,8 @@ export function sliceRange(dim: number, start: number, end: number, step: number
     s = clamp(s, -1, dim - 1);
     e = clamp(e, -1, dim - 1);
   }
-  const n = step > 0 ? Math.max(0, Math.ceil((e - s) / step)) : Math.max(0, Math.ceil((e - s) / step));
+  // The same formula for both signs: (e - s) and step share their sign when the slice is not empty.
+  const n = Math.max(0, Math.ceil((e - s) / step));
   return [s, n, step];
 }
 
@@ -544,15 +547,15 @@ function splitShapes(g: OnnxGraph, node: OnnxNode, ins: (TInfo | undefined)[]): 
 
 function convShape(node: OnnxNode, x: Sym[] | undefined, w: Sym[] | undefined, transpose: boolean): Sym[] | undefined {
   const xs = x;
-  const ws = numeric(w);
+  const ws = numericDims(w);
   if (!xs || !ws) return undefined;
   const spatial = xs.length - 2;
   const kernel = attrInts(node, 'kernel_shape') ?? ws.slice(2);
   const strides = attrInts(node, 'strides') ?? new Array(spatial).fill(1);
   const dil = attrInts(node, 'dilations') ?? new Array(spatial).fill(1);
   const pads = attrInts(node, 'pads') ?? new Array(2 * spatial).fill(0);
-  const autoPad = getAttr(node, 'auto_pad');
-  if (autoPad && autoPad.s && autoPad.s.length > 0 && new TextDecoder().decode(autoPad.s) !== 'NOTSET') return undefined;
+  const autoPad = attrString(node, 'auto_pad');
+  if (autoPad && autoPad !== 'NOTSET') return undefined;
   const group = attrInt(node, 'group', 1);
   const out: Sym[] = [xs[0], num(transpose ? ws[1] * group : ws[0])];
   const outShape = transpose ? attrInts(node, 'output_shape') : undefined;

@@ -12,9 +12,9 @@
  * contracts the innermost factor runs on D too. A view is turned back into its logical layout (one Transpose)
  * only where another operator needs it. The pass changes nothing unless a ConvTranspose is rewritten.
  */
-import { attrInt, attrInts, floatValues, intsAttr, tensorDims, type OnnxGraph, type OnnxNode } from './graph.js';
+import { attrInt, attrInts, attrString, floatValues, intsAttr, tensorDims, type OnnxGraph, type OnnxNode } from './graph.js';
 import { BINARY_OPS, inferGraph, UNARY_OPS, type InfoMap } from './infer.js';
-import { reshapeTarget } from './static-shapes.js';
+import { producers, reshapeTarget } from './static-shapes.js';
 import { eq, isNum, mul, num, product, type Sym } from './sym.js';
 
 /** A view that cannot be turned back into its logical layout: the pass leaves the graph as it was. */
@@ -72,8 +72,8 @@ function isKernelStrideConvT(g: OnnxGraph, n: OnnxNode, info: InfoMap): boolean 
   const pads = attrInts(n, 'pads') ?? [];
   const dil = attrInts(n, 'dilations') ?? [];
   const outPad = attrInts(n, 'output_padding') ?? [];
-  const autoPad = n.attrs.find((a) => a.name === 'auto_pad');
-  if (autoPad?.s && autoPad.s.length > 0 && new TextDecoder().decode(autoPad.s) !== 'NOTSET') return false;
+  const autoPad = attrString(n, 'auto_pad');
+  if (autoPad && autoPad !== 'NOTSET') return false;
   if (n.attrs.some((a) => a.name === 'output_shape')) return false;
   return (
     attrInt(n, 'group', 1) === 1 &&
@@ -87,8 +87,7 @@ function isKernelStrideConvT(g: OnnxGraph, n: OnnxNode, info: InfoMap): boolean 
 
 /** Transpose and Reshape nodes from which a candidate is reachable through view-friendly operators only. */
 function lazyCone(g: OnnxGraph, candidates: OnnxNode[]): Set<OnnxNode> {
-  const producer = new Map<string, OnnxNode>();
-  for (const n of g.nodes) for (const o of n.outputs) producer.set(o, n);
+  const producer = producers(g);
   const cone = new Set<OnnxNode>();
   const stack = candidates.map((c) => c.inputs[0]);
   const seen = new Set<string>();
