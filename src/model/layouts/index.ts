@@ -9,11 +9,4 @@ import type { LayoutSpec } from './spec.js';
 
 export const LAYOUTS: readonly LayoutSpec[] = [HF_SAM2, HF_SAM, REFERENCE_EXPORT, SAMEXPORTER_SAM2];
 
-/** The layout of this name (tests and the bench build feed specs through it). */
-export function layoutByName(name: string): LayoutSpec {
-  const spec = LAYOUTS.find((l) => l.name === name);
-  if (!spec) throw new Error(`unknown layout '${name}'`);
-  return spec;
-}
-
 export type { BoundLayout, EncoderKind, LayoutDescription, LayoutSpec, SessionPair } from './spec.js';

@@ -2,7 +2,7 @@
  * The load-time decoder graph optimiser: ONNX model bytes in, an image-side graph (run once per encoded crop) and a
  * per-prompt graph out, each as model bytes. Pure code: no Node built-ins, no ONNX Runtime, so the same passes run
  * in a browser. The caller checks the result against the original graph on a probe batch (see
- * ../optimised-decoder.ts) and keeps the original when they differ.
+ * ../decoder.ts) and keeps the original when they differ.
  *
  * Passes, in order (each is general and does nothing where its pattern is absent):
  * 1. static shapes: the caller's input shapes (everything fixed but the prompt count P) make loops, sequences and

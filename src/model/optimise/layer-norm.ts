@@ -69,7 +69,11 @@ export function fuseLayerNorm(g: OnnxGraph, inputs: ReadonlyMap<string, Sym[]>):
     const c = (info.get(match.x)?.shape?.at(-1) as Sym).c;
     const vector = (name: string | undefined, fill: number): string => {
       if (!name) return g.float32(new Float32Array(c).fill(fill), [c]);
-      return g.float32(Float32Array.from(floatValues(g.inits.get(name) as never) as Float32Array), [c]);
+      const t = g.inits.get(name);
+      const values = t ? floatValues(t) : undefined;
+      // lastAxisVector checked it when matching; an optimiser error here leaves the original graph in use.
+      if (!values) throw new Error(`LayerNormalization fusion: '${name}' is not a float32 constant`);
+      return g.float32(Float32Array.from(values), [c]);
     };
     const node: OnnxNode = {
       name: g.fresh('LayerNormalization_fused'),

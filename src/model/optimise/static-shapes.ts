@@ -420,14 +420,3 @@ export function producers(g: OnnxGraph): Map<string, OnnxNode> {
   for (const n of g.nodes) for (const o of n.outputs) if (o) map.set(o, n);
   return map;
 }
-
-/** Whether a tensor's value is in the initializers (a constant). */
-export function isConstant(g: OnnxGraph, name: string): boolean {
-  return g.inits.has(name);
-}
-
-/** Numeric dims of a constant tensor. */
-export function constDims(g: OnnxGraph, name: string): number[] | undefined {
-  const t = g.inits.get(name);
-  return t ? tensorDims(t) : undefined;
-}

@@ -46,19 +46,3 @@ export function div(a: Sym, b: Sym): Sym | undefined {
 export function product(dims: readonly Sym[]): Sym {
   return dims.reduce(mul, num(1));
 }
-
-/** The numeric value with P replaced by `p` (for concrete shapes). */
-export function at(s: Sym, p: number): number {
-  return s.c * p ** s.k;
-}
-
-export function show(s: Sym): string {
-  if (s.k === 0) return String(s.c);
-  const base = s.k === 1 ? 'P' : `P^${s.k}`;
-  return s.c === 1 ? base : `${s.c}·${base}`;
-}
-
-/** Dims with every P replaced by 1: the compact (once-per-image) form of a shape. */
-export function compactDims(dims: readonly Sym[]): number[] {
-  return dims.map((d) => (d.k === 0 ? d.c : d.c));
-}
