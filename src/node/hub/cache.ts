@@ -7,8 +7,11 @@ import { getRepoFolderName } from '@huggingface/hub';
 /** A full commit id; anything else is a branch, tag or ref name resolved through `refs/`. */
 export const COMMIT_RE = /^[0-9a-f]{40}$/;
 
-/** A git blob id (sha1) and an LFS/Xet content id (sha256), as the hub lists them and as blob files are named. */
-export const GIT_OID_RE = /^[0-9a-f]{40}$/;
+/**
+ * A git blob id (sha1: the same form as a commit id) and an LFS/Xet content id (sha256), as the hub lists them and
+ * as blob files are named.
+ */
+export const GIT_OID_RE = COMMIT_RE;
 export const SHA256_RE = /^[0-9a-f]{64}$/;
 
 /**
