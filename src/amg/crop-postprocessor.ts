@@ -170,7 +170,8 @@ export class CropPostprocessor {
       const logits = new Float32Array(stride * waiting.length);
       waiting.forEach((k, i) => logits.set(this.entries[k].deferred as Float32Array, i * stride));
       const request: EvaluationRequest = {
-        settings: this.settings,
+        // A deferred candidate kept its logits already cleaned.
+        settings: { ...this.settings, lowResCleanup: null },
         logits,
         offsets: Int32Array.from(waiting, (_, i) => i * stride),
         full: true,
@@ -281,9 +282,12 @@ class SpentClock {
   }
 }
 
+/** Node's setImmediate where the runtime has one (browsers do not): a turn without the timers' 1 ms floor. */
+const setImmediateIfAny = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
+
 /** One turn of the event loop (a macrotask: timers and I/O callbacks run), in Node and in browsers. */
 function nextTurn(): Promise<void> {
-  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+  return new Promise((resolve) => (setImmediateIfAny !== undefined ? setImmediateIfAny(resolve) : setTimeout(resolve, 0)));
 }
 
 /** The stability score as the reference computes it: a float32 quotient, NaN when nothing is above the low threshold. */

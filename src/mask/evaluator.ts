@@ -52,7 +52,8 @@ export type CandidateOutcome =
   | { kind: 'evaluated'; counts: StabilityCounts; mask: CandidateMask | null }
   /**
    * Box only (null when the mask is empty); counts and mask wait for a full evaluation of `logits`: a copy of the
-   * candidate's logits (the rows the crop reads, raw) that stays valid whatever happens to the decoder's buffers.
+   * candidate's logits as the masker read them (SAM 2's clean-up already applied; only the rows the crop reads) that
+   * stays valid whatever happens to the decoder's buffers: evaluate them with `lowResCleanup: null`.
    */
   | { kind: 'deferred'; box: BoxXYXY | null; logits: Float32Array };
 
@@ -117,10 +118,9 @@ export function evaluateCandidates(request: EvaluationRequest, cache: MaskerCach
     }
     masker.load(logits, offset);
     if (s.allowDeferral && !request.full && masker.undecidedShareAbove(s.low, s.threshold, s.high, DEFER_UNDECIDED_SHARE)) {
-      // The clean-up reads all cells; without it the rows the crop reads are enough (the buffer starts at row 0).
-      const kept = s.lowResCleanup ? n * n : masker.rowsRead * n;
-      const start = request.offsets[k];
-      out[k] = { kind: 'deferred', box: masker.box(s.threshold), logits: request.logits.slice(start, start + kept) };
+      // The logits as the masker reads them (cleaned, when SAM 2's clean-up ran), only the rows the crop reads: the
+      // full evaluation later starts from these, without cleaning again.
+      out[k] = { kind: 'deferred', box: masker.box(s.threshold), logits: logits.slice(offset, offset + masker.rowsRead * n) };
       continue;
     }
     const r = masker.evaluate(s.low, s.threshold, s.high, s.cropBox, s.imageW, s.imageH, s.minStability);

@@ -3,6 +3,9 @@
  * module imports nothing).
  */
 
+/** How opaque a mask's fill is over the photo, the same in overlays, the report and the AMG page. */
+export const MASK_FILL_ALPHA = 0.45;
+
 /**
  * The colour of mask `i` (its position in the record list): hues spaced by the golden angle (neighbouring
  * indices never look alike), fully saturated and bright, as 8-bit RGB.

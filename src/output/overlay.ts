@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import type { MaskRecord, RgbImage } from '../core/types.js';
 import { decodeToRowMajor, forEachColumnSegment } from '../rle/rle.js';
 import { drawText, fillRect, GLYPH_H, textWidth } from './bitmap-font.js';
-import { maskColour } from './mask-colour.js';
+import { MASK_FILL_ALPHA, maskColour } from './mask-colour.js';
 import { sa1bPathFor } from './sa1b.js';
 
 export { maskColour } from './mask-colour.js';
@@ -31,7 +31,7 @@ export interface OverlayStyle {
 }
 
 /** `fill,outline` at 45 % opacity. */
-export const DEFAULT_OVERLAY_STYLE: Readonly<OverlayStyle> = { fill: true, outline: true, box: false, points: false, alpha: 0.45 };
+export const DEFAULT_OVERLAY_STYLE: Readonly<OverlayStyle> = { fill: true, outline: true, box: false, points: false, alpha: MASK_FILL_ALPHA };
 
 const STYLE_WORDS = ['fill', 'outline', 'box', 'points', 'labels'] as const;
 

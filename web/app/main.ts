@@ -241,7 +241,7 @@ downloadButton.addEventListener('click', () => {
   setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
 });
 
-/** Offers the model folders and photos the server lists (npm run web); a plain static server has no such list. */
+/** Offers the model folders the server lists (npm run web); a plain static server has no such list. */
 async function offerModels(): Promise<void> {
   try {
     const res = await fetch('models/index.json');

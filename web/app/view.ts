@@ -4,12 +4,10 @@
  * for the hovered mask's highlight. Hovering shows the mask's id, predicted IoU, stability and area.
  */
 import type { MaskRecord } from '../../src/core/index.js';
-import { maskColour } from '../../src/output/mask-colour.js';
+import { MASK_FILL_ALPHA, maskColour } from '../../src/output/mask-colour.js';
 import { el, setChildren } from '../report/dom.js';
 import { coord, count, score } from '../report/format.js';
 import { drawHighlight, drawOrder, fillMask, lineWidth, markHits } from '../report/render.js';
-
-const FILL_ALPHA = 0.45;
 
 /** The mask view; `root` goes into the page once. */
 export class MaskView {
@@ -62,7 +60,7 @@ export class MaskView {
     // Largest first, so that small masks end up on top (and win the hit map), as in the report and --overlay.
     for (const i of drawOrder(records, records.map((_, k) => k))) {
       markHits(this.hit, records[i].segmentation, i);
-      fillMask(image.data, records[i].segmentation, maskColour(i), FILL_ALPHA);
+      fillMask(image.data, records[i].segmentation, maskColour(i), MASK_FILL_ALPHA);
     }
     if (W > 0 && H > 0) context(this.masks).putImageData(image, 0, 0);
     this.masks.dataset.count = String(records.length);

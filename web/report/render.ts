@@ -75,8 +75,24 @@ export function outlineMask(
   scratch: Uint8Array,
   a = 1,
 ): void {
-  const { h, w } = rle;
-  const m = decodeToColMajor(rle, scratch);
+  strokeInnerBorder(px, W, H, ox, oy, decodeToColMajor(rle, scratch), rle.h, rle.w, bbox, c, lw, a);
+}
+
+/** {@link outlineMask} on a mask already decoded column-major (`m`, h×w), for callers that stroke it twice. */
+function strokeInnerBorder(
+  px: Uint8ClampedArray,
+  W: number,
+  H: number,
+  ox: number,
+  oy: number,
+  m: Uint8Array,
+  h: number,
+  w: number,
+  bbox: readonly number[],
+  c: Rgb,
+  lw: number,
+  a: number,
+): void {
   const half = Math.floor((lw - 1) / 2);
   const x0 = Math.max(0, Math.floor(bbox[0]));
   const y0 = Math.max(0, Math.floor(bbox[1]));
@@ -143,7 +159,9 @@ export function drawHighlight(
       image.data[o + 3] = 110;
     }
   });
-  outlineMask(image.data, w, h, x0, y0, rle, bbox, [0, 0, 0], 3 * lw, scratch);
-  outlineMask(image.data, w, h, x0, y0, rle, bbox, [255, 255, 255], lw, scratch);
+  // Decoded once for both strokes: the wide black one under the thin white one.
+  const m = decodeToColMajor(rle, scratch);
+  strokeInnerBorder(image.data, w, h, x0, y0, m, rle.h, rle.w, bbox, [0, 0, 0], 3 * lw, 1);
+  strokeInnerBorder(image.data, w, h, x0, y0, m, rle.h, rle.w, bbox, [255, 255, 255], lw, 1);
   ctx.putImageData(image, x0, y0);
 }

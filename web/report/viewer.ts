@@ -7,7 +7,7 @@
  */
 import type { Rle } from '../../src/rle/rle.js';
 import type { ReportImageData, ReportIndex, ReportMask } from '../../src/report/data.js';
-import { maskColour } from '../../src/output/mask-colour.js';
+import { MASK_FILL_ALPHA, maskColour } from '../../src/output/mask-colour.js';
 import { loadImage } from './data.js';
 import { el, setChildren } from './dom.js';
 import { coord, count, plural, score } from './format.js';
@@ -18,7 +18,6 @@ import { hashOf, type ListState, type Route } from './route.js';
 export const MISSED: Rgb = [255, 40, 80];
 export const EXTRA: Rgb = [0, 150, 255];
 const MATCHED: Rgb = [200, 200, 200];
-const FILL_ALPHA = 0.45;
 
 type Mode = 'fill' | 'outline' | 'boxes';
 
@@ -186,7 +185,7 @@ export class ImageView {
       // As large as the column allows without growing taller than the window, at the image's aspect ratio.
       const frame = el('div', { class: 'frame', style: `aspect-ratio: ${W} / ${H}; width: min(100%, calc((100vh - 170px) * ${W / H}))` }, photo, canvas, hl);
       const colours = masks.map((m, i) => (compare ? (m.match === -1 ? (k === 0 ? MISSED : EXTRA) : MATCHED) : maskColour(i)));
-      const alphas = masks.map((m) => (compare ? (m.match === -1 ? 0.6 : 0.3) : FILL_ALPHA));
+      const alphas = masks.map((m) => (compare ? (m.match === -1 ? 0.6 : 0.3) : MASK_FILL_ALPHA));
       const panel: Panel = {
         k,
         label: side.label,
