@@ -11,10 +11,10 @@ import type { RunInfo } from '../output/coco.js';
 import { MergeError, mergedResults, mergedRunInfo, mergeSets, type MergedSet } from '../output/merge.js';
 import { readMaskSet } from '../output/read.js';
 import { createSink } from '../output/sinks/index.js';
-import { OutputLock } from '../run/lock.js';
+import { lockPathFor, OutputLock } from '../run/lock.js';
 import { checkOutputDir, checkOutputFile, isInside, realPathOf } from './output-checks.js';
 import { plural } from './progress.js';
-import { lockPathFor, runDate } from './run-command.js';
+import { runDate } from './run-command.js';
 import { say } from './streams.js';
 import { cliMessage, UsageError } from './usage.js';
 

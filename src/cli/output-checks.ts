@@ -16,6 +16,9 @@ import { AMG_PNG_HEADER, AMG_PNG_METADATA } from '../output/amg-png.js';
 import { checkWritableDir } from '../output/atomic.js';
 import { describeFsError, errorCode } from '../output/errno.js';
 import { sniffOutput } from '../output/read.js';
+import { ERROR_LIST_PREFIX, ERRORS_FILE_NAME } from '../output/sinks/error-list.js';
+import { JOURNAL_FILE_NAME, JOURNAL_HEADER_PREFIX } from '../run/journal.js';
+import { LOCK_FILE_NAME } from '../run/lock.js';
 import { UsageError } from './usage.js';
 
 /** A path the run writes, with the flag that named it. */
@@ -186,8 +189,8 @@ async function recognised(file: string, role: FileRole): Promise<boolean> {
   } catch {
     return false;
   }
-  if (role === 'journal') return text.startsWith('{"sam_amg_journal":');
-  if (role === 'errors') return text.startsWith('{"errors":[');
+  if (role === 'journal') return text.startsWith(JOURNAL_HEADER_PREFIX);
+  if (role === 'errors') return text.startsWith(ERROR_LIST_PREFIX);
   const kind = sniffOutput(text);
   return kind === 'coco' || kind === 'jsonl';
 }
@@ -213,7 +216,7 @@ async function looksLikeOutputFolder(dir: string): Promise<boolean> {
     for (const e of entries) {
       seen++;
       const full = path.join(d, e.name);
-      if (d === dir && (e.name === '.sam-amg.journal.jsonl' || e.name === 'errors.json' || e.name === '.sam-amg.lock')) return true;
+      if (d === dir && (e.name === JOURNAL_FILE_NAME || e.name === ERRORS_FILE_NAME || e.name === LOCK_FILE_NAME)) return true;
       // Hidden names (.DS_Store, temp files of atomic writes) are neither a user's work nor a sign of sam-amg.
       if (e.name.startsWith('.')) continue;
       any = true;

@@ -27,6 +27,7 @@ import { writeFileAtomic } from '../output/atomic.js';
 import { describeFsError, errorCode } from '../output/errno.js';
 import { JsonlWriter } from '../output/jsonl.js';
 import { maskRecordOf, parseMaskFields, recordFields } from '../output/records.js';
+import { isFolderFormat, type OutputFormat } from '../output/sink.js';
 import type { FileIdentity } from './batch.js';
 
 /** The journal layout version written in the header. */
@@ -68,9 +69,15 @@ export class JournalError extends Error {
   }
 }
 
+/** The journal's name inside the output folder of a folder format. */
+export const JOURNAL_FILE_NAME = '.sam-amg.journal.jsonl';
+
+/** How every journal starts (its header line, see {@link journalHeader}): how a file is recognised as one. */
+export const JOURNAL_HEADER_PREFIX = '{"sam_amg_journal":';
+
 /** Where the journal of an output lives: inside DIR for sa1b and amg-png, next to the file otherwise. */
-export function journalPathFor(format: string, out: string): string {
-  return format === 'sa1b' || format === 'amg-png' ? path.join(out, '.sam-amg.journal.jsonl') : `${out}.journal.jsonl`;
+export function journalPathFor(format: OutputFormat, out: string): string {
+  return isFolderFormat(format) ? path.join(out, JOURNAL_FILE_NAME) : `${out}.journal.jsonl`;
 }
 
 /** The header line of a journal. */

@@ -9,7 +9,17 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { describeFsError, errorCode } from '../output/errno.js';
+import { isFolderFormat, type OutputFormat } from '../output/sink.js';
+
+/** The lock's name inside the output folder of a folder format. */
+export const LOCK_FILE_NAME = '.sam-amg.lock';
+
+/** Where the lock of an output lives: inside the output folder of a folder format, next to a file output. */
+export function lockPathFor(format: OutputFormat, out: string): string {
+  return isFolderFormat(format) ? path.join(out, LOCK_FILE_NAME) : `${out}.lock`;
+}
 
 /** What a lock file holds. */
 export interface LockOwner {
