@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCocoDocument } from '../src/output/coco-parse.js';
-import { journalPathFor } from '../src/run/journal.js';
+import { journalHeader, journalLine, journalPathFor, readJournal, type JournalFingerprint } from '../src/run/journal.js';
+import { resumeJournal, type ResumeReporter } from '../src/run/resume.js';
 import { FAST, lineCount, runCli, spawnCli, waitForLines, writeShapeImages } from './helpers/batch.js';
 
 const N = 10;
@@ -207,5 +208,31 @@ describe('journal checks', () => {
     const r = await runCli([photos, ...FAST, '--out', path.join(tmp, 'x.json'), '--resume', '--no-journal']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--resume needs the journal');
+  });
+
+  it('without --resume an old journal is only counted for the warning (distinct images, torn line left out), and left alone with --no-journal', async () => {
+    const journal = path.join(tmp, 'counted.json.journal.jsonl');
+    const fp: JournalFingerprint = { version: 't', model: 'm', model_sha256: 'x', format: 'coco', device: 'cpu', options: {} };
+    const line = (relPath: string): string => journalLine({ relPath, width: 4, height: 3, records: [] }, { size: 10, mtimeMs: 5 });
+    // a.png twice (recomputed after a change), b.png, then a torn line: 2 images done.
+    const text = `${journalHeader(fp)}${line('a.png')}${line('b.png')}${line('a.png')}${line('c.png').slice(0, 20)}`;
+    await fsp.writeFile(journal, text);
+    expect((await readJournal(journal))?.entries.size).toBe(2);
+    const replaced: Array<[string, number]> = [];
+    const report: ResumeReporter = {
+      journalMissing: () => undefined,
+      journalLineIgnored: () => undefined,
+      journalReplaced: (j, done) => replaced.push([j, done]),
+      journalTruncated: () => undefined,
+    };
+    const base = { journalFile: journal, fingerprint: fp, items: [], early: new Map(), resume: false, report };
+    const off = await resumeJournal({ ...base, journal: false });
+    expect(off.journal).toBeUndefined();
+    expect(replaced).toEqual([]);
+    expect(await fsp.readFile(journal, 'utf8')).toBe(text);
+    const on = await resumeJournal({ ...base, journal: true });
+    await on.journal?.close();
+    expect(replaced).toEqual([[journal, 2]]);
+    expect(await fsp.readFile(journal, 'utf8')).toBe(journalHeader(fp));
   });
 });

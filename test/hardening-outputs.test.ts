@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseCocoDocument } from '../src/output/coco-parse.js';
 import { journalPathFor } from '../src/run/journal.js';
+import { OutputLock } from '../src/run/lock.js';
 import { FAST, lineCount, MODEL, ROOT, runCli, spawnCli, waitForLines, writeShapeImages } from './helpers/batch.js';
 import { cli } from './helpers/scale.js';
 
@@ -141,6 +142,24 @@ describe('2. one writer per output', () => {
     expect(other.stderr).toContain(`a lock of another host is never taken over automatically: if no sam-amg run is writing ${out}, remove ${out}.lock and run again`);
     expect(await fsp.readFile(out)).toEqual(before);
     await fsp.rm(`${out}.lock`);
+  });
+
+  it('release and releaseSync never remove the lock of a later run that reused the pid (same pid and host, later start)', async () => {
+    const lockPath = path.join(tmp, 'reused-pid.json.lock');
+    const later = { pid: process.pid, host: os.hostname(), started: '2999-01-01T00:00:00.000Z' };
+    for (const how of ['sync', 'async'] as const) {
+      const lock = await OutputLock.acquire(lockPath, 'reused-pid.json', () => undefined);
+      expect(lock.owner.started).not.toBe(later.started);
+      await fsp.writeFile(lockPath, `${JSON.stringify(later)}\n`);
+      if (how === 'sync') lock.releaseSync();
+      else await lock.release();
+      expect(JSON.parse(await fsp.readFile(lockPath, 'utf8'))).toEqual(later);
+      await fsp.rm(lockPath);
+    }
+    // Our own lock is removed.
+    const own = await OutputLock.acquire(lockPath, 'reused-pid.json', () => undefined);
+    own.releaseSync();
+    await expect(fsp.access(lockPath)).rejects.toThrow();
   });
 });
 

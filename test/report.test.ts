@@ -192,6 +192,13 @@ describe('sam-amg report', () => {
     expect(bad.stderr).toContain('cannot read');
     expect((await runCli(['report', output, '--out', path.join(tmp, 'r-bad'), '--min-iou', '0'])).code).toBe(2);
     expect((await runCli(['report', output, output, output, '--out', path.join(tmp, 'r-bad')])).code).toBe(2);
+    // The run's bounds: --max-pixels is capped as for a run, --page-size is a whole number in its range.
+    const tooBig = await runCli(['report', output, '--out', path.join(tmp, 'r-bad'), '--max-pixels', String(16383 * 16383 + 1)]);
+    expect(tooBig.code).toBe(2);
+    expect(tooBig.stderr).toBe(`sam-amg report: --max-pixels must be an integer in [1, ${16383 * 16383}], got ${16383 * 16383 + 1}\n`);
+    const page = await runCli(['report', output, '--out', path.join(tmp, 'r-bad'), '--page-size', '2.5']);
+    expect(page.code).toBe(2);
+    expect(page.stderr).toBe('sam-amg report: --page-size must be an integer in [1, 10000], got 2.5\n');
     const noImages = await runCli(['report', output, '--images', path.join(tmp, 'no-such-folder'), '--out', path.join(tmp, 'r-bad')]);
     expect(noImages.code).toBe(2);
     expect(noImages.stderr).toContain('no-such-folder: no such file or directory');

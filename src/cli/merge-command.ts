@@ -11,10 +11,11 @@ import type { RunInfo } from '../output/coco.js';
 import { MergeError, mergedResults, mergedRunInfo, mergeSets, type MergedSet } from '../output/merge.js';
 import { readMaskSet } from '../output/read.js';
 import { createSink } from '../output/sinks/index.js';
-import { OutputLock } from '../run/lock.js';
-import { checkOutputDir, checkOutputFile, isInside, realPathOf } from './output-checks.js';
+import { lockPathFor, OutputLock } from '../run/lock.js';
+import { isInsideDir } from '../output/paths.js';
+import { checkOutputDir, checkOutputFile, realPathOf } from './output-checks.js';
 import { plural } from './progress.js';
-import { lockPathFor, runDate } from './run-command.js';
+import { runDate } from './run-command.js';
 import { say } from './streams.js';
 import { cliMessage, UsageError } from './usage.js';
 
@@ -63,8 +64,8 @@ cannot be written.`,
         for (const p of inputs) {
           const inReal = await realPathOf(p);
           if (inReal === outReal) throw new UsageError(`merge: the output ${outArg} is also an input; write the merge to a new file or folder`);
-          if (isInside(outReal, inReal)) throw new UsageError(`merge: the output ${outArg} is inside the input ${p}`);
-          if (f.format === 'sa1b' && isInside(inReal, outReal)) throw new UsageError(`merge: the input ${p} is inside the output folder ${outArg}`);
+          if (isInsideDir(outReal, inReal)) throw new UsageError(`merge: the output ${outArg} is inside the input ${p}`);
+          if (f.format === 'sa1b' && isInsideDir(inReal, outReal)) throw new UsageError(`merge: the input ${p} is inside the output folder ${outArg}`);
         }
         if (f.format === 'sa1b') await checkOutputDir(target, Boolean(f.force), 'output');
         else await checkOutputFile(target, 'output', Boolean(f.force));

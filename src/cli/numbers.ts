@@ -24,6 +24,8 @@ export const CLI_BOUNDS = {
   threads: { min: 1, max: 256, integer: true },
   concurrency: { min: 1, max: 32, integer: true },
   maxPixels: { min: 1, max: MAX_IMAGE_PIXELS, integer: true },
+  /** `report --page-size`: thumbnails per index page. */
+  pageSize: { min: 1, max: 10_000, integer: true },
 } as const satisfies Record<string, OptionBound>;
 
 /** Throws a UsageError naming `flag` and its bound unless `value` is undefined or within `bound`. */

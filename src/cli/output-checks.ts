@@ -15,7 +15,11 @@ import path from 'node:path';
 import { AMG_PNG_HEADER, AMG_PNG_METADATA } from '../output/amg-png.js';
 import { checkWritableDir } from '../output/atomic.js';
 import { describeFsError, errorCode } from '../output/errno.js';
+import { isInsideDir } from '../output/paths.js';
 import { sniffOutput } from '../output/read.js';
+import { ERROR_LIST_PREFIX, ERRORS_FILE_NAME } from '../output/sinks/error-list.js';
+import { JOURNAL_FILE_NAME, JOURNAL_HEADER_PREFIX } from '../run/journal.js';
+import { LOCK_FILE_NAME } from '../run/lock.js';
 import { UsageError } from './usage.js';
 
 /** A path the run writes, with the flag that named it. */
@@ -119,7 +123,7 @@ export async function checkDirNotInput(w: WrittenPath, inputs: InputPaths, files
   const real = await realPathOf(w.path);
   for (const [folder, label] of inputs.folders) {
     if (real === folder) throw new UsageError(`${w.flag}: ${w.what} ${w.path} is the input folder ${label}; choose a folder outside the inputs`);
-    if (isInside(real, folder)) {
+    if (isInsideDir(real, folder)) {
       throw new UsageError(`${w.flag}: ${w.what} ${w.path} is inside the input folder ${label}; its files would be read as inputs by the next run — choose a folder outside the inputs`);
     }
   }
@@ -128,12 +132,6 @@ export async function checkDirNotInput(w: WrittenPath, inputs: InputPaths, files
     const hit = inputs.files.get(t);
     if (hit !== undefined) throw new UsageError(`${w.flag}: the file for ${from}, ${target}, would overwrite the input ${hit}`);
   }
-}
-
-/** Whether `p` is strictly inside folder `dir` (both real paths). */
-export function isInside(p: string, dir: string): boolean {
-  const rel = path.relative(dir, p);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
 /** The real path of `p`, resolving the existing part and keeping the rest (which does not exist yet). */
@@ -186,8 +184,8 @@ async function recognised(file: string, role: FileRole): Promise<boolean> {
   } catch {
     return false;
   }
-  if (role === 'journal') return text.startsWith('{"sam_amg_journal":');
-  if (role === 'errors') return text.startsWith('{"errors":[');
+  if (role === 'journal') return text.startsWith(JOURNAL_HEADER_PREFIX);
+  if (role === 'errors') return text.startsWith(ERROR_LIST_PREFIX);
   const kind = sniffOutput(text);
   return kind === 'coco' || kind === 'jsonl';
 }
@@ -213,7 +211,7 @@ async function looksLikeOutputFolder(dir: string): Promise<boolean> {
     for (const e of entries) {
       seen++;
       const full = path.join(d, e.name);
-      if (d === dir && (e.name === '.sam-amg.journal.jsonl' || e.name === 'errors.json' || e.name === '.sam-amg.lock')) return true;
+      if (d === dir && (e.name === JOURNAL_FILE_NAME || e.name === ERRORS_FILE_NAME || e.name === LOCK_FILE_NAME)) return true;
       // Hidden names (.DS_Store, temp files of atomic writes) are neither a user's work nor a sign of sam-amg.
       if (e.name.startsWith('.')) continue;
       any = true;

@@ -8,7 +8,10 @@
 import ora, { type Ora } from 'ora';
 import type { GenerateProgress } from '../amg/generator.js';
 import type { ImageTiming } from '../run/batch.js';
+import { count, fmtDuration, plural } from '../output/text.js';
 import { safeWrite } from './streams.js';
+
+export { count, fmtDuration, plural };
 
 /** A finished image as the progress display shows it. */
 export interface FinishedImage {
@@ -64,31 +67,6 @@ export function formatSummary(s: RunSummary): string {
   const head = s.interrupted ? `interrupted (${s.interrupted}): ` : '';
   const where = s.written === false ? `; ${s.out} was not written` : ` → ${s.out}`;
   return `${head}${plural(s.ok, 'image')} ok${restored}, ${count(s.failed)} failed, ${count(s.skipped)} skipped; ${plural(s.masks, 'mask')} in ${fmtDuration(s.seconds)}${where}`;
-}
-
-/** `1 image`, `2 images`, `12,000 masks`. */
-export function plural(n: number, noun: string): string {
-  return `${count(n)} ${n === 1 ? noun : `${noun}s`}`;
-}
-
-/** A count with thousands separators: `9,996`. */
-export function count(n: number): string {
-  return Number.isInteger(n) ? n.toLocaleString('en-US') : String(n);
-}
-
-/**
- * The one duration format of every message: `340 ms`, `4.25 s`, `12.3 s`, `3 min 07 s`, `2 h 05 min`; `?` when
- * unknown.
- */
-export function fmtDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '?';
-  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
-  if (seconds < 10) return `${seconds.toFixed(2)} s`;
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  const total = Math.round(seconds);
-  const m = Math.floor(total / 60);
-  if (m < 60) return `${m} min ${String(total % 60).padStart(2, '0')} s`;
-  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
 }
 
 /** `96x72; encoder 120 ms, decoder 80 ms, post-processing 30 ms`. */

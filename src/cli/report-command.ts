@@ -6,6 +6,8 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
+import { MAX_IMAGE_PIXELS } from '../amg/options.js';
+import { LIMIT_BOUNDS } from '../compare/compare.js';
 import { DEFAULT_MAX_PIXELS } from '../node/decode.js';
 import { describeFsError } from '../output/errno.js';
 import { buildReport, DEFAULT_PAGE_SIZE, ReadError, type BuildReportOptions } from '../report/build.js';
@@ -13,7 +15,9 @@ import type { ReportProblem } from '../report/data.js';
 import { checkReportTarget, ReportTargetError } from '../report/folder.js';
 import type { OutputFormat } from '../output/sink.js';
 import type { InputItem } from '../run/inputs.js';
-import { parseNumber } from './numbers.js';
+import { CLI_BOUNDS, checkBound, parseNumber } from './numbers.js';
+import { safeWrite, say as sayRun } from './streams.js';
+import { UsageError } from './usage.js';
 
 /** Problem lines printed before the rest are only counted (the index page lists them all). */
 const MAX_PROBLEM_LINES = 20;
@@ -36,8 +40,8 @@ export function buildReportCommand(setCode: (code: number) => void): Command {
     .requiredOption('--out <dir>', 'report folder (created; an earlier report there is replaced, any other non-empty folder refused)')
     .option('--images <dir>', "the folder the outputs' file names are relative to (the run's input folder); without it, masks are shown without photos")
     .option('--min-iou <x>', 'two outputs: the IoU a pair of masks needs to match', parseNumber, 0.9)
-    .option('--page-size <n>', 'thumbnails per index page', parseNumber, DEFAULT_PAGE_SIZE)
-    .option('--max-pixels <n>', 'refuse photos above this many pixels before decoding', parseNumber, DEFAULT_MAX_PIXELS)
+    .option('--page-size <n>', `thumbnails per index page (at most ${CLI_BOUNDS.pageSize.max})`, parseNumber, DEFAULT_PAGE_SIZE)
+    .option('--max-pixels <n>', `refuse photos above this many pixels before decoding (at most ${MAX_IMAGE_PIXELS})`, parseNumber, DEFAULT_MAX_PIXELS)
     .option('-q, --quiet', 'print errors only')
     .addHelpText(
       'after',
@@ -53,14 +57,27 @@ Exit codes: 0 built, 1 built but some photos were missing or unusable (or DIR co
     });
 }
 
+/** A line of `sam-amg report`, through the writer that survives a closed stderr. */
+function sayCommand(msg: string): void {
+  safeWrite(process.stderr, `sam-amg report: ${msg}\n`);
+}
+
+/** A line of `--report DIR` at the end of a run, with the run's `sam-amg: ` prefix. */
+function sayAfterRun(msg: string): void {
+  sayRun(`report: ${msg}`);
+}
+
 async function reportCommand(outputs: string[], f: ReportFlags): Promise<number> {
-  const say = (msg: string): void => {
-    process.stderr.write(`sam-amg report: ${msg}\n`);
-  };
+  const say = sayCommand;
   if (outputs.length > 2) return usage(say, `give one output, or two to compare; got ${outputs.length}`);
-  if (!(f.minIou > 0 && f.minIou <= 1)) return usage(say, `--min-iou must be in (0, 1], got ${f.minIou}`);
-  if (!(Number.isInteger(f.pageSize) && f.pageSize >= 1)) return usage(say, `--page-size must be an integer ≥ 1, got ${f.pageSize}`);
-  if (!(Number.isInteger(f.maxPixels) && f.maxPixels >= 1)) return usage(say, `--max-pixels must be an integer ≥ 1, got ${f.maxPixels}`);
+  try {
+    checkBound('--min-iou', f.minIou, LIMIT_BOUNDS.minIou);
+    checkBound('--page-size', f.pageSize, CLI_BOUNDS.pageSize);
+    checkBound('--max-pixels', f.maxPixels, CLI_BOUNDS.maxPixels);
+  } catch (err) {
+    if (err instanceof UsageError) return usage(say, err.message);
+    throw err;
+  }
   if (f.images !== undefined) {
     try {
       if (!(await fsp.stat(f.images)).isDirectory()) return usage(say, `--images ${f.images}: not a folder`);
@@ -123,9 +140,7 @@ export interface FinishedRun {
  * (exit 0 or 1); resolves to the run's exit code, or 1 when the run succeeded but the report did not.
  */
 export async function reportAfterRun(dir: string, run: FinishedRun): Promise<number> {
-  const say = (msg: string): void => {
-    process.stderr.write(`sam-amg: report: ${msg}\n`);
-  };
+  const say = sayAfterRun;
   if (run.code !== 0 && run.code !== 1) {
     say(`not written: the run did not finish (exit ${run.code})`);
     return run.code;

@@ -21,7 +21,7 @@ import { isFolderFormat, type OutputFormat } from '../output/sink.js';
 import { errorsPathFor } from '../output/sinks/index.js';
 import { listInputs, type InputItem, type InputListing } from '../run/inputs.js';
 import { journalPathFor } from '../run/journal.js';
-import { LockError, OutputLock } from '../run/lock.js';
+import { LockError, lockPathFor, OutputLock } from '../run/lock.js';
 import { planOutputPaths } from '../run/output-plan.js';
 import { resolveShard, shardItems, type ResolvedShard } from '../run/shard.js';
 import { VERSION } from '../version.js';
@@ -184,11 +184,6 @@ export function runDate(flag: string | undefined, env: NodeJS.ProcessEnv = proce
 
 /** How messages name the --out folder of each folder format. */
 const FOLDER_WHAT: Readonly<Record<string, string>> = { sa1b: 'the SA-1B output folder', 'amg-png': 'the amg-png output folder' };
-
-/** Where the lock of an output lives: inside the sa1b folder, next to a file output. */
-export function lockPathFor(format: OutputFormat, out: string): string {
-  return isFolderFormat(format) ? path.join(out, '.sam-amg.lock') : `${out}.lock`;
-}
 
 /** Runs the main command; returns the exit code. */
 export async function runCommand(inputs: string[], f: RunFlags): Promise<number> {

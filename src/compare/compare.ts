@@ -7,6 +7,7 @@ import { boundText, withinBound, type OptionBound } from '../amg/options.js';
 import { fromCoco, rleArea, rleBoxXYXY } from '../rle/rle.js';
 import { matchMasks, nearestMask, type MatchItem } from './match.js';
 import type { MaskSet, SetAnnotation, SetImage } from '../output/read.js';
+import { plural } from '../output/text.js';
 
 /** The limits a comparison is judged against. */
 export interface CompareLimits {
@@ -337,10 +338,6 @@ export function formatReport(r: CompareReport): string {
   if (r.pass) lines.push('PASS');
   else for (const f of r.failures) lines.push(`FAIL: ${f}`);
   return `${lines.join('\n')}\n`;
-}
-
-function plural(n: number, noun: string): string {
-  return `${n} ${n === 1 ? noun : `${noun}s`}`;
 }
 
 function countMasks(images: SetImage[]): number {

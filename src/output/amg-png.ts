@@ -53,12 +53,16 @@ export function amgPngCsv(result: ImageResult): string {
   return [AMG_PNG_HEADER, ...result.records.map((r, i) => amgPngRow(r, i, `${result.relPath}: record ${i}`))].join('\n');
 }
 
-/** A mask as a single-channel 8-bit PNG, 0 outside and 255 inside; fixed encoder settings, so fixed bytes. */
+/**
+ * A mask as a single-channel 8-bit PNG, 0 outside and 255 inside; fixed encoder settings, so fixed bytes. The grey
+ * pixels are written into `scratch` (its first h*w bytes) when given, so a folder of masks uses one buffer.
+ */
 export async function maskPng(rle: Rle, scratch?: Uint8Array): Promise<Buffer> {
-  const bits = decodeToRowMajor(rle, scratch);
+  // decodeToRowMajor checks the size and that the runs cover h*w; its 0/1 bytes become 0/255 in place (no second
+  // buffer per mask; the caller awaits each PNG before reusing scratch).
   const n = rle.h * rle.w;
-  const grey = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) grey[i] = bits[i] * 255;
+  const grey = decodeToRowMajor(rle, scratch).subarray(0, n);
+  for (let i = 0; i < n; i++) grey[i] *= 255;
   return sharp(grey, { raw: { width: rle.w, height: rle.h, channels: 1 } })
     .toColourspace('b-w')
     .png({ compressionLevel: 6, adaptiveFiltering: false, palette: false })

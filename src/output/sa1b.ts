@@ -6,6 +6,7 @@ import type { CocoRle } from '../rle/rle.js';
 import type { BoxXYWH } from '../core/types.js';
 import type { ImageResult } from './coco.js';
 import { checkMaskSize } from './coco.js';
+import { isInsideDir } from './paths.js';
 import { recordFields } from './records.js';
 
 /** One annotation, keys in the SA-1B release's order. */
@@ -93,7 +94,6 @@ export function sa1bPathFor(outDir: string, relPath: string): string {
   const stem = ext === '' ? relPath : relPath.slice(0, -ext.length);
   const root = path.resolve(outDir);
   const target = path.resolve(root, `${stem}.json`);
-  const inside = path.relative(root, target);
-  if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside)) refuse('resolves outside the output folder');
+  if (!isInsideDir(target, root)) refuse('resolves outside the output folder');
   return target;
 }

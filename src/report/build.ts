@@ -21,6 +21,7 @@ import { readMaskSet, setErrors, type MaskSet, type SetAnnotation, type SetImage
 export { ReadError } from '../output/read.js';
 import { decodeImage } from '../node/decode.js';
 import { describeFsError } from '../output/errno.js';
+import { isInsideDir } from '../output/paths.js';
 import { fromCoco, type Rle } from '../rle/rle.js';
 import { copyAssets, defaultAssetsDir } from './assets.js';
 import {
@@ -286,8 +287,7 @@ async function readPhoto(
   if (file === undefined && opts.images !== undefined) {
     const root = path.resolve(opts.images);
     const candidate = path.resolve(root, name);
-    const inside = path.relative(root, candidate);
-    if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside)) {
+    if (!isInsideDir(candidate, root)) {
       problem({ file: name, stage: 'photo', message: `refusing a photo path outside --images ${opts.images}` });
       return null;
     }

@@ -27,6 +27,7 @@ import { writeFileAtomic } from '../output/atomic.js';
 import { describeFsError, errorCode } from '../output/errno.js';
 import { JsonlWriter } from '../output/jsonl.js';
 import { maskRecordOf, parseMaskFields, recordFields } from '../output/records.js';
+import { isFolderFormat, type OutputFormat } from '../output/sink.js';
 import type { FileIdentity } from './batch.js';
 
 /** The journal layout version written in the header. */
@@ -68,9 +69,15 @@ export class JournalError extends Error {
   }
 }
 
+/** The journal's name inside the output folder of a folder format. */
+export const JOURNAL_FILE_NAME = '.sam-amg.journal.jsonl';
+
+/** How every journal starts (its header line, see {@link journalHeader}): how a file is recognised as one. */
+export const JOURNAL_HEADER_PREFIX = '{"sam_amg_journal":';
+
 /** Where the journal of an output lives: inside DIR for sa1b and amg-png, next to the file otherwise. */
-export function journalPathFor(format: string, out: string): string {
-  return format === 'sa1b' || format === 'amg-png' ? path.join(out, '.sam-amg.journal.jsonl') : `${out}.journal.jsonl`;
+export function journalPathFor(format: OutputFormat, out: string): string {
+  return isFolderFormat(format) ? path.join(out, JOURNAL_FILE_NAME) : `${out}.journal.jsonl`;
 }
 
 /** The header line of a journal. */
@@ -118,6 +125,46 @@ export function fingerprintDifferences(journal: JournalFingerprint, run: Journal
  * sam-amg journal header (the file is then not touched by anything else either).
  */
 export async function readJournal(file: string): Promise<JournalContents | null> {
+  const entries = new Map<string, JournalEntry>();
+  const warnings: string[] = [];
+  const fingerprint = await scanJournal(file, (line, lineNo) => {
+    if (line.trim() === '') return;
+    try {
+      const entry = parseEntry(line);
+      entries.set(entry.result.relPath, entry);
+    } catch (err) {
+      warnings.push(`journal ${file} line ${lineNo} ignored (${err instanceof Error ? err.message : String(err)}); that image is recomputed`);
+    }
+  });
+  return fingerprint === null ? null : { fingerprint, entries, warnings };
+}
+
+/**
+ * How many images a journal holds, without decoding their results: the distinct file names of its complete lines
+ * (read from the start of each line, where {@link journalLine} puts them). Only a damaged line whose name is intact
+ * but whose result is not would count here and not in {@link readJournal}. Returns null and throws as
+ * {@link readJournal} does.
+ */
+export async function countJournalEntries(file: string): Promise<number | null> {
+  const names = new Set<string>();
+  const fingerprint = await scanJournal(file, (line) => {
+    const m = /^\{"file":("(?:[^"\\]|\\.)*")/u.exec(line);
+    if (m === null) return;
+    try {
+      const name = JSON.parse(m[1] as string) as unknown;
+      if (typeof name === 'string' && name !== '') names.add(name);
+    } catch {
+      // not a name: the full read ignores this line too
+    }
+  });
+  return fingerprint === null ? null : names.size;
+}
+
+/**
+ * Reads a journal line by line: checks the header and hands each complete line after it to `onLine` (a torn last
+ * line, without its newline, is left out). Returns the header's fingerprint, or null when the file does not exist.
+ */
+async function scanJournal(file: string, onLine: (line: string, lineNo: number) => void): Promise<JournalFingerprint | null> {
   let stream;
   try {
     await fsp.access(file);
@@ -128,8 +175,6 @@ export async function readJournal(file: string): Promise<JournalContents | null>
   }
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let fingerprint: JournalFingerprint | undefined;
-  const entries = new Map<string, JournalEntry>();
-  const warnings: string[] = [];
   let n = 0;
   let pendingLine: string | undefined;
   try {
@@ -140,7 +185,7 @@ export async function readJournal(file: string): Promise<JournalContents | null>
         continue;
       }
       // The last line is only complete if the file ends with a newline; readline cannot tell, so hold one back.
-      if (pendingLine !== undefined) addEntry(pendingLine, n - 1);
+      if (pendingLine !== undefined) onLine(pendingLine, n - 1);
       pendingLine = line;
     }
   } catch (err) {
@@ -151,18 +196,8 @@ export async function readJournal(file: string): Promise<JournalContents | null>
     stream.destroy();
   }
   if (fingerprint === undefined) throw new JournalError(`${file} is empty, not a sam-amg journal`);
-  if (pendingLine !== undefined && (await endsWithNewline(file))) addEntry(pendingLine, n);
-  return { fingerprint, entries, warnings };
-
-  function addEntry(line: string, lineNo: number): void {
-    if (line.trim() === '') return;
-    try {
-      const entry = parseEntry(line);
-      entries.set(entry.result.relPath, entry);
-    } catch (err) {
-      warnings.push(`journal ${file} line ${lineNo} ignored (${err instanceof Error ? err.message : String(err)}); that image is recomputed`);
-    }
-  }
+  if (pendingLine !== undefined && (await endsWithNewline(file))) onLine(pendingLine, n);
+  return fingerprint;
 }
 
 /** An open journal being appended to. */

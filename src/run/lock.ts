@@ -9,7 +9,17 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { describeFsError, errorCode } from '../output/errno.js';
+import { isFolderFormat, type OutputFormat } from '../output/sink.js';
+
+/** The lock's name inside the output folder of a folder format. */
+export const LOCK_FILE_NAME = '.sam-amg.lock';
+
+/** Where the lock of an output lives: inside the output folder of a folder format, next to a file output. */
+export function lockPathFor(format: OutputFormat, out: string): string {
+  return isFolderFormat(format) ? path.join(out, LOCK_FILE_NAME) : `${out}.lock`;
+}
 
 /** What a lock file holds. */
 export interface LockOwner {
@@ -69,7 +79,7 @@ export class OutputLock {
       }
       // Stale: the owner died without removing it. Check it is still the same lock just before removing it.
       const again = await readOwner(lockPath);
-      if (again && again !== 'new' && again.pid === held.pid && again.host === held.host && again.started === held.started) {
+      if (again && again !== 'new' && sameOwner(again, held)) {
         warn(`taking over the stale lock ${lockPath} of process ${held.pid}, which is no longer running`);
         await fsp.rm(lockPath, { force: true });
       }
@@ -82,7 +92,7 @@ export class OutputLock {
     if (this.released) return;
     this.released = true;
     const held = await readOwner(this.path);
-    if (held && held !== 'new' && held.pid === this.owner.pid && held.host === this.owner.host && held.started === this.owner.started) {
+    if (held && held !== 'new' && sameOwner(held, this.owner)) {
       await fsp.rm(this.path, { force: true });
     }
   }
@@ -93,7 +103,7 @@ export class OutputLock {
     this.released = true;
     try {
       const held = parseOwner(readFileSync(this.path, 'utf8'));
-      if (held && held.pid === this.owner.pid && held.host === this.owner.host) rmSync(this.path, { force: true });
+      if (held && sameOwner(held, this.owner)) rmSync(this.path, { force: true });
     } catch {
       // Gone already, or unreadable: nothing to do on the way out.
     }
@@ -119,6 +129,11 @@ async function readOwner(file: string): Promise<LockOwner | 'new' | null | undef
   // A lock being created right now may still be empty: it is held, by whom is not known yet.
   if (text === '') return 'new';
   return parseOwner(text);
+}
+
+/** Whether two lock owners are the same run: a later run may reuse the pid, so the start time counts too. */
+function sameOwner(a: LockOwner, b: LockOwner): boolean {
+  return a.pid === b.pid && a.host === b.host && a.started === b.started;
 }
 
 function parseOwner(text: string): LockOwner | null {

@@ -6,7 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import type { RunError } from '../output/coco.js';
 import type { InputItem } from './inputs.js';
-import { fingerprintDifferences, Journal, readJournal, type JournalEntry, type JournalFingerprint } from './journal.js';
+import { countJournalEntries, fingerprintDifferences, Journal, readJournal, type JournalEntry, type JournalFingerprint } from './journal.js';
 
 /** What the journal side reports as it goes (the CLI words it). */
 export interface ResumeReporter {
@@ -59,12 +59,9 @@ export interface Resumed {
  */
 export async function resumeJournal(o: ResumeOptions): Promise<Resumed> {
   const restored = new Map<number, JournalEntry>();
-  const existing = await readJournal(o.journalFile).catch((err: unknown) => {
-    // Without --resume a file we cannot read as a journal is simply replaced.
-    if (o.resume) throw err;
-    return null;
-  });
+  let reopen = false;
   if (o.resume) {
+    const existing = await readJournal(o.journalFile);
     if (existing === null) {
       o.report.journalMissing(o.journalFile);
     } else {
@@ -72,12 +69,16 @@ export async function resumeJournal(o: ResumeOptions): Promise<Resumed> {
       if (diff.length > 0) throw new ResumeMismatch(o.journalFile, diff);
       for (const w of existing.warnings) o.report.journalLineIgnored(w);
       await matchJournal(o.items, existing.entries, o.early, restored);
+      reopen = true;
     }
-  } else if (existing !== null && existing.entries.size > 0 && o.journal) {
-    o.report.journalReplaced(o.journalFile, existing.entries.size);
+  } else if (o.journal) {
+    // Only the warning needs the old journal: count its images without decoding them. A file we cannot read as a
+    // journal is simply replaced.
+    const done = await countJournalEntries(o.journalFile).catch(() => null);
+    if (done !== null && done > 0) o.report.journalReplaced(o.journalFile, done);
   }
   if (!o.journal) return { restored };
-  const journal = o.resume && existing !== null ? await Journal.reopen(o.journalFile) : await Journal.create(o.journalFile, o.fingerprint);
+  const journal = reopen ? await Journal.reopen(o.journalFile) : await Journal.create(o.journalFile, o.fingerprint);
   if (journal.truncatedBytes > 0) o.report.journalTruncated(journal.truncatedBytes);
   return { journal, restored };
 }

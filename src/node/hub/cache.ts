@@ -1,8 +1,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { copyFile, mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { getRepoFolderName } from '@huggingface/hub';
+import { isInsideDir } from '../../output/paths.js';
+
+export { isInsideDir };
 
 /** A full commit id; anything else is a branch, tag or ref name resolved through `refs/`. */
 export const COMMIT_RE = /^[0-9a-f]{40}$/;
@@ -47,12 +50,6 @@ export function unsafeRepoPath(p: string): string | undefined {
     if (seg === '' || seg === '.' || seg === '..') return `it has ${seg === '' ? 'an empty' : `a '${seg}'`} segment`;
   }
   return undefined;
-}
-
-/** `child` lies strictly inside `dir` once both are resolved (a last guard before writing into the cache). */
-export function isInsideDir(child: string, dir: string): boolean {
-  const rel = relative(resolve(dir), resolve(child));
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }
 
 function expandHome(p: string): string {

@@ -9,9 +9,15 @@ import type { RunError } from '../coco.js';
 import { describeFsError, errorCode } from '../errno.js';
 import { asError, isFolderFormat, type FinishReport, type OutputFormat } from '../sink.js';
 
+/** The error list's name inside the output folder of a folder format. */
+export const ERRORS_FILE_NAME = 'errors.json';
+
+/** How every error list starts: how a file is recognised as one. */
+export const ERROR_LIST_PREFIX = '{"errors":[';
+
 /** Where the error list of the sa1b, amg-png and jsonl formats lives. */
 export function errorsPathFor(format: OutputFormat, out: string): string {
-  return isFolderFormat(format) ? path.join(out, 'errors.json') : `${out}.errors.json`;
+  return isFolderFormat(format) ? path.join(out, ERRORS_FILE_NAME) : `${out}.errors.json`;
 }
 
 /** `{"errors":[…]}` (one error per line) when there are errors; otherwise a stale file from an earlier run is removed. */
@@ -25,7 +31,7 @@ export async function writeErrorList(file: string, errors: readonly RunError[]):
     return;
   }
   const rows = errors.map((e) => JSON.stringify({ file: e.file, stage: e.stage, message: e.message }));
-  await writeFileAtomic(file, `{"errors":[\n${rows.join(',\n')}\n]}\n`);
+  await writeFileAtomic(file, `${ERROR_LIST_PREFIX}\n${rows.join(',\n')}\n]}\n`);
 }
 
 /** The error-list part of a sink's finish: nothing without a list file (merge), else the list or why it failed. */
