@@ -38,9 +38,10 @@ import { createCandidateEvaluator, postprocessWorkerCount } from '../src/node/po
 import { decodeImage } from '../src/node/decode.js';
 import { CandidateMasker } from '../src/mask/candidate-mask.js';
 import { UpscalePlan } from '../src/mask/upscale.js';
-import type { LogitGeometry } from '../src/core/types.js';
+import type { LogitGeometry } from '../src/base/types.js';
 import type { DecodedBatch, EncodedCrop } from '../src/model/adapter.js';
-import { cocoDocument, writeFileAtomic, cocoChunks, type ImageResult } from '../src/output/index.js';
+import { cocoDocument, cocoChunks, type ImageResult } from '../src/output/index.js';
+import { writeFileAtomic } from '../src/fs/atomic.js';
 import { defaultThreads } from '../src/node/session.js';
 import { encodeRowMajor, uncropRle } from '../src/rle/rle.js';
 import { plainMask, upscalePlain } from '../test/oracle/plain-postprocess.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { writeCostRealisticModel } from '../fixtures/cost-realistic.js';
 import { buildLayerGrids } from '../src/amg/point-grid.js';
-import type { RgbImage } from '../src/core/types.js';
+import type { RgbImage } from '../src/base/types.js';
 import { parsePreprocessorConfig, preprocess } from '../src/image/preprocess.js';
 import { createDecoder, PlainDecoder } from '../src/model/decoder.js';
 import { HF_SAM } from '../src/model/layouts/hugging-face.js';

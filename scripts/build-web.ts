@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions } from 'esbuild';
+import { errorMessage } from '../src/base/errors.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -72,7 +73,7 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLTo
   (process.argv[2] !== undefined ? buildWeb(process.argv[2]).then((d) => [d]) : Promise.all([buildWeb(), buildWebApp()])).then(
     (dirs) => process.stdout.write(`build-web: ${dirs.map((dir) => path.relative(process.cwd(), dir) || dir).join(', ')}\n`),
     (err: unknown) => {
-      process.stderr.write(`build-web: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.stderr.write(`build-web: ${errorMessage(err)}\n`);
       process.exitCode = 1;
     },
   );

@@ -18,6 +18,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { errorMessage } from '../src/base/errors.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SHARED = path.resolve(ROOT, '../shared');
@@ -114,7 +115,7 @@ export async function startWebServer(opts: WebServerOptions = {}): Promise<WebSe
 
   const server = http.createServer((req, res) => {
     void handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) send(res, 500, `${err instanceof Error ? err.message : String(err)}\n`);
+      if (!res.headersSent) send(res, 500, `${errorMessage(err)}\n`);
       else res.destroy();
     });
   });
@@ -215,7 +216,7 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLTo
     for (const m of models) process.stdout.write(`  ${server.url}models/${m.name}/\n`);
   })().catch((err: unknown) => {
     const code = (err as { code?: string }).code;
-    process.stderr.write(`sam-amg web: ${code === 'EADDRINUSE' ? 'that port is in use: try npm run web -- --port 0' : err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`sam-amg web: ${code === 'EADDRINUSE' ? 'that port is in use: try npm run web -- --port 0' : errorMessage(err)}\n`);
     process.exitCode = 1;
   });
 }

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MaskRecord } from '../src/core/types.js';
+import type { MaskRecord } from '../src/base/types.js';
 import { AMG_PNG_HEADER, amgPngCsv, amgPngFolderFor, amgPngRow } from '../src/output/amg-png.js';
 import type { CocoDocument } from '../src/output/coco.js';
 import { parseCocoDocument } from '../src/output/coco-parse.js';

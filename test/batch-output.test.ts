@@ -9,7 +9,7 @@ import { PassThrough } from 'node:stream';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MaskGenerator } from '../src/node/mask-generator.js';
-import type { MaskRecord } from '../src/core/types.js';
+import type { MaskRecord } from '../src/base/types.js';
 import { errorsPathFor } from '../src/output/sinks/index.js';
 import { planOutputPaths } from '../src/run/output-plan.js';
 import { createProgress, fmtDuration, formatSummary, plural } from '../src/cli/progress.js';

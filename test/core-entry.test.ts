@@ -9,7 +9,7 @@ import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import * as core from '../src/core/index.js';
 import * as main from '../src/index.js';
-import { VERSION } from '../src/version.js';
+import { VERSION } from '../src/base/version.js';
 
 const ROOT = path.resolve(new URL('..', import.meta.url).pathname);
 

@@ -3,7 +3,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MaskGenerator } from '../src/node/mask-generator.js';
-import type { MaskRecord, RgbImage } from '../src/core/types.js';
+import type { MaskRecord, RgbImage } from '../src/base/types.js';
 import { boxNms } from '../src/nms/nms.js';
 import { decodeToRowMajor, encodeRowMajor, rleArea, rleBoxXYXY, rleIou } from '../src/rle/rle.js';
 import { containsPoint, renderScene, SCENES } from '../fixtures/scenes.js';

@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MaskRecord } from '../src/core/types.js';
+import type { MaskRecord } from '../src/base/types.js';
 import { cocoDocument, jsonlLine, sa1bDocument, serializeCoco, serializeSa1b, type ImageResult } from '../src/output/index.js';
 import { Journal, readJournal, type JournalFingerprint } from '../src/run/journal.js';
 import { encodeRowMajor, rleArea } from '../src/rle/rle.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { RgbImage } from '../src/core/types.js';
+import type { RgbImage } from '../src/base/types.js';
 import { cropImage, parsePreprocessorConfig, preprocess, type PreprocessSpec } from '../src/image/preprocess.js';
 
 const conformance = (model: string): unknown => JSON.parse(

@@ -2,10 +2,9 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { MaskRecord } from '../src/core/types.js';
+import type { MaskRecord } from '../src/base/types.js';
 import {
   JsonlWriter,
-  checkWritableDir,
   cocoChunks,
   cocoDocument,
   jsonlLine,
@@ -14,10 +13,10 @@ import {
   sa1bPathFor,
   serializeCoco,
   serializeSa1b,
-  writeFileAtomic,
   type ImageResult,
   type RunInfo,
 } from '../src/output/index.js';
+import { checkWritableDir, writeFileAtomic } from '../src/fs/atomic.js';
 
 const isRoot = process.getuid?.() === 0;
 

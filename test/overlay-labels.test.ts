@@ -3,7 +3,7 @@
  * that reads on any background; the line width option; same bytes every time.
  */
 import { describe, expect, it } from 'vitest';
-import type { MaskRecord } from '../src/core/types.js';
+import type { MaskRecord } from '../src/base/types.js';
 import { maskColour, overlayPng, parseOverlayStyle, renderOverlay } from '../src/output/overlay.js';
 import { encodeRowMajor } from '../src/rle/rle.js';
 

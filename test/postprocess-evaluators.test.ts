@@ -10,14 +10,14 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MaskGenerator } from '../src/amg/generator.js';
 import type { AmgOptions } from '../src/amg/options.js';
-import type { MaskRecord, RgbImage } from '../src/core/types.js';
+import type { MaskRecord, RgbImage } from '../src/base/types.js';
 import {
   InlineEvaluator,
   type CandidateEvaluator,
   type CandidateOutcome,
   type EvaluationRequest,
 } from '../src/mask/evaluator.js';
-import type { LogitGeometry } from '../src/core/types.js';
+import type { LogitGeometry } from '../src/base/types.js';
 import type { AdapterTimings, DecodedBatch, EncodedCrop, ModelAdapter, ModelFamily } from '../src/model/adapter.js';
 import { parseWorkersFlag, postprocessWorkerCount, WorkerPoolEvaluator } from '../src/node/postprocess-pool.js';
 import { xorshift } from './helpers/image-rng.js';

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { CandidateMasker } from '../src/mask/candidate-mask.js';
 import { UpscalePlan } from '../src/mask/upscale.js';
-import type { LogitGeometry } from '../src/core/types.js';
+import type { LogitGeometry } from '../src/base/types.js';
 import { encodeRowMajor, uncropRle } from '../src/rle/rle.js';
 import { plainMask, upscalePlain } from './oracle/plain-postprocess.js';
 import { xorshift } from './helpers/image-rng.js';

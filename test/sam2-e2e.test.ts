@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderScene } from '../fixtures/scenes.js';
 import { MaskGenerator } from '../src/node/mask-generator.js';
-import type { MaskRecord, RgbImage } from '../src/core/types.js';
+import type { MaskRecord, RgbImage } from '../src/base/types.js';
 import type { DecodedBatch, DecodeOptions, EncodedCrop, ModelAdapter } from '../src/model/adapter.js';
 import { loadModel } from '../src/node/model-folder.js';
 import { encodeRowMajor, rleArea, rleBoxXYXY, rleIou } from '../src/rle/rle.js';

@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MaskRecord } from '../src/core/types.js';
+import type { MaskRecord } from '../src/base/types.js';
 import { readMaskSet } from '../src/output/read.js';
 import { IMAGE_EXTENSIONS } from '../src/node/decode.js';
 import { cocoDocument, serializeCoco, type ImageResult, type RunInfo } from '../src/output/index.js';

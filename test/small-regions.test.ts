@@ -4,7 +4,7 @@ import { cleanLowResLogits, removeSmallRegions } from '../src/mask/small-regions
 import { cleanMask } from '../src/amg/small-region-pass.js';
 import { encodeRowMajor, decodeToRowMajor } from '../src/rle/rle.js';
 import { MaskGenerator } from '../src/amg/generator.js';
-import type { RgbImage } from '../src/core/types.js';
+import type { RgbImage } from '../src/base/types.js';
 import type { DecodedBatch, EncodedCrop, ModelAdapter } from '../src/model/adapter.js';
 
 /** Parses a picture: '#' set, '.' unset, one string per row. */

@@ -14,7 +14,7 @@ import type { DecodedBatch, EncodedCrop } from '../model/adapter.js';
 import type { Rle } from '../rle/rle.js';
 import type { GeneratorStats } from './generator.js';
 import type { AmgOptions } from './options.js';
-import type { BoxXYXY } from '../core/types.js';
+import type { BoxXYXY } from '../base/types.js';
 
 const f32 = Math.fround;
 const now = (): number => performance.now() / 1000;

@@ -14,7 +14,7 @@ import { buildLayerGrids } from './point-grid.js';
 import { removeSmallRegionsFromRecords } from './small-region-pass.js';
 import { CropPostprocessor } from './crop-postprocessor.js';
 export { SAM2_CLEANUP_THRESHOLD } from './crop-postprocessor.js';
-import type { BoxXYXY, MaskRecord, RgbImage } from '../core/types.js';
+import type { BoxXYXY, MaskRecord, RgbImage } from '../base/types.js';
 
 const f32 = Math.fround;
 const now = (): number => performance.now() / 1000;

@@ -6,7 +6,7 @@
 import { removeSmallRegions, type OpenSides } from '../mask/small-regions.js';
 import { boxNms } from '../nms/nms.js';
 import { encodeRowMajor, forEachColumnSegment, rleArea, rleBoxXYXY, uncropRle, type Rle } from '../rle/rle.js';
-import type { MaskRecord } from '../core/types.js';
+import type { MaskRecord } from '../base/types.js';
 
 /** A mask after clean-up, as a window of the image (the mask is zero outside it). */
 interface Cleaned {

@@ -4,7 +4,7 @@
  * and `help <command>` print usage, and a bare `sam-amg` prints usage (exit 2: nothing was done).
  */
 import { Command, CommanderError } from 'commander';
-import { VERSION } from '../version.js';
+import { VERSION } from '../base/version.js';
 import { buildCompareCommand } from './compare-command.js';
 import { buildMergeCommand } from './merge-command.js';
 import { buildModelsCommand } from './models-command.js';

@@ -12,7 +12,7 @@ import { MergeError, mergedResults, mergedRunInfo, mergeSets, type MergedSet } f
 import { readMaskSet } from '../output/read.js';
 import { createSink } from '../output/sinks/index.js';
 import { lockPathFor, OutputLock } from '../run/lock.js';
-import { isInsideDir } from '../output/paths.js';
+import { isInsideDir } from '../fs/paths.js';
 import { checkOutputDir, checkOutputFile, realPathOf } from './output-checks.js';
 import { plural } from './progress.js';
 import { runDate } from './run-command.js';

@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { cachedSnapshot, DEFAULT_MODEL_ID, formatProgress, hubCacheDir, KNOWN_MODELS, parseHubId, resolveModel } from '../node/hub/index.js';
 import { parseDtype } from '../model/dtype.js';
 import { describeModel } from '../node/describe.js';
+import { errorMessage } from '../base/errors.js';
 
 /** The `models` command group; `setCode` receives each subcommand's exit code. */
 export function buildModelsCommand(setCode: (code: number) => void): Command {
@@ -14,7 +15,7 @@ export function buildModelsCommand(setCode: (code: number) => void): Command {
       await fn();
       setCode(0);
     } catch (err) {
-      process.stderr.write(`sam-amg: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.stderr.write(`sam-amg: ${errorMessage(err)}\n`);
       setCode(2);
     }
   };

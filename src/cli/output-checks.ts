@@ -13,9 +13,9 @@
 import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import { AMG_PNG_HEADER, AMG_PNG_METADATA } from '../output/amg-png.js';
-import { checkWritableDir } from '../output/atomic.js';
-import { describeFsError, errorCode } from '../output/errno.js';
-import { isInsideDir } from '../output/paths.js';
+import { checkWritableDir } from '../fs/atomic.js';
+import { describeFsError, errorCode } from '../fs/errno.js';
+import { isInsideDir } from '../fs/paths.js';
 import { sniffOutput } from '../output/read.js';
 import { ERROR_LIST_PREFIX, ERRORS_FILE_NAME } from '../output/sinks/error-list.js';
 import { JOURNAL_FILE_NAME, JOURNAL_HEADER_PREFIX } from '../run/journal.js';

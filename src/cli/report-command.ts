@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { MAX_IMAGE_PIXELS } from '../amg/options.js';
 import { LIMIT_BOUNDS } from '../compare/compare.js';
 import { DEFAULT_MAX_PIXELS } from '../node/decode.js';
-import { describeFsError } from '../output/errno.js';
+import { describeFsError } from '../fs/errno.js';
 import { buildReport, DEFAULT_PAGE_SIZE, ReadError, type BuildReportOptions } from '../report/build.js';
 import type { ReportProblem } from '../report/data.js';
 import { checkReportTarget, ReportTargetError } from '../report/folder.js';
@@ -18,6 +18,7 @@ import type { InputItem } from '../run/inputs.js';
 import { CLI_BOUNDS, checkBound, parseNumber } from './numbers.js';
 import { safeWrite, say as sayRun } from './streams.js';
 import { UsageError } from './usage.js';
+import { errorMessage } from '../base/errors.js';
 
 /** Problem lines printed before the rest are only counted (the index page lists them all). */
 const MAX_PROBLEM_LINES = 20;
@@ -106,7 +107,7 @@ async function runReport(opts: BuildReportOptions, say: (msg: string) => void, q
     }
     return r.problems.length > 0 ? 1 : 0;
   } catch (err) {
-    say(err instanceof Error ? err.message : String(err));
+    say(errorMessage(err));
     return err instanceof ReadError || err instanceof ReportTargetError ? 2 : 1;
   }
 }

@@ -24,7 +24,7 @@ import { journalPathFor } from '../run/journal.js';
 import { LockError, lockPathFor, OutputLock } from '../run/lock.js';
 import { planOutputPaths } from '../run/output-plan.js';
 import { resolveShard, shardItems, type ResolvedShard } from '../run/shard.js';
-import { VERSION } from '../version.js';
+import { VERSION } from '../base/version.js';
 import { runBatchFlow } from './batch-run.js';
 import { CLI_BOUNDS, checkBound, parseNumber } from './numbers.js';
 import {
@@ -41,6 +41,7 @@ import { SignalGuard } from './signals.js';
 import { say } from './streams.js';
 import { cliMessage, UsageError } from './usage.js';
 import { checkRunReport, reportAfterRun } from './report-command.js';
+import { errorMessage } from '../base/errors.js';
 
 /** Exit codes: every image succeeded, some failed, usage or model error. */
 export const EXIT = { ok: 0, someFailed: 1, usage: 2 } as const;
@@ -143,7 +144,7 @@ export async function amgOptionsFromFlags(f: RunFlags): Promise<Partial<AmgOptio
     try {
       text = (await readRegularFile(f.pointGrids, MAX_GRID_FILE_BYTES)).toString('utf8');
     } catch (err) {
-      throw new UsageError(`--point-grids: cannot read ${f.pointGrids}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new UsageError(`--point-grids: cannot read ${f.pointGrids}: ${errorMessage(err)}`);
     }
     try {
       pointGrids = JSON.parse(text) as number[][][];

@@ -3,6 +3,7 @@
  * names options by their keys (`pointsPerSide`), the command line by its flags (`--points-per-side`).
  */
 import { OptionsError, type OptionKey } from '../amg/options.js';
+import { errorMessage } from '../base/errors.js';
 
 /** A mistake in how the command was called; reported as one `sam-amg: …` line, exit code 2. */
 export class UsageError extends Error {
@@ -31,5 +32,5 @@ export const OPTION_FLAGS: Readonly<Record<OptionKey, string>> = {
 /** The message of any error as the command line shows it: option keys become flags. */
 export function cliMessage(err: unknown): string {
   if (err instanceof OptionsError) return err.messageWith((k) => OPTION_FLAGS[k]);
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }

@@ -29,7 +29,7 @@ export * from '../rle/rle.js';
 export { InlineEvaluator, type CandidateEvaluator } from '../mask/evaluator.js';
 export { preprocess, cropImage, parsePreprocessorConfig, type Preprocessed, type PreprocessSpec } from '../image/preprocess.js';
 export { rgbFromRgba } from '../image/rgba.js';
-export type { MaskRecord, RgbImage, BoxXYXY, BoxXYWH, LogitGeometry } from './types.js';
+export type { MaskRecord, RgbImage, BoxXYXY, BoxXYWH, LogitGeometry } from '../base/types.js';
 export type { ModelAdapter, ModelFamily, EncodedCrop, DecodedBatch, DecodeOptions } from '../model/adapter.js';
 export { createRuntime, type OrtRuntime, type OrtBinding, type RuntimeSettings, type SessionMemory } from '../model/runtime.js';
 export type { ModelFiles } from '../model/files.js';
@@ -38,4 +38,4 @@ export { UrlModelFiles, loadModelFromUrl, type FetchLike } from '../model/url-fi
 export { LAYOUTS, type LayoutSpec } from '../model/layouts/index.js';
 export { ModelError } from '../model/errors.js';
 export { cocoDocument, serializeCoco, type CocoDocument, type ImageResult, type RunInfo } from '../output/coco.js';
-export { VERSION } from '../version.js';
+export { VERSION } from '../base/version.js';

@@ -1,7 +1,7 @@
 /**
  * Crop pyramid geometry, exactly as the reference computes it (amg-reference.md, "Crop boxes").
  */
-import type { BoxXYXY } from '../core/types.js';
+import type { BoxXYXY } from '../base/types.js';
 
 /** The crop boxes of an image and the pyramid layer each belongs to (layer 0 is the whole image). */
 export interface CropPlan {

@@ -1,7 +1,7 @@
 /**
  * RgbImage → encoder `pixel_values` (1×3×S×S NCHW float32), following the model folder's preprocessor config.
  */
-import type { RgbImage } from '../core/types.js';
+import type { RgbImage } from '../base/types.js';
 import type { PreprocessSpec } from './preprocess-config.js';
 import { resizeAntialiasFloat } from './resize-float.js';
 import { longestEdgeSize, resizeBilinearPillow } from './resize-pillow.js';

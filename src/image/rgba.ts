@@ -2,7 +2,7 @@
  * Pixels from a browser canvas (RGBA, as ImageData holds them) as the RgbImage the generator takes. Alpha is
  * dropped, not composited, as the reference's OpenCV reading does (amg-reference.md, "Image decoding").
  */
-import type { RgbImage } from '../core/types.js';
+import type { RgbImage } from '../base/types.js';
 
 /** `data` is width × height × 4 bytes, row-major RGBA. */
 export function rgbFromRgba(data: Uint8Array | Uint8ClampedArray, width: number, height: number): RgbImage {

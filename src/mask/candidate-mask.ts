@@ -14,7 +14,7 @@
  * box() finds the same box as a full pass by scanning columns from both ends only as far as the box can still grow.
  */
 import type { Rle } from '../rle/rle.js';
-import type { BoxXYXY } from '../core/types.js';
+import type { BoxXYXY } from '../base/types.js';
 import type { UpscalePlan } from './upscale.js';
 
 /** Counts of upscaled logits above the two stability thresholds. */

@@ -4,11 +4,11 @@
  * inline (InlineEvaluator) and on worker threads (src/node/postprocess-pool.ts) run this same function, so their
  * outcomes are identical. Browser-safe: no Node built-ins here.
  */
-import type { BoxXYXY } from '../core/types.js';
+import type { BoxXYXY } from '../base/types.js';
 import { CandidateMasker, type CandidateMask, type StabilityCounts } from './candidate-mask.js';
 import { cleanLowResLogits } from './small-regions.js';
 import { UpscalePlan } from './upscale.js';
-import type { LogitGeometry } from '../core/types.js';
+import type { LogitGeometry } from '../base/types.js';
 
 /** What every candidate of one crop is evaluated against (float32 thresholds, as the generator computes them). */
 export interface EvaluationSettings {

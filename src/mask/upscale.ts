@@ -7,7 +7,7 @@
  * Nothing here allocates per candidate; the plan is built once per crop geometry and shared by all candidates.
  */
 
-import type { LogitGeometry } from '../core/types.js';
+import type { LogitGeometry } from '../base/types.js';
 
 const f32 = Math.fround;
 

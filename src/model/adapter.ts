@@ -1,7 +1,7 @@
 /**
  * The one interface the algorithm sees. Each model family/layout implements it; the generator never asks which.
  */
-import type { LogitGeometry, RgbImage } from '../core/types.js';
+import type { LogitGeometry, RgbImage } from '../base/types.js';
 
 /** Model family, which decides the reference generator's defaults and number handling. */
 export type ModelFamily = 'sam' | 'sam2';

@@ -9,6 +9,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { FeedSpec, ProbeKind } from './decoder-spec.js';
 import { optimiseDecoder, type NotOptimised, type OptimisedDecoder } from './optimise/index.js';
 import type { Feeds, OrtRuntime } from './runtime.js';
+import { errorMessage } from '../base/errors.js';
 
 /** What adapters need from a decoder. */
 export interface Decoder {
@@ -187,7 +188,7 @@ export async function createDecoder(
   try {
     result = optimise(await source.bytes(), spec);
   } catch (err) {
-    warn(`${file}: the decoder graph optimiser failed (${err instanceof Error ? err.message : String(err)}); using the original graph`);
+    warn(`${file}: the decoder graph optimiser failed (${errorMessage(err)}); using the original graph`);
     return new PlainDecoder(original, 'optimiser failed');
   }
   if ('skipped' in result) return new PlainDecoder(original, result.skipped);
@@ -214,7 +215,7 @@ export async function createDecoder(
       }
     }
   } catch (err) {
-    warn(`${file}: the optimised decoder graph cannot be used (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); using the original graph`);
+    warn(`${file}: the optimised decoder graph cannot be used (${errorMessage(err).split('\n')[0]}); using the original graph`);
     await split?.release();
     return new PlainDecoder(original, 'optimised graph failed to load or run');
   }

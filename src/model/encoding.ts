@@ -3,7 +3,7 @@
  * prompt mapping from crop pixels to the model's input frame.
  */
 import type { InferenceSession } from 'onnxruntime-common';
-import type { LogitGeometry, RgbImage } from '../core/types.js';
+import type { LogitGeometry, RgbImage } from '../base/types.js';
 import { preprocess, type PreprocessSpec } from '../image/preprocess.js';
 import type { AdapterTimings, EncodedCrop } from './adapter.js';
 import type { Feeds, OrtRuntime } from './runtime.js';

@@ -13,6 +13,7 @@ import { ModelError } from './errors.js';
 import type { ModelFiles } from './files.js';
 import { LAYOUTS, type EncoderKind, type LayoutSpec } from './layouts/index.js';
 import type { OrtRuntime } from './runtime.js';
+import { errorMessage } from '../base/errors.js';
 
 /**
  * Options for loading a model. `optimise: false` runs the decoder graph as exported (the CLI's --no-optimise);
@@ -230,7 +231,7 @@ async function readPreprocessor(files: ModelFiles): Promise<PreprocessSpec> {
   try {
     return parsePreprocessorConfig(json, files.label('preprocessor_config.json'));
   } catch (err) {
-    throw new ModelError(err instanceof Error ? err.message : String(err));
+    throw new ModelError(errorMessage(err));
   }
 }
 
@@ -244,6 +245,6 @@ async function readJson(files: ModelFiles, rel: string): Promise<unknown> {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new ModelError(`${files.label(rel)}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+    throw new ModelError(`${files.label(rel)}: not valid JSON (${errorMessage(err)})`);
   }
 }

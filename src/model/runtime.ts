@@ -5,6 +5,7 @@
  */
 import type { InferenceSession, Tensor, TensorConstructor } from 'onnxruntime-common';
 import { ModelError } from './errors.js';
+import { errorMessage } from '../base/errors.js';
 
 /** Tensors by input or output name. */
 export type Feeds = Record<string, Tensor>;
@@ -60,7 +61,7 @@ export function createRuntime(binding: OrtBinding, settings: RuntimeSettings): O
           ? await binding.InferenceSession.create(model, options)
           : await binding.InferenceSession.create(model, options);
       } catch (err) {
-        const msg = err instanceof Error ? err.message : String(err);
+        const msg = errorMessage(err);
         throw new ModelError(`${label}: ONNX Runtime cannot load it: ${msg.split('\n')[0]}${settings.loadErrorHint ?? ''}`);
       }
     },

@@ -7,6 +7,7 @@ import { ModelError } from './errors.js';
 import type { ModelFiles } from './files.js';
 import { loadModelFrom, type LoadedModel, type LoadModelOptions } from './load.js';
 import type { OrtRuntime } from './runtime.js';
+import { errorMessage } from '../base/errors.js';
 
 /** The subset of fetch this reader uses (the global one by default). */
 export type FetchLike = (url: string, init?: { method?: string }) => Promise<{ ok: boolean; status: number; arrayBuffer(): Promise<ArrayBuffer> }>;
@@ -64,7 +65,7 @@ export class UrlModelFiles implements ModelFiles {
     if (!p) {
       p = this.fetchFn(this.label(rel)).then(
         async (res) => (res.ok ? new Uint8Array(await res.arrayBuffer()) : res.status === 404 || res.status === 410 ? null : Promise.reject(new ModelError(`${this.label(rel)}: HTTP ${res.status}`))),
-        (err: unknown) => Promise.reject(new ModelError(`${this.label(rel)}: cannot fetch it (${err instanceof Error ? err.message : String(err)})`)),
+        (err: unknown) => Promise.reject(new ModelError(`${this.label(rel)}: cannot fetch it (${errorMessage(err)})`)),
       );
       this.bodies.set(rel, p);
     }

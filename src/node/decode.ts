@@ -3,9 +3,10 @@
  * EXIF orientation applied, grey replicated, alpha dropped (not composited), 16-bit → high byte, CMYK → RGB by OpenCV's formula.
  */
 import sharp, { type Metadata } from 'sharp';
-import type { RgbImage } from '../core/types.js';
+import type { RgbImage } from '../base/types.js';
 import { cmykToRgb } from '../image/cmyk.js';
 import { InputFileError, readRegularFile } from './read-input.js';
+import { errorMessage } from '../base/errors.js';
 
 /** File extensions (lower case, with the dot) of the formats decodeImage accepts. */
 export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
@@ -36,7 +37,7 @@ export interface DecodeOptions {
 
 /** Map sharp/libvips failures to a short, stable reason. */
 function reasonOf(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
+  const msg = errorMessage(err);
   if (/unsupported image format/i.test(msg)) return 'not a supported image';
   if (/exceeds pixel limit/i.test(msg)) return 'image is over the pixel limit (--max-pixels)';
   return 'truncated or corrupt image data';

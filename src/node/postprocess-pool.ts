@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { InlineEvaluator, type CandidateEvaluator, type CandidateOutcome, type EvaluationRequest } from '../mask/evaluator.js';
 import type { WorkerReply, WorkerTask } from './postprocess-worker.js';
 import { defaultThreads } from './session.js';
+import { asError } from '../base/errors.js';
 
 /** Candidates per chunk: small enough to balance, large enough that messaging costs nothing. */
 const CHUNK = 8;
@@ -168,7 +169,7 @@ export class WorkerPoolEvaluator implements CandidateEvaluator {
     try {
       c.resolve(this.inline.evaluate(c.request));
     } catch (err) {
-      c.reject(err instanceof Error ? err : new Error(String(err)));
+      c.reject(asError(err));
     }
   }
 }

@@ -4,6 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { evaluateCandidates, MaskerCache, type CandidateOutcome, type EvaluationRequest } from '../mask/evaluator.js';
+import { errorMessage } from '../base/errors.js';
 
 /** A task from the pool, and the reply. */
 export interface WorkerTask {
@@ -27,7 +28,7 @@ port.on('message', (task: WorkerTask) => {
     const reply: WorkerReply = { id: task.id, outcomes };
     port.postMessage(reply, transfer);
   } catch (err) {
-    const reply: WorkerReply = { id: task.id, error: err instanceof Error ? err.message : String(err) };
+    const reply: WorkerReply = { id: task.id, error: errorMessage(err) };
     port.postMessage(reply);
   }
 });

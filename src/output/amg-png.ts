@@ -16,11 +16,11 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { MaskRecord } from '../core/types.js';
+import type { MaskRecord } from '../base/types.js';
 import { decodeToRowMajor, type Rle } from '../rle/rle.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { checkMaskSize, type ImageResult } from './coco.js';
-import { describeFsError } from './errno.js';
+import { describeFsError } from '../fs/errno.js';
 import { pythonFloatRepr, pythonIntStr } from './python-number.js';
 import { finite } from './records.js';
 import { sa1bPathFor } from './sa1b.js';

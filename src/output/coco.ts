@@ -6,7 +6,7 @@
  * A float32 score such as predicted_iou is therefore written as the shortest decimal that reads back to the
  * exact double the float32 widens to (e.g. 0.949999988079071), not as the shortest float32 form ("0.95").
  */
-import type { MaskRecord } from '../core/types.js';
+import type { MaskRecord } from '../base/types.js';
 import { pickMaskFields, recordFields, type MaskFields } from './records.js';
 
 /** One processed image and its masks, in output order. */

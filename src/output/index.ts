@@ -1,8 +1,6 @@
 /** Public surface of the output writers. */
-export * from './atomic.js';
 export * from './coco.js';
 export * from './coco-parse.js';
-export * from './errno.js';
 export * from './jsonl.js';
 export * from './records.js';
 export * from './sa1b.js';

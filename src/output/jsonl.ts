@@ -4,7 +4,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { describeFsError } from './errno.js';
+import { describeFsError } from '../fs/errno.js';
 import type { ImageResult } from './coco.js';
 import { sa1bAnnotations } from './sa1b.js';
 

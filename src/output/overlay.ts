@@ -8,7 +8,7 @@
  * result gives the same bytes.
  */
 import sharp from 'sharp';
-import type { MaskRecord, RgbImage } from '../core/types.js';
+import type { MaskRecord, RgbImage } from '../base/types.js';
 import { decodeToRowMajor, forEachColumnSegment } from '../rle/rle.js';
 import { drawText, fillRect, GLYPH_H, textWidth } from './bitmap-font.js';
 import { MASK_FILL_ALPHA, maskColour } from './mask-colour.js';

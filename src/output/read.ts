@@ -9,7 +9,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { cocoDocumentOf, parseCocoInfo } from './coco-parse.js';
 import type { CocoInfo, RunError } from './coco.js';
-import { describeFsError } from './errno.js';
+import { describeFsError } from '../fs/errno.js';
 import {
   arrayAt,
   fieldAt,
@@ -21,6 +21,7 @@ import {
   stringAt,
   type MaskFields,
 } from './records.js';
+import { errorMessage } from '../base/errors.js';
 
 /** The three output formats. */
 export type MaskSetFormat = 'coco' | 'sa1b' | 'jsonl';
@@ -141,7 +142,7 @@ function fromJsonl(text: string, file: string): MaskSet {
       raw = JSON.parse(line);
     } catch (err) {
       // A torn last line (a crash mid-write) is reported like any other: the file is not a complete output.
-      throw new ReadError(`${where}: not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+      throw new ReadError(`${where}: not valid JSON: ${errorMessage(err)}`);
     }
     if (!isObject(raw)) throw new ReadError(`${where}: expected a JSON object per line`);
     if (!('file_name' in raw) && 'info' in raw) {

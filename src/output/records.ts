@@ -4,8 +4,9 @@
  * write NaN or Infinity as null and produce a file that no reader accepts), and read back by the one record parser
  * every reader uses ({@link parseMaskFields}), which checks that the fields agree with the mask.
  */
-import type { BoxXYWH, MaskRecord } from '../core/types.js';
+import type { BoxXYWH, MaskRecord } from '../base/types.js';
 import { fromCoco, rleArea, rleBoxXYXY, toCoco, type CocoRle, type Rle } from '../rle/rle.js';
+import { errorMessage } from '../base/errors.js';
 
 /** The output fields of one record (the SA-1B annotation without its id). */
 export interface RecordFields {
@@ -99,7 +100,7 @@ export function parseMaskFields(raw: unknown, at: string, image: { width: number
   try {
     rle = fromCoco({ size: [h, w], counts });
   } catch (err) {
-    throw new FormatError(`${at}.segmentation.counts: ${err instanceof Error ? err.message : String(err)}`);
+    throw new FormatError(`${at}.segmentation.counts: ${errorMessage(err)}`);
   }
   const area = nonNegativeIntAt(fieldAt(o, 'area', at), `${at}.area`);
   const pixels = rleArea(rle);

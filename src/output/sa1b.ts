@@ -3,10 +3,10 @@
  */
 import path from 'node:path';
 import type { CocoRle } from '../rle/rle.js';
-import type { BoxXYWH } from '../core/types.js';
+import type { BoxXYWH } from '../base/types.js';
 import type { ImageResult } from './coco.js';
 import { checkMaskSize } from './coco.js';
-import { isInsideDir } from './paths.js';
+import { isInsideDir } from '../fs/paths.js';
 import { recordFields } from './records.js';
 
 /** One annotation, keys in the SA-1B release's order. */

@@ -61,8 +61,3 @@ export interface OutputSink {
    */
   finish(results: readonly ImageResult[], errors: readonly RunError[]): Promise<FinishReport>;
 }
-
-/** `err` as an Error (messages of thrown non-Errors are kept as their string). */
-export function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
-}

@@ -2,6 +2,8 @@
  * Output to a stream instead of a file (`--out -`: stdout): lines or chunks written in order with back-pressure,
  * and a reader that goes away (EPIPE) reported as a failed write rather than an exception that ends the process.
  */
+import { errorMessage } from '../base/errors.js';
+import { errorCode } from '../fs/errno.js';
 
 /** Where streamed JSONL lines go: a file ({@link JsonlWriter}) or a stream ({@link StreamLineWriter}). */
 export interface LineSink {
@@ -72,8 +74,8 @@ export class StreamLineWriter implements LineSink {
   }
 
   private describe(err: unknown): Error {
-    const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
-    const why = code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' ? 'the reader went away (broken pipe)' : err instanceof Error ? err.message : String(err);
+    const code = errorCode(err);
+    const why = code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' ? 'the reader went away (broken pipe)' : errorMessage(err);
     return new Error(`cannot write to ${this.label}: ${why}`, { cause: err });
   }
 }

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describeFsError } from '../output/errno.js';
+import { describeFsError } from '../fs/errno.js';
 
 /** The files of the page. */
 export const REPORT_ASSETS = ['index.html', 'report.js', 'report.css'] as const;

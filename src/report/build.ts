@@ -14,14 +14,14 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import type { MaskRecord, RgbImage } from '../core/types.js';
+import type { MaskRecord, RgbImage } from '../base/types.js';
 import { compareSets, DEFAULT_LIMITS, type ImageReport } from '../compare/compare.js';
 // The one import of the output reader in src/report and the report command (ReadError is re-exported for it).
 import { readMaskSet, setErrors, type MaskSet, type SetAnnotation, type SetImage } from '../output/read.js';
 export { ReadError } from '../output/read.js';
 import { decodeImage } from '../node/decode.js';
-import { describeFsError } from '../output/errno.js';
-import { isInsideDir } from '../output/paths.js';
+import { describeFsError } from '../fs/errno.js';
+import { isInsideDir } from '../fs/paths.js';
 import { fromCoco, type Rle } from '../rle/rle.js';
 import { copyAssets, defaultAssetsDir } from './assets.js';
 import {
@@ -39,6 +39,7 @@ import {
 import { checkReportTarget, makeBuildFolder, swapInFolder } from './folder.js';
 import { displayJpeg, thumbnailJpeg } from './photos.js';
 import { coverage, mean } from './summary.js';
+import { errorMessage } from '../base/errors.js';
 
 /** Thumbnails per index page. */
 export const DEFAULT_PAGE_SIZE = 60;
@@ -304,7 +305,7 @@ async function readPhoto(
   try {
     image = await decodeImage(file, { maxPixels: opts.maxPixels });
   } catch (err) {
-    problem({ file: name, stage: 'photo', message: `${file}: ${err instanceof Error ? err.message : String(err)}` });
+    problem({ file: name, stage: 'photo', message: `${file}: ${errorMessage(err)}` });
     return null;
   }
   if (image.width !== width || image.height !== height) {

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { describeFsError, errorCode } from '../output/errno.js';
+import { describeFsError, errorCode } from '../fs/errno.js';
 import { REPORT_MARKER } from './data.js';
 
 /** A destination the report must not replace (the CLI's exit code 2). */

@@ -3,7 +3,7 @@
  * the image exactly as the run decoded it (EXIF orientation applied), so they line up with the masks.
  */
 import sharp, { type Sharp } from 'sharp';
-import type { MaskRecord, RgbImage } from '../core/types.js';
+import type { MaskRecord, RgbImage } from '../base/types.js';
 import { renderOverlay } from '../output/overlay.js';
 
 /** The display copy's longest side at most (the page stretches it back over the full-resolution mask grid). */

@@ -12,12 +12,10 @@
  * itself is limited by its `uint` counts in the same way).
  */
 
-/** In-memory RLE: column-major run lengths, starting with a run of zeros (may be 0). */
-export interface Rle {
-  h: number;
-  w: number;
-  counts: Uint32Array;
-}
+import type { Rle } from '../base/types.js';
+
+/** In-memory RLE: column-major run lengths, starting with a run of zeros (may be 0); defined at the ground floor. */
+export type { Rle };
 
 /** Compressed RLE as stored in COCO JSON / SA-1B: `size` is [h, w], `counts` the LEB-like string. */
 export interface CocoRle {

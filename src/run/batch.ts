@@ -12,11 +12,12 @@
 import { promises as fsp } from 'node:fs';
 import pLimit from 'p-limit';
 import type { GenerateProgress, MaskGenerator } from '../amg/generator.js';
-import type { RgbImage } from '../core/types.js';
+import type { RgbImage } from '../base/types.js';
 import { decodeImage, ImageDecodeError } from '../node/decode.js';
 import type { ImageResult, RunError } from '../output/coco.js';
-import { errorCode } from '../output/errno.js';
+import { errorCode } from '../fs/errno.js';
 import type { InputItem } from './inputs.js';
+import { asError, errorMessage } from '../base/errors.js';
 
 /** Size and modification time of an input file as it was read; the journal uses them to spot changed files. */
 export interface FileIdentity {
@@ -115,7 +116,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   const outcome: BatchOutcome = { results: [], resultIndex: [], errors: [], errorIndex: [], skipped: 0, interrupted: false };
   const setFatal = (err: unknown): void => {
     stop = true;
-    fatal ??= err instanceof Error ? err : new Error(String(err));
+    fatal ??= asError(err);
   };
   // Emit finished images strictly in input order so streamed output is deterministic.
   let flushing: Promise<void> = Promise.resolve();
@@ -202,11 +203,11 @@ async function processOne(item: InputItem, index: number, generator: MaskGenerat
     return { kind: 'ok', result, seconds: 0, file, timing };
   } catch (err) {
     if (err instanceof StageError) stage = err.stage;
-    const message = err instanceof ImageDecodeError ? err.message : err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     const error: RunError = { file: item.relPath, stage, message: oneLine(message) };
     const code = causeCode(err);
     if (stage !== 'decode' && code !== undefined && DISK_FATAL.has(code)) {
-      return { kind: 'error', error, fatal: err instanceof Error ? err : new Error(String(err)) };
+      return { kind: 'error', error, fatal: asError(err) };
     }
     return { kind: 'error', error };
   }

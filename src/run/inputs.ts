@@ -8,7 +8,7 @@ import type { Dirent, Stats } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { InputFileError, readRegularFile } from '../node/read-input.js';
-import { describeFsError } from '../output/errno.js';
+import { describeFsError } from '../fs/errno.js';
 import { compileGlob, hasGlobMagic, matchName, type GlobSegment } from './glob.js';
 
 /** One image to process. */

@@ -21,14 +21,15 @@
 import { createReadStream, promises as fsp } from 'node:fs';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
-import type { MaskRecord } from '../core/types.js';
+import type { MaskRecord } from '../base/types.js';
 import type { ImageResult } from '../output/coco.js';
-import { writeFileAtomic } from '../output/atomic.js';
-import { describeFsError, errorCode } from '../output/errno.js';
+import { writeFileAtomic } from '../fs/atomic.js';
+import { describeFsError, errorCode } from '../fs/errno.js';
 import { JsonlWriter } from '../output/jsonl.js';
 import { maskRecordOf, parseMaskFields, recordFields } from '../output/records.js';
 import { isFolderFormat, type OutputFormat } from '../output/sink.js';
 import type { FileIdentity } from './batch.js';
+import { errorMessage } from '../base/errors.js';
 
 /** The journal layout version written in the header. */
 export const JOURNAL_VERSION = 1;
@@ -133,7 +134,7 @@ export async function readJournal(file: string): Promise<JournalContents | null>
       const entry = parseEntry(line);
       entries.set(entry.result.relPath, entry);
     } catch (err) {
-      warnings.push(`journal ${file} line ${lineNo} ignored (${err instanceof Error ? err.message : String(err)}); that image is recomputed`);
+      warnings.push(`journal ${file} line ${lineNo} ignored (${errorMessage(err)}); that image is recomputed`);
     }
   });
   return fingerprint === null ? null : { fingerprint, entries, warnings };

@@ -10,7 +10,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describeFsError, errorCode } from '../output/errno.js';
+import { describeFsError, errorCode } from '../fs/errno.js';
 import { isFolderFormat, type OutputFormat } from '../output/sink.js';
 
 /** The lock's name inside the output folder of a folder format. */

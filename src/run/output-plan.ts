@@ -5,6 +5,7 @@
 import path from 'node:path';
 import type { RunError } from '../output/coco.js';
 import type { InputItem } from './inputs.js';
+import { errorMessage } from '../base/errors.js';
 
 /** Per-image output file names, with the items whose name is unusable (escapes the folder, or collides). */
 export interface OutputPlan {
@@ -31,7 +32,7 @@ export function planOutputPaths(
     try {
       target = pathFor(dir, item.relPath);
     } catch (err) {
-      plan.errors.push({ index, error: { file: item.relPath, stage, message: err instanceof Error ? err.message : String(err) } });
+      plan.errors.push({ index, error: { file: item.relPath, stage, message: errorMessage(err) } });
       return;
     }
     const key = process.platform === 'win32' || process.platform === 'darwin' ? target.toLowerCase() : target;

@@ -5,11 +5,11 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { RgbImage } from '../core/types.js';
+import type { RgbImage } from '../base/types.js';
 import { decodeImage } from '../node/decode.js';
-import { writeFileAtomic } from '../output/atomic.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import type { ImageResult } from '../output/coco.js';
-import { pathExists } from '../output/exists.js';
+import { pathExists } from '../fs/exists.js';
 import { overlayPathFor, overlayPng, type OverlayStyle } from '../output/overlay.js';
 import { StageError } from './batch.js';
 import type { InputItem } from './inputs.js';

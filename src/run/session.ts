@@ -15,7 +15,7 @@ import type { GenerateProgress, MaskGenerator } from '../amg/generator.js';
 import { ImageDecodeError } from '../node/decode.js';
 import type { ImageResult, RunError, RunInfo } from '../output/coco.js';
 import type { OverlayStyle } from '../output/overlay.js';
-import { asError, type OutputFormat, type OutputSink } from '../output/sink.js';
+import type { OutputFormat, OutputSink } from '../output/sink.js';
 import { createSink, errorsPathFor } from '../output/sinks/index.js';
 import { runBatch, StageError, type BatchOutcome, type FileIdentity, type ImageTiming } from './batch.js';
 import type { InputItem } from './inputs.js';
@@ -23,6 +23,7 @@ import { journalPathFor, type Journal, type JournalEntry } from './journal.js';
 import { planOutputPaths } from './output-plan.js';
 import { OverlayFiles } from './overlays.js';
 import { resumeJournal, type Resumed, type ResumeReporter } from './resume.js';
+import { asError, errorMessage } from '../base/errors.js';
 
 /** Everything a session needs. */
 export interface SessionParams {
@@ -185,7 +186,7 @@ export class BatchSession {
       } catch (err) {
         const stage = err instanceof StageError ? err.stage : err instanceof ImageDecodeError ? 'decode' : 'output';
         restored.delete(index);
-        early.set(index, { file: items[index].relPath, stage, message: err instanceof Error ? err.message : String(err) });
+        early.set(index, { file: items[index].relPath, stage, message: errorMessage(err) });
       }
     }
 

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MaskRecord } from '../../src/core/types.js';
+import type { MaskRecord } from '../../src/base/types.js';
 import { parseCocoDocument } from '../../src/output/coco-parse.js';
 import { serializeCoco } from '../../src/output/coco.js';
 import { compressCounts, decodeToRowMajor, fromCoco } from '../../src/rle/rle.js';

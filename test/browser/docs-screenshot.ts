@@ -14,6 +14,7 @@ import { main } from '../../src/cli/main.js';
 import { buildWeb } from '../../scripts/build-web.js';
 import { launchChromium } from './chromium.js';
 import { clickPixel, openReport, rendered } from './report-page.js';
+import { errorMessage } from '../../src/base/errors.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SCENES = ['shapes-640x480.png', 'portrait-500x750.png', 'small-300x300.png'];
@@ -69,7 +70,7 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLTo
     .then(
       (r) => process.stdout.write(`docs:screenshot: ${path.relative(process.cwd(), r.file)} (mask #${r.pinned} pinned)\n`),
       (err: unknown) => {
-        process.stderr.write(`docs:screenshot: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.stderr.write(`docs:screenshot: ${errorMessage(err)}\n`);
         process.exitCode = 1;
       },
     );

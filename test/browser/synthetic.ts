@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { rgbPng } from '../helpers/png.js';
-import type { MaskRecord } from '../../src/core/types.js';
+import type { MaskRecord } from '../../src/base/types.js';
 import { cocoChunks, cocoDocument, type ImageResult } from '../../src/output/coco.js';
 import { jsonlLine } from '../../src/output/jsonl.js';
 import { sa1bDocument, sa1bPathFor, serializeSa1b } from '../../src/output/sa1b.js';

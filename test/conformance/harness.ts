@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MaskGenerator } from '../../src/node/mask-generator.js';
 import type { AmgOptions } from '../../src/amg/options.js';
-import type { MaskRecord, RgbImage } from '../../src/core/types.js';
+import type { MaskRecord, RgbImage } from '../../src/base/types.js';
 import { matchMasks, nearestMask, type MatchItem } from '../../src/compare/match.js';
 import { orderAgreement } from '../../src/compare/order.js';
 import { decodeImage } from '../../src/node/decode.js';

@@ -3,7 +3,7 @@
  * reference's two bilinear resizes (float32 steps as torch computes them), then count and threshold pixel by pixel.
  */
 import { bilinearAxis, lerp2 } from '../../src/mask/upscale.js';
-import type { LogitGeometry } from '../../src/core/types.js';
+import type { LogitGeometry } from '../../src/base/types.js';
 
 /** Bilinear resize of a row-major float image (align_corners = false), float32 arithmetic. */
 export function resizeBilinear(src: Float32Array, inW: number, inH: number, outW: number, outH: number): Float32Array {

@@ -5,6 +5,7 @@
  * semi-transparent pixels may differ by rounding.
  */
 import { rgbFromRgba, type RgbImage } from '../../src/core/index.js';
+import { errorMessage } from '../../src/base/errors.js';
 
 /** A decoded image: the generator's pixels, and a bitmap to draw. */
 export interface DecodedImage {
@@ -18,7 +19,7 @@ export async function decodeImageBlob(blob: Blob, name: string): Promise<Decoded
   try {
     bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', imageOrientation: 'from-image', premultiplyAlpha: 'none' });
   } catch (err) {
-    throw new Error(`${name}: the browser cannot decode it as an image (${err instanceof Error ? err.message : String(err)})`);
+    throw new Error(`${name}: the browser cannot decode it as an image (${errorMessage(err)})`);
   }
   const { width, height } = bitmap;
   const canvas = new OffscreenCanvas(width, height);

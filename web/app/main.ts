@@ -12,6 +12,7 @@ import { decodeImageBlob, type DecodedImage } from './decode.js';
 import { configureWasm, loadPageModel, webgpuAvailable, type Backend, type PageModel } from './engine.js';
 import type { HookRequest, HookResult } from './hook.js';
 import { MaskView } from './view.js';
+import { errorMessage } from '../../src/base/errors.js';
 
 type BoundKey = keyof typeof OPTION_BOUNDS;
 
@@ -108,9 +109,6 @@ function setBusy(b: boolean): void {
   document.body.dataset.busy = b ? '1' : '0';
 }
 
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /** Decodes and shows an image (a picked or dropped file, or a fetched URL). */
 async function openImage(blob: Blob, name: string): Promise<number> {
@@ -200,7 +198,7 @@ async function generateFromUi(): Promise<void> {
   try {
     await generate();
   } catch (err) {
-    setStatus(message(err), 'error');
+    setStatus(errorMessage(err), 'error');
   }
 }
 
@@ -209,7 +207,7 @@ async function openFromUi(file: File): Promise<void> {
   try {
     await openImage(file, file.name);
   } catch (err) {
-    setStatus(message(err), 'error');
+    setStatus(errorMessage(err), 'error');
     return;
   }
   await generateFromUi();
@@ -279,7 +277,7 @@ async function start(): Promise<void> {
         const decodeMs = await openImage(await res.blob(), name);
         return { ...(await generate()), decodeMs };
       } catch (err) {
-        setStatus(message(err), 'error');
+        setStatus(errorMessage(err), 'error');
         throw err;
       }
     },

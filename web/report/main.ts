@@ -8,6 +8,7 @@ import { el, setChildren } from './dom.js';
 import { GridView } from './grid.js';
 import { hashOf, listImages, parseHash, type Route } from './route.js';
 import { ImageView } from './viewer.js';
+import { errorMessage } from '../../src/base/errors.js';
 
 async function start(): Promise<void> {
   const app = document.getElementById('app') as HTMLElement;
@@ -15,7 +16,7 @@ async function start(): Promise<void> {
   try {
     index = await loadIndex();
   } catch (err) {
-    setChildren(app, el('p', { class: 'error' }, `${err instanceof Error ? err.message : String(err)}: is this the folder sam-amg report wrote?`));
+    setChildren(app, el('p', { class: 'error' }, `${errorMessage(err)}: is this the folder sam-amg report wrote?`));
     return;
   }
   document.title = `${index.title} · sam-amg report`;

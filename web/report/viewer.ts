@@ -13,6 +13,7 @@ import { el, setChildren } from './dom.js';
 import { coord, count, plural, score } from './format.js';
 import { boxOutline, decodeMasks, drawHighlight, drawOrder, fillMask, lineWidth, markHits, outlineMask, type Rgb } from './render.js';
 import { hashOf, type ListState, type Route } from './route.js';
+import { errorMessage } from '../../src/base/errors.js';
 
 /** Colours of a comparison. */
 export const MISSED: Rgb = [255, 40, 80];
@@ -142,7 +143,7 @@ export class ImageView {
       data = await loadImage(n);
     } catch (err) {
       if (ticket !== this.loading) return;
-      setChildren(this.stage, el('p', { class: 'error' }, err instanceof Error ? err.message : String(err)));
+      setChildren(this.stage, el('p', { class: 'error' }, errorMessage(err)));
       this.root.dataset.pending = '0';
       return;
     }

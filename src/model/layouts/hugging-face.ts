@@ -4,7 +4,7 @@
  * prompts of a batch go to the decoder in one call; the decoder returns 3 masks per prompt and has no mask input.
  */
 import type { InferenceSession } from 'onnxruntime-common';
-import type { RgbImage } from '../../core/types.js';
+import type { RgbImage } from '../../base/types.js';
 import type { PreprocessSpec } from '../../image/preprocess.js';
 import type { AdapterTimings, DecodedBatch, DecodeOptions, EncodedCrop, ModelAdapter, ModelFamily } from '../adapter.js';
 import { checkContract, type TensorSpec } from '../contract.js';

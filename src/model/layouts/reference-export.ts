@@ -14,7 +14,7 @@
  * the generator's own exact upscaling applies as for every other layout.
  */
 import type { InferenceSession } from 'onnxruntime-common';
-import type { RgbImage } from '../../core/types.js';
+import type { RgbImage } from '../../base/types.js';
 import type { PreprocessSpec } from '../../image/preprocess.js';
 import type { AdapterTimings, DecodedBatch, DecodeOptions, EncodedCrop, ModelAdapter } from '../adapter.js';
 import { checkContract } from '../contract.js';

@@ -19,7 +19,7 @@
  * when the single-mask token is unstable, and the closest this export can give. `models info` says so.
  */
 import type { InferenceSession } from 'onnxruntime-common';
-import type { RgbImage } from '../../core/types.js';
+import type { RgbImage } from '../../base/types.js';
 import type { PreprocessSpec } from '../../image/preprocess.js';
 import type { AdapterTimings, DecodedBatch, DecodeOptions, EncodedCrop, ModelAdapter } from '../adapter.js';
 import { checkContract, type TensorSpec } from '../contract.js';

@@ -27,6 +27,7 @@ import { pullSlicesUp } from './slices.js';
 import { constantsToInitializers, deadCodeElimination, foldShapes, resolveSequences, unrollLoops, type PSource } from './static-shapes.js';
 import { tokenMajorUpscaling } from './token-major.js';
 import { num, P, product, type Sym } from './sym.js';
+import { errorMessage } from '../../base/errors.js';
 
 /** How the caller feeds the decoder: every input's dims ('P' marks the prompt axis) and what it reads. */
 export interface DecoderSpec {
@@ -69,7 +70,7 @@ export function optimiseDecoder(bytes: Uint8Array, spec: DecoderSpec, skip: read
   try {
     g = OnnxGraph.fromBytes(bytes);
   } catch (err) {
-    return { skipped: `cannot read the graph (${err instanceof Error ? err.message : String(err)})` };
+    return { skipped: `cannot read the graph (${errorMessage(err)})` };
   }
   const inputs = new Map<string, Sym[]>();
   let source: PSource | undefined;
@@ -103,7 +104,7 @@ export function optimiseDecoder(bytes: Uint8Array, spec: DecoderSpec, skip: read
     hoist = skip.includes('hoist') ? undefined : hoistImageSide(g, inputs, new Set(spec.imageInputs), source);
   } catch (err) {
     // The split leaves `g` as it was; an image-side tensor without a static shape, say, only means no split.
-    passes.push(`image side: not split (${err instanceof Error ? err.message : String(err)})`);
+    passes.push(`image side: not split (${errorMessage(err)})`);
     hoist = undefined;
   }
   const main = hoist?.main ?? g;

@@ -3,7 +3,7 @@ import { copyFile, mkdir, rename, rm, symlink, writeFile } from 'node:fs/promise
 import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { getRepoFolderName } from '@huggingface/hub';
-import { isInsideDir } from '../../output/paths.js';
+import { isInsideDir } from '../../fs/paths.js';
 
 export { isInsideDir };
 

@@ -2,9 +2,10 @@
  * COCO: one document for the whole output, written by finish() — atomically to a file (a failure leaves the
  * previous file), or to a stream (`--out -`). Failures go into info.errors.
  */
-import { writeFileAtomic } from '../atomic.js';
+import { writeFileAtomic } from '../../fs/atomic.js';
 import { cocoChunks, cocoDocument, type ImageResult, type RunError, type RunInfo } from '../coco.js';
-import { asError, type FinishReport, type OutputSink } from '../sink.js';
+import { asError } from '../../base/errors.js';
+import type { FinishReport, OutputSink } from '../sink.js';
 import { StreamLineWriter } from '../stream-writer.js';
 
 /** Where a COCO document goes: a file, or a stream that stays open (stdout). */

@@ -4,10 +4,11 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../atomic.js';
+import { writeFileAtomic } from '../../fs/atomic.js';
 import type { RunError } from '../coco.js';
-import { describeFsError, errorCode } from '../errno.js';
-import { asError, isFolderFormat, type FinishReport, type OutputFormat } from '../sink.js';
+import { describeFsError, errorCode } from '../../fs/errno.js';
+import { asError } from '../../base/errors.js';
+import { isFolderFormat, type FinishReport, type OutputFormat } from '../sink.js';
 
 /** The error list's name inside the output folder of a folder format. */
 export const ERRORS_FILE_NAME = 'errors.json';

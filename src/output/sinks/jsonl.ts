@@ -4,10 +4,11 @@
  * A merge knows every image up front and replaces the file once, atomically, at finish. `--out -` writes the
  * lines to a stream. Failures are listed in `<out>.errors.json` (on a stream: only in the error lines on stderr).
  */
-import { writeFileAtomic } from '../atomic.js';
+import { writeFileAtomic } from '../../fs/atomic.js';
 import type { ImageResult, RunError } from '../coco.js';
 import { jsonlLine, JsonlWriter } from '../jsonl.js';
-import { asError, type FinishReport, type OutputSink } from '../sink.js';
+import { asError } from '../../base/errors.js';
+import type { FinishReport, OutputSink } from '../sink.js';
 import { StreamLineWriter, type LineSink } from '../stream-writer.js';
 import { finishErrorList } from './error-list.js';
 

@@ -5,7 +5,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import type { ImageResult, RunError } from '../coco.js';
-import { pathExists } from '../exists.js';
+import { pathExists } from '../../fs/exists.js';
 import type { FinishReport, OutputSink, PerImageLayout } from '../sink.js';
 import { finishErrorList } from './error-list.js';
 

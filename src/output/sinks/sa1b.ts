@@ -1,7 +1,7 @@
 /** SA-1B (`--format sa1b`): `<dir>/<relPath without extension>.json` per image, image_id = output position + 1. */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../atomic.js';
+import { writeFileAtomic } from '../../fs/atomic.js';
 import { sa1bDocument, sa1bPathFor, serializeSa1b } from '../sa1b.js';
 import type { ImageFileFormat } from './per-image.js';
 

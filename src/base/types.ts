@@ -1,8 +1,18 @@
 /**
- * The ground floor: data shared by every room of the pipeline (images, boxes, records, logit geometry). Everything
- * may import from here; this file imports only the RLE type. Masks are always RLE outside one post-processing pass.
+ * The ground floor: data shared by every room of the pipeline (images, boxes, masks as RLE, records, logit
+ * geometry). Everything may import from here; this file imports nothing. Masks are always RLE outside one
+ * post-processing pass.
  */
-import type { Rle } from '../rle/rle.js';
+
+/**
+ * In-memory COCO RLE: column-major run lengths, starting with a run of zeros (may be 0). The codec and the run
+ * arithmetic are src/rle/rle.ts, which re-exports this type.
+ */
+export interface Rle {
+  h: number;
+  w: number;
+  counts: Uint32Array;
+}
 
 /** An image as decoded: 8-bit RGB, row-major, 3 bytes per pixel, EXIF orientation applied. */
 export interface RgbImage {
