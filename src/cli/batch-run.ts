@@ -1,8 +1,8 @@
 /**
  * The batch part of the main command, as the user sees it: the session's events as progress lines and messages,
- * SIGINT/SIGTERM, the closing summary and the exit code. The work itself (journal, resume, output planning, the
- * ordered results and the final write) is src/run/session.ts; run-command.ts does the checks, loads the model and
- * lists the inputs, then hands over here.
+ * SIGINT/SIGTERM, the closing summary and the exit code. The work itself (journal, resume, the ordered results and
+ * the writes through the output plan) is src/run/session.ts; run-command.ts lists the inputs, plans and checks the
+ * output paths, loads the model, then hands over here.
  */
 import { JournalError } from '../run/journal.js';
 import { ResumeMismatch } from '../run/resume.js';

@@ -8,7 +8,8 @@
  *   `--force`;
  * - the inputs: no written path is an input file, and no output folder is an input folder or inside one.
  *
- * Every refusal is a UsageError (exit 2) naming the flag and the reason.
+ * Every refusal is a UsageError (exit 2) naming the flag and the reason. A run checks the paths of its output plan
+ * ({@link checkRunPlan}); `sam-amg merge` checks its one output with the same functions.
  */
 import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
@@ -20,6 +21,7 @@ import { sniffOutput } from '../output/read.js';
 import { ERROR_LIST_PREFIX, ERRORS_FILE_NAME } from '../output/sinks/error-list.js';
 import { JOURNAL_FILE_NAME, JOURNAL_HEADER_PREFIX } from '../run/journal.js';
 import { LOCK_FILE_NAME } from '../run/lock.js';
+import type { PlannedPath, RunPlan } from '../run/output-plan.js';
 import { UsageError } from './usage.js';
 
 /** A path the run writes, with the flag that named it. */
@@ -131,6 +133,80 @@ export async function checkDirNotInput(w: WrittenPath, inputs: InputPaths, files
     const t = await realPathOf(target);
     const hit = inputs.files.get(t);
     if (hit !== undefined) throw new UsageError(`${w.flag}: the file for ${from}, ${target}, would overwrite the input ${hit}`);
+  }
+}
+
+/** The flags that named a run's paths, as the user typed their values (for messages). */
+export interface PlanFlags {
+  out?: string;
+  overlay?: string;
+  report?: string;
+}
+
+/** How messages name each path of a run. */
+const ROLE_WHAT: Readonly<Record<PlannedPath['role'], string>> = {
+  output: 'the output',
+  image: "an image's output",
+  journal: 'the journal',
+  errors: 'the error list',
+  lock: 'the lock',
+  overlays: 'the overlay folder',
+  overlay: 'an overlay',
+  report: 'the report folder',
+};
+
+/** A planned path with the flag that named it and how messages call it. */
+function written(p: PlannedPath, plan: RunPlan, flags: PlanFlags): WrittenPath {
+  const flag =
+    p.role === 'overlays' || p.role === 'overlay' ? `--overlay ${flags.overlay}` : p.role === 'report' ? `--report ${flags.report}` : `--out ${flags.out}`;
+  let what = ROLE_WHAT[p.role];
+  if (p.role === 'output' && plan.format === 'sa1b') what = 'the SA-1B output folder';
+  if (p.role === 'output' && plan.format === 'amg-png') what = 'the amg-png output folder';
+  return { flag, path: p.path, what };
+}
+
+/**
+ * Checks every path of a run's output plan before any work, in the plan's order (the output and its images, the
+ * journal, the error list, the lock, the overlays, the report):
+ *
+ * 1. none is an input: no written file is an input file, no output folder is an input folder or inside one, and
+ *    no per-image file replaces an input file;
+ * 2. each is of the right kind and writable, and nothing of the user's is replaced (unless `force`; the overlay
+ *    folder only ever receives overlays). Files inside a folder the run creates are checked when that folder
+ *    exists already. The lock is taken later (src/run/lock.ts); the report folder is checked with the flags
+ *    (src/report/folder.ts).
+ */
+export async function checkRunPlan(plan: RunPlan, inputs: InputPaths, flags: PlanFlags, force: boolean): Promise<void> {
+  for (const p of plan.paths) {
+    if (p.item !== undefined) continue; // with its folder, below
+    const w = written(p, plan, flags);
+    if (p.kind === 'file') {
+      await checkNotInput(w, inputs);
+      continue;
+    }
+    const inside = p.role === 'output' ? 'output' : p.role === 'overlays' ? 'overlays' : undefined;
+    const files = plan.paths.filter((q) => q.item !== undefined && inside !== undefined && q.inFolder === inside);
+    await checkDirNotInput(w, inputs, files.map((q): [string, string] => [q.path, q.item?.relPath ?? q.path]));
+  }
+  for (const p of plan.paths) {
+    const w = written(p, plan, flags);
+    if (p.role === 'output') {
+      if (p.kind === 'folder') await checkOutputDir(w, force, 'output');
+      else await checkOutputFile(w, 'output', force);
+    } else if (p.role === 'journal' || p.role === 'errors') {
+      if (p.inFolder === undefined || (await folderExists(path.dirname(p.path)))) await checkOutputFile(w, p.role, force);
+    } else if (p.role === 'overlays') {
+      await checkOutputDir(w, true);
+    }
+  }
+}
+
+async function folderExists(dir: string): Promise<boolean> {
+  try {
+    await fsp.access(dir);
+    return true;
+  } catch {
+    return false;
   }
 }
 

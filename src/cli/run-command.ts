@@ -1,41 +1,30 @@
 /**
- * `sam-amg <inputs...>`: flags → options, checks before any work, model resolution, the batch, the output file.
+ * `sam-amg <inputs...>`: flags → settings, the inputs, the output plan and its checks before any work, the model,
+ * the batch (src/cli/batch-run.ts), the report.
  * No algorithm here.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { MaskGenerator } from '../amg/generator.js';
-import { MAX_IMAGE_PIXELS, optionsRecord, resolveOptions, type AmgOptions } from '../amg/options.js';
+import { MAX_IMAGE_PIXELS, resolveOptions, type AmgOptions } from '../amg/options.js';
 import { DEFAULT_MODEL_ID, formatProgress, resolveModel } from '../node/hub/index.js';
 import { IMAGE_EXTENSIONS } from '../node/decode.js';
 import { readRegularFile } from '../node/read-input.js';
 import { parseDtype } from '../model/dtype.js';
 import { loadModel, modelSha256 } from '../node/model-folder.js';
 import { createCandidateEvaluator, parseWorkersFlag, postprocessWorkerCount } from '../node/postprocess-pool.js';
-import type { RunError } from '../output/index.js';
-import { DEFAULT_OVERLAY_STYLE, overlayPathFor, parseOverlayStyle, type OverlayStyle } from '../output/overlay.js';
-import { amgPngFolderFor } from '../output/amg-png.js';
-import { sa1bPathFor } from '../output/sa1b.js';
+import type { RunError } from '../output/coco.js';
+import { DEFAULT_OVERLAY_STYLE, parseOverlayStyle, type OverlayStyle } from '../output/overlay.js';
+import { runInfo } from '../output/run-info.js';
 import { isFolderFormat, type OutputFormat } from '../output/sink.js';
-import { errorsPathFor } from '../output/sinks/index.js';
 import { listInputs, type InputItem, type InputListing } from '../run/inputs.js';
-import { journalPathFor } from '../run/journal.js';
-import { LockError, lockPathFor, OutputLock } from '../run/lock.js';
-import { planOutputPaths } from '../run/output-plan.js';
+import { LockError, OutputLock } from '../run/lock.js';
+import { planRun, type RunPlan } from '../run/output-plan.js';
 import { resolveShard, shardItems, type ResolvedShard } from '../run/shard.js';
-import { VERSION } from '../base/version.js';
 import { runBatchFlow } from './batch-run.js';
 import { CLI_BOUNDS, checkBound, parseNumber } from './numbers.js';
-import {
-  checkDirNotInput,
-  checkNotInput,
-  checkOutputDir,
-  checkOutputFile,
-  type FileRole,
-  type InputPaths,
-  type WrittenPath,
-} from './output-checks.js';
+import { checkRunPlan, type InputPaths } from './output-checks.js';
 import { createProgress, plural, type Progress } from './progress.js';
 import { SignalGuard } from './signals.js';
 import { say } from './streams.js';
@@ -183,8 +172,35 @@ export function runDate(flag: string | undefined, env: NodeJS.ProcessEnv = proce
   return new Date().toISOString();
 }
 
-/** How messages name the --out folder of each folder format. */
-const FOLDER_WHAT: Readonly<Record<string, string>> = { sa1b: 'the SA-1B output folder', 'amg-png': 'the amg-png output folder' };
+/** Everything the flags decide, checked before any input is listed. */
+interface RunSettings {
+  /** The AMG options the user gave (the model's family fills in the rest). */
+  given: Partial<AmgOptions>;
+  date: string | null;
+  shard?: ResolvedShard;
+  format: OutputFormat;
+  /** Absolute output file or folder; null for `--out -` (stdout). */
+  out: string | null;
+  journal: boolean;
+  force: boolean;
+  overlayDir?: string;
+  overlayStyle: OverlayStyle;
+  reportDir?: string;
+  postprocessWorkers: number;
+}
+
+/** The images of the run: the whole listing, and this shard's part of it. */
+interface RunInputs {
+  listing: InputListing;
+  items: InputItem[];
+}
+
+/** The model, loaded, and what the info block says about it. */
+interface LoadedGenerator {
+  generator: MaskGenerator;
+  model: string;
+  sha256: string;
+}
 
 /** Runs the main command; returns the exit code. */
 export async function runCommand(inputs: string[], f: RunFlags): Promise<number> {
@@ -197,190 +213,105 @@ export async function runCommand(inputs: string[], f: RunFlags): Promise<number>
   }
 }
 
+/**
+ * The main command in its steps: flags → settings; the inputs; the output plan and its checks; the output claimed
+ * (its folder and lock); the model; the batch; the report. Each step's refusal is one `sam-amg: …` line, exit 2.
+ */
 async function run(inputs: string[], f: RunFlags, progress: Progress, signals: SignalGuard): Promise<number> {
   const fail = (err: unknown): number => {
     say(cliMessage(err));
     return EXIT.usage;
   };
-  // 1. Everything that can be checked from the flags alone.
-  let given: Partial<AmgOptions>;
-  let date: string | null;
-  let shard: ResolvedShard | undefined;
-  let overlayStyle: OverlayStyle = DEFAULT_OVERLAY_STYLE;
-  const format = f.format as OutputFormat;
-  const toStdout = f.out === '-';
-  let postprocessWorkers = 0;
+  let settings: RunSettings;
+  let listed: RunInputs;
+  let plan: RunPlan;
   try {
-    given = await amgOptionsFromFlags(f);
-    resolveOptions(given, 'sam');
-    date = runDate(f.date);
-    shard = resolveShard(f.shard, f.shardCount);
-    if (!f.out) throw new UsageError('--out <file> is required (or --out - for stdout)');
-    if (f.resume && f.journal === false) throw new UsageError('--resume needs the journal; drop --no-journal');
-    if (toStdout && isFolderFormat(format)) throw new UsageError(`--out - writes one document to stdout: use --format coco or jsonl there (${format} writes a folder of files)`);
-    if (toStdout && f.resume) throw new UsageError('--resume needs a journal, which --out - (stdout) does not keep: give --out a file');
-    if (f.overlayStyle !== undefined) {
-      if (!f.overlay) throw new UsageError('--overlay-style needs --overlay <dir>');
-      overlayStyle = parseOverlayStyle(f.overlayStyle);
-    }
-    if (f.report !== undefined) {
-      if (toStdout) throw new UsageError('--report reads the output file, which --out - (stdout) does not keep: give --out a file');
-      await checkRunReport(f.report, format);
-    }
-    if (inputs.length === 0 && !f.filesFrom) throw new UsageError('no inputs: give image files, folders or --files-from');
-    checkBound('--threads', f.threads, CLI_BOUNDS.threads);
-    checkBound('--concurrency', f.concurrency, CLI_BOUNDS.concurrency);
-    checkBound('--max-pixels', f.maxPixels, CLI_BOUNDS.maxPixels);
-    postprocessWorkers = postprocessWorkerCount(parseWorkersFlag(f.postprocessWorkers), f.threads, f.concurrency);
+    settings = await settingsFromFlags(inputs, f);
+    listed = await listRunInputs(inputs, f, settings.shard);
+    plan = planRun({ items: listed.items, format: settings.format, out: settings.out, journal: settings.journal, overlayDir: settings.overlayDir, reportDir: settings.reportDir });
+    await checkRunPlan(plan, inputPathsOf(listed.listing), { out: f.out, overlay: f.overlay, report: f.report }, settings.force);
   } catch (err) {
     return fail(err);
   }
-  const out = toStdout ? '-' : path.resolve(f.out as string);
-  const journalOn = f.journal !== false && !toStdout;
-  const force = Boolean(f.force);
-  const outFlag = `--out ${f.out as string}`;
-  const overlayDir = f.overlay ? path.resolve(f.overlay) : undefined;
-  const overlayFlag = `--overlay ${f.overlay as string}`;
-  const reportDir = f.report !== undefined ? path.resolve(f.report) : undefined;
-
-  // 2. The inputs, and no written path among them (listing reads folders only: no image is opened).
-  let listing: InputListing;
+  let claim: OutputClaim;
   try {
-    listing = await listInputs(inputs, { filesFrom: f.filesFrom, extensions: IMAGE_EXTENSIONS });
+    claim = await claimOutput(plan, f.out as string, progress);
   } catch (err) {
     return fail(err);
   }
-  if (listing.items.length === 0 && listing.errors.length === 0) return fail('no images found in the inputs');
-  const items = shard ? shardItems(listing.items, shard) : listing.items;
-  try {
-    const inputPaths = inputPathsOf(listing);
-    if (!toStdout) {
-      if (isFolderFormat(format)) {
-        const plan = planOutputPaths(items, out, format === 'sa1b' ? sa1bPathFor : amgPngFolderFor, 'output');
-        await checkDirNotInput({ flag: outFlag, path: out, what: FOLDER_WHAT[format] }, inputPaths, pathsWithSources(plan.paths, items));
-      } else {
-        for (const [p, what] of [
-          [out, 'the output'],
-          [journalPathFor(format, out), 'the journal'],
-          [errorsPathFor(format, out), 'the error list'],
-          [lockPathFor(format, out), 'the lock'],
-        ] as const) {
-          await checkNotInput({ flag: outFlag, path: p, what }, inputPaths);
-        }
-      }
-    }
-    if (overlayDir) {
-      const plan = planOutputPaths(items, overlayDir, overlayPathFor, 'overlay');
-      await checkDirNotInput({ flag: overlayFlag, path: overlayDir, what: 'the overlay folder' }, inputPaths, pathsWithSources(plan.paths, items));
-    }
-    if (reportDir) await checkDirNotInput({ flag: `--report ${f.report as string}`, path: reportDir, what: 'the report folder' }, inputPaths, []);
-  } catch (err) {
-    return fail(err);
-  }
-
-  // 3. Every path the run writes: the right kind, a writable folder, nothing of the user's replaced.
-  try {
-    if (!toStdout) {
-      if (isFolderFormat(format)) {
-        await checkOutputDir({ flag: outFlag, path: out, what: FOLDER_WHAT[format] }, force, 'output');
-        await checkOutputFileIfPresent({ flag: outFlag, path: journalPathFor(format, out), what: 'the journal' }, 'journal', force);
-        await checkOutputFileIfPresent({ flag: outFlag, path: errorsPathFor(format, out), what: 'the error list' }, 'errors', force);
-      } else {
-        await checkOutputFile({ flag: outFlag, path: out, what: 'the output' }, 'output', force);
-        if (journalOn) await checkOutputFile({ flag: outFlag, path: journalPathFor(format, out), what: 'the journal' }, 'journal', force);
-        if (format === 'jsonl') await checkOutputFile({ flag: outFlag, path: errorsPathFor(format, out), what: 'the error list' }, 'errors', force);
-      }
-    }
-    if (overlayDir) await checkOutputDir({ flag: overlayFlag, path: overlayDir, what: 'the overlay folder' }, true);
-  } catch (err) {
-    return fail(err);
-  }
-
-  // 4. One writer per output.
-  let lock: OutputLock | undefined;
-  let createdOut = false;
-  if (!toStdout) {
-    try {
-      if (isFolderFormat(format)) createdOut = await makeDir(out);
-      lock = await OutputLock.acquire(lockPathFor(format, out), outFlag.replace(/^--out /u, ''), (m) => progress.warn(m));
-    } catch (err) {
-      if (createdOut) await fsp.rmdir(out).catch(() => undefined);
-      return fail(err instanceof LockError || err instanceof UsageError ? err : new UsageError(`${outFlag}: ${cliMessage(err)}`));
-    }
-    const held = lock;
+  if (claim.lock) {
+    const held = claim.lock;
     signals.onExit(() => held.releaseSync());
   }
   try {
-    return await runLocked();
-  } finally {
-    await lock?.release().catch(() => undefined);
-  }
-
-  async function runLocked(): Promise<number> {
-    // 5. The model, before any image is read.
-    let generator: MaskGenerator;
-    let modelName: string;
-    let sha: string;
+    let loaded: LoadedGenerator;
     try {
-      const dtype = parseDtype(f.dtype);
-      modelName = f.model ?? DEFAULT_MODEL_ID;
-      const resolved = await resolveModel(modelName, {
-        dtype,
-        revision: f.revision,
-        onProgress: (pr) => progress.info(formatProgress(pr)),
-      });
-      const loaded = await loadModel(resolved.dir, {
-        dtype,
-        threads: f.threads,
-        device: f.device,
-        optimise: f.optimise !== false,
-        onWarning: (m) => progress.warn(m),
-      });
-      sha = await modelSha256([loaded.files.encoder, loaded.files.decoder]);
-      generator = new MaskGenerator(loaded.adapter, given, loaded, createCandidateEvaluator(postprocessWorkers));
+      loaded = await loadGenerator(f, settings, progress);
     } catch (err) {
-      if (createdOut) await fsp.rmdir(out).catch(() => undefined);
+      // The lock lives in a folder output: it goes first, so that a folder this run created can go too.
+      await claim.lock?.release().catch(() => undefined);
+      await claim.undo();
       return fail(err);
     }
     try {
-      for (const w of listing.warnings) progress.warn(w);
-      // Listing errors belong to shard 0 only, so that merged shards record each once, where a single run does.
-      const errors: RunError[] = (shard && shard.index > 0 ? [] : listing.errors).map((e) => ({ file: e.path, stage: 'input', message: e.reason }));
-      for (const e of errors) progress.imageFailed(e.file, e.stage, e.message);
-      if (shard) progress.info(`shard ${shard.index}/${shard.count} (${shard.source}): ${items.length} of ${plural(listing.items.length, 'image')}`);
-      const code = await runBatchFlow({
-        items,
-        inputErrors: errors,
-        generator,
-        format,
-        out,
-        outLabel: toStdout ? 'stdout' : (f.out as string),
-        ...(toStdout ? { stdout: process.stdout } : {}),
-        info: {
-          version: VERSION,
-          date,
-          model: modelName,
-          modelSha256: sha,
-          options: optionsRecord(generator.options),
-          ...(shard ? { shard: { index: shard.index, count: shard.count, images: items.length, total: listing.items.length } } : {}),
-        },
-        device: f.device,
-        concurrency: f.concurrency,
-        maxPixels: f.maxPixels,
-        failFast: Boolean(f.failFast),
-        resume: Boolean(f.resume),
-        journal: journalOn,
-        overlay: overlayDir ? { dir: overlayDir, style: overlayStyle } : undefined,
-        progress,
-        signals,
-      });
+      const code = await runBatch(f, settings, listed, plan, loaded, progress, signals);
       // --report: the HTML report of the output just written (src/cli/report-command.ts).
-      if (reportDir === undefined) return code;
-      return await reportAfterRun(reportDir, { out, format, items, code, maxPixels: f.maxPixels, quiet: Boolean(f.quiet) });
+      if (plan.report === undefined || plan.out === null) return code;
+      return await reportAfterRun(plan.report, { out: plan.out, format: plan.format, items: listed.items, code, maxPixels: f.maxPixels, quiet: Boolean(f.quiet) });
     } finally {
-      await generator.release();
+      await loaded.generator.release();
     }
+  } finally {
+    await claim.lock?.release().catch(() => undefined);
   }
+}
+
+/** Step 1: everything that can be checked from the flags alone. Throws a UsageError (or the options' error). */
+async function settingsFromFlags(inputs: string[], f: RunFlags): Promise<RunSettings> {
+  const format = f.format as OutputFormat;
+  const toStdout = f.out === '-';
+  const given = await amgOptionsFromFlags(f);
+  resolveOptions(given, 'sam');
+  const date = runDate(f.date);
+  const shard = resolveShard(f.shard, f.shardCount);
+  if (!f.out) throw new UsageError('--out <file> is required (or --out - for stdout)');
+  if (f.resume && f.journal === false) throw new UsageError('--resume needs the journal; drop --no-journal');
+  if (toStdout && isFolderFormat(format)) throw new UsageError(`--out - writes one document to stdout: use --format coco or jsonl there (${format} writes a folder of files)`);
+  if (toStdout && f.resume) throw new UsageError('--resume needs a journal, which --out - (stdout) does not keep: give --out a file');
+  let overlayStyle: OverlayStyle = DEFAULT_OVERLAY_STYLE;
+  if (f.overlayStyle !== undefined) {
+    if (!f.overlay) throw new UsageError('--overlay-style needs --overlay <dir>');
+    overlayStyle = parseOverlayStyle(f.overlayStyle);
+  }
+  if (f.report !== undefined) {
+    if (toStdout) throw new UsageError('--report reads the output file, which --out - (stdout) does not keep: give --out a file');
+    await checkRunReport(f.report, format);
+  }
+  if (inputs.length === 0 && !f.filesFrom) throw new UsageError('no inputs: give image files, folders or --files-from');
+  checkBound('--threads', f.threads, CLI_BOUNDS.threads);
+  checkBound('--concurrency', f.concurrency, CLI_BOUNDS.concurrency);
+  checkBound('--max-pixels', f.maxPixels, CLI_BOUNDS.maxPixels);
+  const postprocessWorkers = postprocessWorkerCount(parseWorkersFlag(f.postprocessWorkers), f.threads, f.concurrency);
+  return {
+    given,
+    date,
+    ...(shard ? { shard } : {}),
+    format,
+    out: toStdout ? null : path.resolve(f.out),
+    journal: f.journal !== false && !toStdout,
+    force: Boolean(f.force),
+    ...(f.overlay ? { overlayDir: path.resolve(f.overlay) } : {}),
+    overlayStyle,
+    ...(f.report !== undefined ? { reportDir: path.resolve(f.report) } : {}),
+    postprocessWorkers,
+  };
+}
+
+/** Step 2: the inputs (listing reads folders only: no image is opened), and this shard's part of them. */
+async function listRunInputs(inputs: string[], f: RunFlags, shard: ResolvedShard | undefined): Promise<RunInputs> {
+  const listing = await listInputs(inputs, { filesFrom: f.filesFrom, extensions: IMAGE_EXTENSIONS });
+  if (listing.items.length === 0 && listing.errors.length === 0) throw new UsageError('no images found in the inputs');
+  return { listing, items: shard ? shardItems(listing.items, shard) : listing.items };
 }
 
 /** Input files and folders by real path, for the checks that no output lands on them. */
@@ -390,19 +321,87 @@ function inputPathsOf(listing: InputListing): InputPaths {
   return { files, folders: new Map(listing.folders.map((d) => [d, d])) };
 }
 
-/** Planned per-image files with the input each belongs to. */
-function pathsWithSources(paths: Map<number, string>, items: InputItem[]): [string, string][] {
-  return [...paths].map(([i, p]) => [p, items[i].relPath]);
+/** The output held by this run: its lock, and how to take back a folder the run created. */
+interface OutputClaim {
+  lock?: OutputLock;
+  /** Removes the output folder again when this run created it and then could not start. */
+  undo(): Promise<void>;
 }
 
-/** checkOutputFile for a file inside an output folder that may not exist yet. */
-async function checkOutputFileIfPresent(w: WrittenPath, role: FileRole, force: boolean): Promise<void> {
+/** Step 4: one writer per output: the folder of a folder format is created, then the lock taken. */
+async function claimOutput(plan: RunPlan, outArg: string, progress: Progress): Promise<OutputClaim> {
+  if (plan.out === null || plan.lock === undefined) return { undo: async () => undefined };
+  const out = plan.out;
+  let created = false;
+  const undo = async (): Promise<void> => {
+    if (created) await fsp.rmdir(out).catch(() => undefined);
+  };
   try {
-    await fsp.access(path.dirname(w.path));
-  } catch {
-    return;
+    if (isFolderFormat(plan.format)) created = await makeDir(out);
+    const lock = await OutputLock.acquire(plan.lock, outArg, (m) => progress.warn(m));
+    return { lock, undo };
+  } catch (err) {
+    await undo();
+    throw err instanceof LockError || err instanceof UsageError ? err : new UsageError(`--out ${outArg}: ${cliMessage(err)}`);
   }
-  await checkOutputFile(w, role, force);
+}
+
+/** Step 5: the model, resolved (a folder or the hub) and loaded before any image is read. */
+async function loadGenerator(f: RunFlags, s: RunSettings, progress: Progress): Promise<LoadedGenerator> {
+  const dtype = parseDtype(f.dtype);
+  const model = f.model ?? DEFAULT_MODEL_ID;
+  const resolved = await resolveModel(model, { dtype, revision: f.revision, onProgress: (pr) => progress.info(formatProgress(pr)) });
+  const loaded = await loadModel(resolved.dir, {
+    dtype,
+    threads: f.threads,
+    device: f.device,
+    optimise: f.optimise !== false,
+    onWarning: (m) => progress.warn(m),
+  });
+  const sha256 = await modelSha256([loaded.files.encoder, loaded.files.decoder]);
+  const generator = new MaskGenerator(loaded.adapter, s.given, loaded, createCandidateEvaluator(s.postprocessWorkers));
+  return { generator, model, sha256 };
+}
+
+/** Step 6: the batch over this run's images, written through the plan; resolves to the exit code. */
+async function runBatch(
+  f: RunFlags,
+  s: RunSettings,
+  { listing, items }: RunInputs,
+  plan: RunPlan,
+  { generator, model, sha256 }: LoadedGenerator,
+  progress: Progress,
+  signals: SignalGuard,
+): Promise<number> {
+  const { shard } = s;
+  for (const w of listing.warnings) progress.warn(w);
+  // Listing errors belong to shard 0 only, so that merged shards record each once, where a single run does.
+  const errors: RunError[] = (shard && shard.index > 0 ? [] : listing.errors).map((e) => ({ file: e.path, stage: 'input', message: e.reason }));
+  for (const e of errors) progress.imageFailed(e.file, e.stage, e.message);
+  if (shard) progress.info(`shard ${shard.index}/${shard.count} (${shard.source}): ${items.length} of ${plural(listing.items.length, 'image')}`);
+  return runBatchFlow({
+    items,
+    inputErrors: errors,
+    generator,
+    plan,
+    outLabel: plan.out === null ? 'stdout' : (f.out as string),
+    ...(plan.out === null ? { stdout: process.stdout } : {}),
+    info: runInfo({
+      date: s.date,
+      model,
+      modelSha256: sha256,
+      options: generator.options,
+      ...(shard ? { shard: { index: shard.index, count: shard.count, images: items.length, total: listing.items.length } } : {}),
+    }),
+    device: f.device,
+    concurrency: f.concurrency,
+    maxPixels: f.maxPixels,
+    failFast: Boolean(f.failFast),
+    resume: Boolean(f.resume),
+    overlayStyle: s.overlayStyle,
+    progress,
+    signals,
+  });
 }
 
 /** Creates `dir` (and its parents); true when it did not exist before. */

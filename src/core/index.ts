@@ -38,4 +38,5 @@ export { UrlModelFiles, loadModelFromUrl, type FetchLike } from '../model/url-fi
 export { LAYOUTS, type LayoutSpec } from '../model/layouts/index.js';
 export { ModelError } from '../model/errors.js';
 export { cocoDocument, serializeCoco, type CocoDocument, type ImageResult, type RunInfo } from '../output/coco.js';
+export { runInfo, type RunInfoParams } from '../output/run-info.js';
 export { VERSION } from '../base/version.js';

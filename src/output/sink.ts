@@ -14,13 +14,6 @@ export function isFolderFormat(format: OutputFormat): boolean {
   return format === 'sa1b' || format === 'amg-png';
 }
 
-/** How a per-image format names its files under the output folder, so that a run can check every name first. */
-export interface PerImageLayout {
-  dir: string;
-  /** The file (or folder) of the image at `relPath`; throws for a name that would leave `dir`. */
-  pathFor(dir: string, relPath: string): string;
-}
-
 /** What {@link OutputSink.finish} managed; it reports failures instead of throwing, since both parts are tried. */
 export interface FinishReport {
   /** Why the output itself could not be written. */
@@ -34,8 +27,6 @@ export interface FinishReport {
 /** One output format being written. */
 export interface OutputSink {
   readonly format: OutputFormat;
-  /** Set for formats that write one file or folder per image. */
-  readonly perImage?: PerImageLayout;
   /**
    * True when add() appends to one stream (JSONL): images must come in output order and a failed add leaves the
    * stream unusable. False when add() writes the image's own files (any order; a failure costs that image only)

@@ -10,28 +10,20 @@ import { decodeImage } from '../node/decode.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import type { ImageResult } from '../output/coco.js';
 import { pathExists } from '../fs/exists.js';
-import { overlayPathFor, overlayPng, type OverlayStyle } from '../output/overlay.js';
+import { overlayPng, type OverlayStyle } from '../output/overlay.js';
 import { StageError } from './batch.js';
 import type { InputItem } from './inputs.js';
-import { planOutputPaths, type OutputPlan } from './output-plan.js';
 
-/** The overlay files of one run. */
+/** The overlay files of one run, at the paths its output plan gave them (src/run/output-plan.ts). */
 export class OverlayFiles {
-  private paths = new Map<number, string>();
-
   constructor(
     readonly dir: string,
+    /** Each image's PNG by input index; images without one (an unusable name) get none. */
+    private readonly paths: ReadonlyMap<number, string>,
     private readonly style: OverlayStyle,
     /** The label of an image's first mask, so that labels match the output's own numbering. */
     private readonly firstId: 0 | 1,
   ) {}
-
-  /** Names every item's PNG; returns the items whose name is unusable (they fail with stage 'overlay'). */
-  plan(items: InputItem[]): OutputPlan['errors'] {
-    const plan = planOutputPaths(items, this.dir, overlayPathFor, 'overlay');
-    this.paths = plan.paths;
-    return plan.errors;
-  }
 
   /** A restored image whose PNG is missing (deleted, or an earlier run without --overlay): decodes it and draws it. */
   async restore(index: number, item: InputItem, result: ImageResult, maxPixels: number): Promise<void> {

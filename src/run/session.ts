@@ -1,6 +1,6 @@
 /**
- * A resumable batch run: plans the output names, opens (or resumes) the journal, runs the images through the
- * generator, puts restored and new results back in input order and writes the output through its format's sink.
+ * A resumable batch run: writes through the run's output plan (src/run/output-plan.ts), opens (or resumes) the
+ * journal, runs the images through the generator, puts restored and new results back in input order and writes the output through its format's sink.
  * It decides nothing the user sees: progress, messages, signals and exit codes are the caller's (src/cli/batch-run.ts),
  * through {@link SessionReporter} and {@link SessionOutcome}.
  *
@@ -14,13 +14,13 @@
 import type { GenerateProgress, MaskGenerator } from '../amg/generator.js';
 import { ImageDecodeError } from '../node/decode.js';
 import type { ImageResult, RunError, RunInfo } from '../output/coco.js';
-import type { OverlayStyle } from '../output/overlay.js';
-import type { OutputFormat, OutputSink } from '../output/sink.js';
-import { createSink, errorsPathFor } from '../output/sinks/index.js';
+import { DEFAULT_OVERLAY_STYLE, type OverlayStyle } from '../output/overlay.js';
+import type { OutputSink } from '../output/sink.js';
+import { createSink } from '../output/sinks/index.js';
 import { runBatch, StageError, type BatchOutcome, type FileIdentity, type ImageTiming } from './batch.js';
 import type { InputItem } from './inputs.js';
-import { journalPathFor, type Journal, type JournalEntry } from './journal.js';
-import { planOutputPaths } from './output-plan.js';
+import type { Journal, JournalEntry } from './journal.js';
+import type { RunPlan } from './output-plan.js';
 import { OverlayFiles } from './overlays.js';
 import { resumeJournal, type Resumed, type ResumeReporter } from './resume.js';
 import { asError, errorMessage } from '../base/errors.js';
@@ -32,10 +32,9 @@ export interface SessionParams {
   /** Problems found while listing (stage 'input'); they go into the output's error list first. */
   inputErrors: RunError[];
   generator: MaskGenerator;
-  format: OutputFormat;
-  /** Absolute output file (coco, jsonl) or folder (sa1b, amg-png); ignored when `stdout` is set. */
-  out: string;
-  /** Write the output (coco or jsonl) to this stream instead (`--out -`); no journal, no error list file. */
+  /** Every path the run writes (planRun over `items`): the session writes there and nowhere else. */
+  plan: RunPlan;
+  /** Write the output (coco or jsonl) to this stream (`--out -`: the plan's `out` is null; no journal, no list). */
   stdout?: NodeJS.WritableStream;
   /** The output as the user wrote it, for messages. */
   outLabel: string;
@@ -48,9 +47,8 @@ export interface SessionParams {
   failFast: boolean;
   /** Reuse the journal of an earlier run of the same output. */
   resume: boolean;
-  /** Write a journal (default on; `--no-journal` turns it off). */
-  journal: boolean;
-  overlay?: { dir: string; style: OverlayStyle };
+  /** What overlays draw, when the plan has an overlay folder. */
+  overlayStyle?: OverlayStyle;
 }
 
 /** What a session reports as it goes; the CLI turns these into progress lines and messages. */
@@ -80,8 +78,8 @@ export class SessionRefused extends Error {
     readonly part: 'journal' | 'output',
     /** What went wrong: a ResumeMismatch, a JournalError or a file-system error. */
     readonly reason: Error,
-    /** The journal's path, for messages about it. */
-    readonly journal: string,
+    /** The journal's path, for messages about it (none when the run keeps no journal). */
+    readonly journal?: string,
   ) {
     super(reason.message);
     this.name = 'SessionRefused';
@@ -120,7 +118,6 @@ export class BatchSession {
     /** Journal entries reused, by item index. */
     private readonly restored: Map<number, JournalEntry>,
     private readonly journal: Journal | undefined,
-    private readonly journalFile: string,
   ) {}
 
   /**
@@ -128,55 +125,49 @@ export class BatchSession {
    * images and opens the output. Throws {@link SessionRefused} when the journal or the output cannot be used.
    */
   static async open(p: SessionParams, report: SessionReporter): Promise<BatchSession> {
-    const { items, format, out } = p;
-    const errorsFile = errorsPathFor(format, out);
-    const journalFile = journalPathFor(format, out);
+    const { items, plan } = p;
+    const journalFile = plan.journal;
+    if (plan.out === null && !p.stdout) throw new Error('a run without an output path needs a stream to write to');
     const sink = createSink({
-      format,
-      out,
-      ...(p.stdout ? { stream: p.stdout } : { errorsFile }),
+      format: plan.format,
+      out: plan.out ?? '-',
+      ...(p.stdout ? { stream: p.stdout } : {}),
+      ...(plan.errors !== undefined ? { errorsFile: plan.errors } : {}),
+      imagePaths: plan.images,
       label: p.outLabel,
       info: p.info,
       streamed: true,
     });
+    const early = new Map<number, RunError>(plan.failures);
+    const overlays = plan.overlays
+      ? new OverlayFiles(plan.overlays.dir, plan.overlays.files, p.overlayStyle ?? DEFAULT_OVERLAY_STYLE, sink.maskIdBase)
+      : undefined;
 
-    const early = new Map<number, RunError>();
-    if (sink.perImage) {
-      // The run keeps its own files in the folder; no image may be named like them (only amg-png folder names,
-      // which have no extension, can meet the journal's name).
-      const reserved = new Map([
-        [errorsFile, "the run's error list (errors.json)"],
-        [journalFile, "the run's journal"],
-      ]);
-      const plan = planOutputPaths(items, sink.perImage.dir, sink.perImage.pathFor, 'output', reserved);
-      for (const e of plan.errors) early.set(e.index, e.error);
-    }
-    const overlays = p.overlay ? new OverlayFiles(p.overlay.dir, p.overlay.style, sink.maskIdBase) : undefined;
-    for (const e of overlays?.plan(items) ?? []) if (!early.has(e.index)) early.set(e.index, e.error);
-
-    let resumed: Resumed;
-    try {
-      resumed = await resumeJournal({
-        journalFile,
-        fingerprint: {
-          version: p.info.version,
-          model: p.info.model,
-          model_sha256: p.info.modelSha256,
-          format,
-          device: p.device,
-          options: p.info.options,
-        },
-        items,
-        early,
-        resume: p.resume,
-        journal: p.journal,
-        report,
-      });
-    } catch (err) {
-      throw new SessionRefused('journal', asError(err), journalFile);
+    let resumed: Resumed = { restored: new Map() };
+    if (journalFile !== undefined) {
+      try {
+        resumed = await resumeJournal({
+          journalFile,
+          fingerprint: {
+            version: p.info.version,
+            model: p.info.model,
+            model_sha256: p.info.modelSha256,
+            format: plan.format,
+            device: p.device,
+            options: p.info.options,
+          },
+          items,
+          early,
+          resume: p.resume,
+          journal: true,
+          report,
+        });
+      } catch (err) {
+        throw new SessionRefused('journal', asError(err), journalFile);
+      }
     }
     const { journal, restored } = resumed;
-    if (restored.size > 0) report.resuming(restored.size, items.length, journalFile);
+    if (restored.size > 0 && journalFile !== undefined) report.resuming(restored.size, items.length, journalFile);
 
     // Restored images whose per-image files are missing (deleted, or an earlier run without --overlay) get them back.
     for (const [index, entry] of [...restored]) {
@@ -198,7 +189,7 @@ export class BatchSession {
       await journal?.close().catch(() => undefined);
       throw new SessionRefused('output', asError(err), journalFile);
     }
-    return new BatchSession(p, report, sink, overlays, early, restored, journal, journalFile);
+    return new BatchSession(p, report, sink, overlays, early, restored, journal);
   }
 
   /** Whether this run keeps a journal (every finished image survives an interruption). */
@@ -262,13 +253,15 @@ export class BatchSession {
     const writeFailed = finished.outputError !== undefined || finished.listError !== undefined;
     const complete = !signal?.aborted && !outcome.fatal && !writeFailed && outcome.skipped === 0;
     const allOk = complete && errors.length === 0;
-    try {
-      if (journal && allOk) await journal.remove();
-      else await journal?.close();
-    } catch (err) {
-      report.journalCloseFailed(this.journalFile, asError(err));
+    if (journal) {
+      try {
+        if (allOk) await journal.remove();
+        else await journal.close();
+      } catch (err) {
+        report.journalCloseFailed(journal.path, asError(err));
+      }
+      if (!allOk) report.journalKept(journal.path, complete);
     }
-    if (journal && !allOk) report.journalKept(this.journalFile, complete);
 
     return {
       results,

@@ -1,9 +1,9 @@
 /**
- * The page's COCO JSON: the CLI's writer (cocoDocument + serializeCoco) with the info block the CLI writes
- * (src/cli/run-command.ts: version, date, model as given, model_sha256, every option in snake_case), so that the same
- * records give the same bytes. With date `null` (the CLI's `--date none`) the file has no date_created.
+ * The page's COCO JSON: the CLI's writer (cocoDocument + serializeCoco) with the CLI's info block builder
+ * (runInfo: version, date, model as given, model_sha256, every option in snake_case), so that the same records give
+ * the same bytes. With date `null` (the CLI's `--date none`) the file has no date_created.
  */
-import { VERSION, cocoDocument, optionsRecord, serializeCoco, type AmgOptions, type MaskRecord } from '../../src/core/index.js';
+import { cocoDocument, runInfo, serializeCoco, type AmgOptions, type MaskRecord } from '../../src/core/index.js';
 
 /** One image's result as the page keeps it. */
 export interface PageResult {
@@ -25,13 +25,10 @@ export interface PageRunInfo {
 
 /** The COCO document of one image, as text. */
 export function pageCoco(result: PageResult, info: PageRunInfo): string {
-  const doc = cocoDocument([{ relPath: result.fileName, width: result.width, height: result.height, records: result.records }], {
-    version: VERSION,
-    date: info.date,
-    model: info.model,
-    modelSha256: info.sha256,
-    options: optionsRecord(info.options),
-  });
+  const doc = cocoDocument(
+    [{ relPath: result.fileName, width: result.width, height: result.height, records: result.records }],
+    runInfo({ model: info.model, modelSha256: info.sha256, options: info.options, date: info.date }),
+  );
   return serializeCoco(doc);
 }
 

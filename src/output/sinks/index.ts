@@ -22,6 +22,11 @@ export interface SinkOptions {
   info?: Omit<RunInfo, 'errors'>;
   /** Where to list failed images (sa1b, amg-png, jsonl); unset to write no list (merge, stdout). */
   errorsFile?: string;
+  /**
+   * sa1b, amg-png: each image's file or folder by output position, as a run planned them (src/run/output-plan.ts);
+   * unset (merge) to name them from the image's file_name.
+   */
+  imagePaths?: ReadonlyMap<number, string>;
   /** jsonl: append and sync each image as it is added (a run) instead of writing the file once at finish (merge). */
   streamed: boolean;
 }
@@ -37,6 +42,13 @@ export function createSink(o: SinkOptions): OutputSink {
     case 'sa1b':
     case 'amg-png':
       if (o.stream) throw new Error(`${o.format} writes a folder of files, not a stream`);
-      return new PerImageSink(o.format === 'sa1b' ? SA1B_FILES : AMG_PNG_FILES, o.out, o.errorsFile);
+      return new PerImageSink(o.format === 'sa1b' ? SA1B_FILES : AMG_PNG_FILES, o.out, o.errorsFile, o.imagePaths);
   }
+}
+
+/** How a per-image format names an image's file or folder under its output folder; undefined for one-file formats. */
+export function imagePathFor(format: OutputFormat): ((dir: string, relPath: string) => string) | undefined {
+  if (format === 'sa1b') return SA1B_FILES.pathFor;
+  if (format === 'amg-png') return AMG_PNG_FILES.pathFor;
+  return undefined;
 }

@@ -6,7 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import type { ImageResult, RunError } from '../coco.js';
 import { pathExists } from '../../fs/exists.js';
-import type { FinishReport, OutputSink, PerImageLayout } from '../sink.js';
+import type { FinishReport, OutputSink } from '../sink.js';
 import { finishErrorList } from './error-list.js';
 
 /** What distinguishes one per-image format from another. */
@@ -27,21 +27,21 @@ export class PerImageSink implements OutputSink {
   readonly ordered = false;
   readonly atomic = false;
   readonly maskIdBase: 0 | 1;
-  readonly perImage: PerImageLayout;
 
   constructor(
     private readonly files: ImageFileFormat,
     private readonly dir: string,
     /** `errors.json` in the folder; unset to write no list (merge). */
     private readonly errorsFile?: string,
+    /** Planned targets by output position (a run); unset to name them with the format's pathFor (merge). */
+    private readonly planned?: ReadonlyMap<number, string>,
   ) {
     this.format = files.format;
     this.maskIdBase = files.maskIdBase;
-    this.perImage = { dir, pathFor: files.pathFor };
   }
 
   async restore(result: ImageResult, index: number): Promise<void> {
-    const target = this.files.pathFor(this.dir, result.relPath);
+    const target = this.target(result, index);
     if (!(await pathExists(this.files.doneMarker(target)))) await this.files.write(target, result, index);
   }
 
@@ -50,7 +50,15 @@ export class PerImageSink implements OutputSink {
   }
 
   add(result: ImageResult, index: number): Promise<void> {
-    return this.files.write(this.files.pathFor(this.dir, result.relPath), result, index);
+    return this.files.write(this.target(result, index), result, index);
+  }
+
+  private target(result: ImageResult, index: number): string {
+    if (this.planned === undefined) return this.files.pathFor(this.dir, result.relPath);
+    const target = this.planned.get(index);
+    // The session never hands over an image whose name the plan refused.
+    if (target === undefined) throw new Error(`${result.relPath}: no output name was planned for it`);
+    return target;
   }
 
   finish(_results: readonly ImageResult[], errors: readonly RunError[]): Promise<FinishReport> {
