@@ -1,7 +1,7 @@
 /**
  * Glob patterns for input arguments: `*`, `?`, `[...]` (with `!`/`^` negation and ranges), `**` as a whole
  * segment for any depth, and `\` to escape the next character. Node 20 has no `fs.promises.glob`, and the
- * project takes no new dependency for this; the directory walk lives in inputs.ts, this module only parses
+ * project takes no new dependency for this; the directory walk lives in walk.ts, this module only parses
  * and matches names.
  */
 
