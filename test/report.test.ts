@@ -53,7 +53,8 @@ describe('sam-amg report', () => {
       const output = await writeOutput(SCENES, format, path.join(tmp, `out-${format}${format === 'sa1b' ? '' : '.json'}`));
       const dir = path.join(tmp, `report-${format}`);
       const r = await runCli(['report', output, '--images', photos, '--out', dir]);
-      expect(r.stderr).toMatch(/^sam-amg report: 3 images, 7 masks → .*index\.html \(\d+\.\d s\)\n$/u);
+      // The run's prefix and its one duration format (src/output/text.ts fmtDuration: 340 ms, 4.25 s, 12.3 s, 3 min 07 s).
+      expect(r.stderr).toMatch(/^sam-amg: report: 3 images, 7 masks → .*index\.html \((\d+ ms|\d+\.\d\d? s|\d+ min \d\d s)\)\n$/u);
       expect(r.code).toBe(0);
       const names = (await fsp.readdir(dir)).sort();
       expect(names).toEqual([REPORT_MARKER, 'data', 'index.html', 'photos', 'report.css', 'report.js', 'thumbs'].sort());
@@ -158,8 +159,8 @@ describe('sam-amg report', () => {
     const dir = path.join(tmp, 'report-p');
     const r = await runCli(['report', output, '--images', partial, '--out', dir]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`sam-amg report: scene-b.png: ${path.join(partial, 'scene-b.png')} is 50x90 but the output says 120x90; shown without the photo`);
-    expect(r.stderr).toContain(`sam-amg report: sub/scene-c.png: no photo at ${path.join(partial, 'sub/scene-c.png')} (no such file or directory)\n`);
+    expect(r.stderr).toContain(`sam-amg: report: scene-b.png: ${path.join(partial, 'scene-b.png')} is 50x90 but the output says 120x90; shown without the photo`);
+    expect(r.stderr).toContain(`sam-amg: report: sub/scene-c.png: no photo at ${path.join(partial, 'sub/scene-c.png')} (no such file or directory)\n`);
     const index = await readData<ReportIndex>(path.join(dir, 'data/index.js'), 'index');
     expect(index.problems.map((p) => [p.file, p.stage])).toEqual([
       ['scene-b.png', 'photo'],
@@ -195,10 +196,10 @@ describe('sam-amg report', () => {
     // The run's bounds: --max-pixels is capped as for a run, --page-size is a whole number in its range.
     const tooBig = await runCli(['report', output, '--out', path.join(tmp, 'r-bad'), '--max-pixels', String(16383 * 16383 + 1)]);
     expect(tooBig.code).toBe(2);
-    expect(tooBig.stderr).toBe(`sam-amg report: --max-pixels must be an integer in [1, ${16383 * 16383}], got ${16383 * 16383 + 1}\n`);
+    expect(tooBig.stderr).toBe(`sam-amg: report: --max-pixels must be an integer in [1, ${16383 * 16383}], got ${16383 * 16383 + 1}\n`);
     const page = await runCli(['report', output, '--out', path.join(tmp, 'r-bad'), '--page-size', '2.5']);
     expect(page.code).toBe(2);
-    expect(page.stderr).toBe('sam-amg report: --page-size must be an integer in [1, 10000], got 2.5\n');
+    expect(page.stderr).toBe('sam-amg: report: --page-size must be an integer in [1, 10000], got 2.5\n');
     const noImages = await runCli(['report', output, '--images', path.join(tmp, 'no-such-folder'), '--out', path.join(tmp, 'r-bad')]);
     expect(noImages.code).toBe(2);
     expect(noImages.stderr).toContain('no-such-folder: no such file or directory');

@@ -3,9 +3,9 @@
  * in any mix). Exit codes: 0 within the limits, 1 not, 2 unreadable input, not a sam-amg output, or bad flags.
  */
 import { Command } from 'commander';
-import { compareSets, DEFAULT_LIMITS, formatReport, LIMIT_BOUNDS, type CompareLimits } from '../compare/compare.js';
+import { checkLimits, compareSets, DEFAULT_LIMITS, formatReport, type CompareLimits } from '../compare/compare.js';
 import { readMaskSet } from '../output/read.js';
-import { checkBound, parseNumber } from './numbers.js';
+import { parseNumber } from './numbers.js';
 import { safeWrite, say } from './streams.js';
 import { cliMessage } from './usage.js';
 
@@ -50,10 +50,8 @@ Exit codes: 0 within limits, 1 not, 2 unreadable input, not a sam-amg output, or
         failOnImageMismatch: Boolean(f.failOnImageMismatch),
       };
       try {
-        checkBound('--min-iou', f.minIou, LIMIT_BOUNDS.minIou);
-        checkBound('--min-recall', f.minRecall, LIMIT_BOUNDS.minRecall);
-        checkBound('--max-extra', f.maxExtra, LIMIT_BOUNDS.maxExtra);
-        checkBound('--score-tol', f.scoreTol, LIMIT_BOUNDS.scoreTol);
+        // Before any file is read; compareSets uses the same check.
+        checkLimits(limits);
       } catch (err) {
         say(cliMessage(err));
         setCode(2);

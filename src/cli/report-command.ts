@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { MAX_IMAGE_PIXELS } from '../amg/options.js';
-import { LIMIT_BOUNDS } from '../compare/compare.js';
+import { checkLimits, LimitError } from '../compare/compare.js';
 import { DEFAULT_MAX_PIXELS } from '../node/decode.js';
 import { describeFsError } from '../fs/errno.js';
 import { buildReport, DEFAULT_PAGE_SIZE, ReadError, type BuildReportOptions } from '../report/build.js';
@@ -16,8 +16,9 @@ import { checkReportTarget, ReportTargetError } from '../report/folder.js';
 import type { OutputFormat } from '../output/sink.js';
 import type { InputItem } from '../run/inputs.js';
 import { CLI_BOUNDS, checkBound, parseNumber } from './numbers.js';
-import { safeWrite, say as sayRun } from './streams.js';
-import { UsageError } from './usage.js';
+import { fmtDuration, plural } from '../output/text.js';
+import { say as sayLine } from './streams.js';
+import { cliMessage, UsageError } from './usage.js';
 import { errorMessage } from '../base/errors.js';
 
 /** Problem lines printed before the rest are only counted (the index page lists them all). */
@@ -58,41 +59,35 @@ Exit codes: 0 built, 1 built but some photos were missing or unusable (or DIR co
     });
 }
 
-/** A line of `sam-amg report`, through the writer that survives a closed stderr. */
-function sayCommand(msg: string): void {
-  safeWrite(process.stderr, `sam-amg report: ${msg}\n`);
-}
-
-/** A line of `--report DIR` at the end of a run, with the run's `sam-amg: ` prefix. */
-function sayAfterRun(msg: string): void {
-  sayRun(`report: ${msg}`);
+/** One line about the report, the same from `sam-amg report` and from `--report DIR` at the end of a run. */
+function say(msg: string): void {
+  sayLine(`report: ${msg}`);
 }
 
 async function reportCommand(outputs: string[], f: ReportFlags): Promise<number> {
-  const say = sayCommand;
-  if (outputs.length > 2) return usage(say, `give one output, or two to compare; got ${outputs.length}`);
+  if (outputs.length > 2) return usage(`give one output, or two to compare; got ${outputs.length}`);
   try {
-    checkBound('--min-iou', f.minIou, LIMIT_BOUNDS.minIou);
+    checkLimits({ minIou: f.minIou });
     checkBound('--page-size', f.pageSize, CLI_BOUNDS.pageSize);
     checkBound('--max-pixels', f.maxPixels, CLI_BOUNDS.maxPixels);
   } catch (err) {
-    if (err instanceof UsageError) return usage(say, err.message);
+    if (err instanceof UsageError || err instanceof LimitError) return usage(cliMessage(err));
     throw err;
   }
   if (f.images !== undefined) {
     try {
-      if (!(await fsp.stat(f.images)).isDirectory()) return usage(say, `--images ${f.images}: not a folder`);
+      if (!(await fsp.stat(f.images)).isDirectory()) return usage(`--images ${f.images}: not a folder`);
     } catch (err) {
-      return usage(say, `--images ${f.images}: ${describeFsError(err)}`);
+      return usage(`--images ${f.images}: ${describeFsError(err)}`);
     }
   } else if (!f.quiet) {
     say('no --images: the report shows the masks without photos');
   }
-  return runReport({ outputs, out: f.out, images: f.images, minIou: f.minIou, pageSize: f.pageSize, maxPixels: f.maxPixels }, say, Boolean(f.quiet));
+  return runReport({ outputs, out: f.out, images: f.images, minIou: f.minIou, pageSize: f.pageSize, maxPixels: f.maxPixels }, Boolean(f.quiet));
 }
 
 /** Builds one report, printing problems and a summary; resolves to the exit code. */
-async function runReport(opts: BuildReportOptions, say: (msg: string) => void, quiet: boolean): Promise<number> {
+async function runReport(opts: BuildReportOptions, quiet: boolean): Promise<number> {
   let shown = 0;
   const onProblem = (p: ReportProblem): void => {
     if (shown++ < MAX_PROBLEM_LINES) say(`${p.file}: ${p.message}`);
@@ -101,10 +96,7 @@ async function runReport(opts: BuildReportOptions, say: (msg: string) => void, q
   try {
     const r = await buildReport({ ...opts, onProblem });
     if (shown > MAX_PROBLEM_LINES) say(`… ${shown - MAX_PROBLEM_LINES} more problems, listed on the report's index page`);
-    if (!quiet) {
-      const s = ((performance.now() - t0) / 1000).toFixed(1);
-      say(`${r.images} images, ${r.masks} masks → ${path.join(r.dir, 'index.html')} (${s} s)`);
-    }
+    if (!quiet) say(`${plural(r.images, 'image')}, ${plural(r.masks, 'mask')} → ${path.join(r.dir, 'index.html')} (${fmtDuration((performance.now() - t0) / 1000)})`);
     return r.problems.length > 0 ? 1 : 0;
   } catch (err) {
     say(errorMessage(err));
@@ -112,7 +104,7 @@ async function runReport(opts: BuildReportOptions, say: (msg: string) => void, q
   }
 }
 
-function usage(say: (msg: string) => void, msg: string): number {
+function usage(msg: string): number {
   say(msg);
   return 2;
 }
@@ -141,12 +133,11 @@ export interface FinishedRun {
  * (exit 0 or 1); resolves to the run's exit code, or 1 when the run succeeded but the report did not.
  */
 export async function reportAfterRun(dir: string, run: FinishedRun): Promise<number> {
-  const say = sayAfterRun;
   if (run.code !== 0 && run.code !== 1) {
     say(`not written: the run did not finish (exit ${run.code})`);
     return run.code;
   }
   const photos = new Map(run.items.map((item) => [item.relPath, item.path]));
-  const code = await runReport({ outputs: [run.out], out: dir, photos, maxPixels: run.maxPixels }, say, run.quiet);
+  const code = await runReport({ outputs: [run.out], out: dir, photos, maxPixels: run.maxPixels }, run.quiet);
   return run.code === 0 && code !== 0 ? 1 : run.code;
 }

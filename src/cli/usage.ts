@@ -3,6 +3,7 @@
  * names options by their keys (`pointsPerSide`), the command line by its flags (`--points-per-side`).
  */
 import { OptionsError, type OptionKey } from '../amg/options.js';
+import { LimitError, type LimitKey } from '../compare/compare.js';
 import { errorMessage } from '../base/errors.js';
 
 /** A mistake in how the command was called; reported as one `sam-amg: …` line, exit code 2. */
@@ -29,8 +30,17 @@ export const OPTION_FLAGS: Readonly<Record<OptionKey, string>> = {
   useM2m: '--use-m2m',
 };
 
-/** The message of any error as the command line shows it: option keys become flags. */
+/** The flag of each limit of `compare` (and `report --min-iou`). */
+export const LIMIT_FLAGS: Readonly<Record<LimitKey, string>> = {
+  minIou: '--min-iou',
+  minRecall: '--min-recall',
+  maxExtra: '--max-extra',
+  scoreTol: '--score-tol',
+};
+
+/** The message of any error as the command line shows it: option and limit keys become flags. */
 export function cliMessage(err: unknown): string {
   if (err instanceof OptionsError) return err.messageWith((k) => OPTION_FLAGS[k]);
+  if (err instanceof LimitError) return err.messageWith((k) => LIMIT_FLAGS[k]);
   return errorMessage(err);
 }

@@ -4,7 +4,7 @@
  * side only and differing fields, and decide pass or fail against the limits.
  */
 import { boundText, withinBound, type OptionBound } from '../amg/options.js';
-import { fromCoco, rleArea, rleBoxXYXY } from '../rle/rle.js';
+import { rleArea, rleBoxXYXY } from '../rle/rle.js';
 import { matchMasks, nearestMask, type MatchItem } from './match.js';
 import type { MaskSet, SetAnnotation, SetImage } from '../output/read.js';
 import { plural } from '../output/text.js';
@@ -115,18 +115,45 @@ export const LIMIT_BOUNDS: Readonly<Record<'minIou' | 'minRecall' | 'maxExtra' |
   scoreTol: { min: 0, max: 1 },
 };
 
-/** Checks limits; throws a RangeError naming the limit by its key and its bound. */
-export function checkLimits(l: CompareLimits): void {
-  for (const key of Object.keys(LIMIT_BOUNDS) as (keyof typeof LIMIT_BOUNDS)[]) {
-    const b = LIMIT_BOUNDS[key];
-    if (!withinBound(l[key], b)) throw new RangeError(`${key} must be ${b.integer ? 'an integer' : 'a number'} in ${boundText(b)}, got ${l[key]}`);
+/** The numeric limits, by key. */
+export type LimitKey = keyof typeof LIMIT_BOUNDS;
+
+/** A limit outside its bound. The message names it by its key; the CLI names it by its flag ({@link messageWith}). */
+export class LimitError extends RangeError {
+  override name = 'LimitError';
+
+  constructor(
+    readonly key: LimitKey,
+    readonly value: number,
+  ) {
+    super(limitText(key, key, value));
+  }
+
+  /** The message with the limit named by `name(key)`, e.g. its command-line flag. */
+  messageWith(name: (key: LimitKey) => string): string {
+    return limitText(name(this.key), this.key, this.value);
   }
 }
 
-/** A mask ready for matching: RLE decoded from its counts string (never to a bitmap), area and box from the runs. */
-export function matchItem(a: SetAnnotation): MatchItem {
-  const rle = fromCoco(a.segmentation);
-  return { rle, area: rleArea(rle), box: rleBoxXYXY(rle) };
+function limitText(name: string, key: LimitKey, value: number): string {
+  const b = LIMIT_BOUNDS[key];
+  return `${name} must be ${b.integer ? 'an integer' : 'a number'} in ${boundText(b)}, got ${value}`;
+}
+
+/**
+ * The one check of the limits (the CLI calls it on its flags before reading anything, compareSets on what it is
+ * given): each limit that is set must lie within its bound. Throws {@link LimitError}.
+ */
+export function checkLimits(l: Partial<CompareLimits>): void {
+  for (const key of Object.keys(LIMIT_BOUNDS) as LimitKey[]) {
+    const value = l[key];
+    if (value !== undefined && !withinBound(value, LIMIT_BOUNDS[key])) throw new LimitError(key, value);
+  }
+}
+
+/** A mask ready for matching: the RLE the reader decoded (never a bitmap), area and box from its runs. */
+export function matchItem(a: Pick<SetAnnotation, 'rle'>): MatchItem {
+  return { rle: a.rle, area: rleArea(a.rle), box: rleBoxXYXY(a.rle) };
 }
 
 /** Compares two outputs image by image (by file_name). */

@@ -4,6 +4,7 @@
  * ({@link parseMaskFields}): area and bbox must agree with the RLE. Errors name the file and the JSON location
  * (`annotations[12].bbox`).
  */
+import type { Rle } from '../base/types.js';
 import type { CocoAnnotation, CocoCategory, CocoDocument, CocoImage, CocoInfo, RunError, ShardInfo } from './coco.js';
 import {
   arrayAt as array,
@@ -33,8 +34,17 @@ export function parseCocoDocument(text: string, file: string): CocoDocument {
 
 /** Validates an already parsed document (see {@link parseCocoDocument}). */
 export function cocoDocumentOf(raw: unknown, file: string): CocoDocument {
+  return cocoDocumentWithMasks(raw, file).document;
+}
+
+/**
+ * Validates an already parsed document and keeps the masks the check decoded: `masks[i]` is the RLE of
+ * `document.annotations[i]`, so that readers (compare, merge, report) never decode a mask a second time.
+ */
+export function cocoDocumentWithMasks(raw: unknown, file: string): { document: CocoDocument; masks: Rle[] } {
+  const masks: Rle[] = [];
   try {
-    return documentOf(raw);
+    return { document: documentOf(raw, masks), masks };
   } catch (err) {
     if (err instanceof FormatError) throw new FormatError(`${file}: not a sam-amg COCO document: ${err.message}`);
     throw err;
@@ -46,7 +56,8 @@ export function parseCocoInfo(raw: unknown, at: string): CocoInfo {
   return infoOf(raw, at);
 }
 
-function documentOf(raw: unknown): CocoDocument {
+/** The document; every annotation's decoded mask is pushed onto `masks`, in order. */
+function documentOf(raw: unknown, masks: Rle[]): CocoDocument {
   const top = object(raw, 'the top level');
   const info = infoOf(field(top, 'info', ''), 'info');
   const images = array(field(top, 'images', ''), 'images').map((v, i) => imageOf(v, `images[${i}]`));
@@ -71,7 +82,9 @@ function documentOf(raw: unknown): CocoDocument {
     if (!categories.some((c) => c.id === 1)) throw new FormatError(`${at}.category_id: no category has id 1`);
     const iscrowd = field(o, 'iscrowd', at);
     if (iscrowd !== 0) throw new FormatError(`${at}.iscrowd: expected 0, got ${JSON.stringify(iscrowd)}`);
-    const a: CocoAnnotation = { id, image_id: imageId, category_id: 1, iscrowd: 0, ...parseMaskFields(o, at, im).fields };
+    const parsed = parseMaskFields(o, at, im);
+    masks.push(parsed.rle);
+    const a: CocoAnnotation = { id, image_id: imageId, category_id: 1, iscrowd: 0, ...parsed.fields };
     return a;
   });
   return { info, images, annotations, categories };

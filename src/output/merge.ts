@@ -14,7 +14,6 @@
  * With shards made by contiguous blocks of the sorted list, the merged COCO file is byte-identical to the single
  * run with the same options (and the same pinned date).
  */
-import { fromCoco } from '../rle/rle.js';
 import type { CocoInfo, ImageResult, RunError, RunInfo } from './coco.js';
 import type { MaskSet, SetImage } from './read.js';
 import { maskRecordOf } from './records.js';
@@ -209,6 +208,6 @@ export function mergedResults(m: MergedSet): ImageResult[] {
     relPath: im.file_name,
     width: im.width,
     height: im.height,
-    records: im.annotations.map((a) => maskRecordOf({ fields: a, rle: fromCoco(a.segmentation) })),
+    records: im.annotations.map((a) => maskRecordOf({ fields: a, rle: a.rle })),
   }));
 }

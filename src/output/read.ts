@@ -7,7 +7,8 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { cocoDocumentOf, parseCocoInfo } from './coco-parse.js';
+import type { Rle } from '../base/types.js';
+import { cocoDocumentWithMasks, parseCocoInfo } from './coco-parse.js';
 import type { CocoInfo, RunError } from './coco.js';
 import { describeFsError } from '../fs/errno.js';
 import {
@@ -26,10 +27,12 @@ import { errorMessage } from '../base/errors.js';
 /** The three output formats. */
 export type MaskSetFormat = 'coco' | 'sa1b' | 'jsonl';
 
-/** One mask as every format stores it. */
+/** One mask as every format stores it, with the mask itself decoded once by the reader. */
 export interface SetAnnotation extends MaskFields {
   /** The id in the file (COCO: global; SA-1B and JSONL: per image). */
   id: number;
+  /** The mask, decoded from `segmentation` when the record was checked (runs, never a bitmap). */
+  rle: Rle;
 }
 
 /** One image and its masks, in file order. */
@@ -116,16 +119,16 @@ export function sniffOutput(head: string): MaskSetFormat | null {
 }
 
 function fromCoco(raw: unknown, file: string): MaskSet {
-  const doc = cocoDocumentOf(raw, file);
+  const { document: doc, masks } = cocoDocumentWithMasks(raw, file);
   const byId = new Map<number, SetImage>();
   const images = doc.images.map((im) => {
     const s: SetImage = { file_name: im.file_name, width: im.width, height: im.height, annotations: [] };
     byId.set(im.id, s);
     return s;
   });
-  for (const a of doc.annotations) {
-    (byId.get(a.image_id) as SetImage).annotations.push({ id: a.id, ...pickMaskFields(a) });
-  }
+  doc.annotations.forEach((a, i) => {
+    (byId.get(a.image_id) as SetImage).annotations.push({ id: a.id, ...pickMaskFields(a), rle: masks[i] });
+  });
   checkUniqueNames(images, file);
   return { format: 'coco', path: file, info: doc.info, images };
 }
@@ -227,7 +230,8 @@ function recordImage(image: Record<string, unknown>, annotations: unknown, where
         const at = `annotations[${i}]`;
         const o = objectAt(a, at);
         const id = o.id === undefined ? i + 1 : positiveIntAt(o.id, `${at}.id`);
-        return { id, ...parseMaskFields(o, at, { width, height }).fields };
+        const parsed = parseMaskFields(o, at, { width, height });
+        return { id, ...parsed.fields, rle: parsed.rle };
       }),
     };
   } catch (err) {

@@ -22,7 +22,7 @@ export { ReadError } from '../output/read.js';
 import { decodeImage } from '../node/decode.js';
 import { describeFsError } from '../fs/errno.js';
 import { isInsideDir } from '../fs/paths.js';
-import { fromCoco, type Rle } from '../rle/rle.js';
+import type { Rle } from '../base/types.js';
 import { copyAssets, defaultAssetsDir } from './assets.js';
 import {
   dataScript,
@@ -195,7 +195,8 @@ async function buildImage(
   if (match !== undefined && sides.length === 2 && sides[0].masks !== null && sides[1].masks !== null) {
     markMatches(match, entry.sides[0] as SetImage, entry.sides[1] as SetImage, sides[0].masks, sides[1].masks);
   }
-  const rles = sides.map((s) => s.masks?.map((m) => fromCoco({ size: [height, width], counts: m.counts })) ?? null);
+  // The masks as the reader decoded them (once, when it checked each record).
+  const rles = sides.map((s, k) => (s.masks === null ? null : (entry.sides[k] as SetImage).annotations.map((a) => a.rle)));
 
   const image = await readPhoto(entry.name, width, height, opts, problem);
   let photoSize: [number, number] | null = null;
