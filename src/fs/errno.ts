@@ -1,6 +1,7 @@
 /**
  * Plain-words reasons for file-system errors, so messages read the same everywhere in the run.
  */
+import { errorMessage } from '../base/errors.js';
 
 const REASONS: Readonly<Record<string, string>> = {
   ENOENT: 'no such file or directory',
@@ -34,6 +35,5 @@ export function errorCode(err: unknown): string | undefined {
 export function describeFsError(err: unknown): string {
   const code = errorCode(err);
   if (code !== undefined && REASONS[code] !== undefined) return REASONS[code];
-  if (err instanceof Error) return err.message;
-  return String(err);
+  return errorMessage(err);
 }

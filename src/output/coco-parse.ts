@@ -16,6 +16,7 @@ import {
   positiveIntAt as positiveInt,
   stringAt as string,
 } from './records.js';
+import { errorMessage } from '../base/errors.js';
 
 /**
  * Parses and validates `text`. The result holds only the known keys (unknown keys are dropped), so
@@ -27,7 +28,7 @@ export function parseCocoDocument(text: string, file: string): CocoDocument {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new FormatError(`${file}: not valid JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new FormatError(`${file}: not valid JSON: ${errorMessage(err)}`, { cause: err });
   }
   return cocoDocumentOf(raw, file);
 }

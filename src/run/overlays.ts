@@ -13,6 +13,7 @@ import { pathExists } from '../fs/exists.js';
 import { overlayPng, type OverlayStyle } from '../output/overlay.js';
 import { StageError } from './batch.js';
 import type { InputItem } from './inputs.js';
+import { errorMessage } from '../base/errors.js';
 
 /** The overlay files of one run, at the paths its output plan gave them (src/run/output-plan.ts). */
 export class OverlayFiles {
@@ -44,7 +45,7 @@ export class OverlayFiles {
       await fsp.mkdir(path.dirname(png), { recursive: true });
       await writeFileAtomic(png, await overlayPng(image, result.records, this.style, this.firstId));
     } catch (err) {
-      throw new StageError('overlay', err instanceof Error ? err.message : String(err), { cause: err });
+      throw new StageError('overlay', errorMessage(err), { cause: err });
     }
   }
 }
