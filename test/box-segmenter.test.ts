@@ -171,3 +171,32 @@ describe('BoxSegmenter', () => {
     expect(() => new BoxSegmenter(new ScriptedAdapter(), { boxesPerBatch: 0 })).toThrow('boxesPerBatch must be a positive integer, got 0');
   });
 });
+
+describe('BoxSegmenter failures', () => {
+  it('passes a failure on, leaving no unhandled rejection from the batch decoded ahead', async () => {
+    /** The first batch comes back one mask short (the segmenter refuses it); the batch decoded ahead fails. */
+    class Failing extends ScriptedAdapter {
+      override async decodeBoxes(crop: EncodedCrop, b: Float64Array, count: number): Promise<DecodedBatch> {
+        if (this.calls.length >= 1) {
+          this.calls.push({ count, boxes: [] });
+          await new Promise((r) => setTimeout(r, 5));
+          throw new Error('decoder failed');
+        }
+        const out = await super.decodeBoxes(crop, b, count);
+        return { ...out, count: count - 1 };
+      }
+    }
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => void unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await expect(new BoxSegmenter(new Failing(), { boxesPerBatch: 2 }).segment(IMAGE, boxes(6))).rejects.toThrow(
+        'the scripted decoder returned 1 masks for 2 boxes',
+      );
+      await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+  });
+});

@@ -171,7 +171,10 @@ export class BoxSegmenter {
 
   private decode(crop: EncodedCrop, xyxy: Float64Array, start: number, count: number): Promise<DecodedBatch> {
     const opts = this.options.multimask ? undefined : { multimask: false };
-    return (this.adapter.decodeBoxes as NonNullable<ModelAdapter['decodeBoxes']>)(crop, xyxy.subarray(4 * start, 4 * (start + count)), count, opts);
+    const batch = (this.adapter.decodeBoxes as NonNullable<ModelAdapter['decodeBoxes']>)(crop, xyxy.subarray(4 * start, 4 * (start + count)), count, opts);
+    // A batch decoded ahead is abandoned when the current one fails: not an unhandled rejection (awaiting it still throws).
+    batch.catch(() => undefined);
+    return batch;
   }
 
   /** The whole image is the crop; thresholds in float32 as the generator computes them; no filter, no deferral. */

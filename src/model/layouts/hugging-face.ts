@@ -5,10 +5,10 @@
  *
  * Box prompts: a decoder with `input_boxes` (SAM 2) gets the boxes there, [1, P, 4], and as its point prompt per box
  * only the padding point (0, 0) with label −1, which the reference SAM 2 predictor adds to a box as well (its
- * decoder needs at least one point per prompt). A decoder without it (SAM 1) gets the corners as two points with
- * labels 2 and 3; note that this graph appends its own padding point to every point prompt, which SAM 1's
- * reference predictor does not do for a box, so real SAM 1 weights in this layout may differ slightly from
- * SamPredictor on boxes (the prompt-aware conformance toy is not affected).
+ * decoder needs at least one point per prompt). A decoder without it (SAM 1's) gets the corners as two points with
+ * labels 2 and 3; note that such a graph appends its own padding point to every point prompt, which SAM 1's
+ * reference predictor does not do for a box (SAM 2's does), so real SAM 1 weights in this layout may differ slightly
+ * from SamPredictor on boxes (the prompt-aware conformance toy is not affected).
  */
 import type { InferenceSession } from 'onnxruntime-common';
 import type { RgbImage } from '../../core/types.js';
