@@ -52,8 +52,8 @@ export class ImageEncoderRunner {
     this.timings.encoder += now() - t;
     const renamed: Feeds = {};
     for (const [decoderName, encoderName] of Object.entries(this.outputs)) renamed[decoderName] = out[encoderName];
-    // The decoder's image-side work, once per crop; the encoder outputs it no longer needs are dropped here, unless
-    // box prompts come and their decoder is another specialisation of the graph.
+    // The decoder's image-side work, once per crop. The encoder outputs stay with the crop (they go with it): box
+    // prompts whose decoder is a specialisation of its own prepare them on first use.
     t = now();
     const feeds = await this.decoder.prepare(renamed);
     this.timings.decoder += now() - t;
