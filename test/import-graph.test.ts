@@ -26,6 +26,7 @@ const SRC = path.resolve(new URL('../src', import.meta.url).pathname);
  *   mask      per-candidate mask evaluation, over rle
  *   model     ONNX models: adapters, layouts, runtime seam, graph optimiser, over image
  *   amg       the generator and its options, over the maths, mask and model
+ *   prompt    the box-prompted segmenter and the detection-file reader, beside amg (neither imports the other)
  *   output    writers and readers of the formats, sinks, the run info block; node: the Node side of the core
  *             (sharp decode, model folders, onnxruntime-node, workers, the hub). Independent of each other.
  *   compare   matching two outputs
@@ -40,7 +41,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['rle', 'nms', 'crop', 'image', 'fs'],
   ['mask'],
   ['model'],
-  ['amg'],
+  ['amg', 'prompt'],
   ['output', 'node'],
   ['compare'],
   ['run'],

@@ -14,6 +14,25 @@
  */
 export { MaskGenerator, type GeneratorStats, type GenerateOptions, type GenerateProgress } from '../amg/generator.js';
 export {
+  BoxSegmenter,
+  promptedRecord,
+  type BoxMask,
+  type BoxSegmenterOptions,
+  type PromptedRecord,
+  type SegmentOptions,
+  type SegmentProgress,
+} from '../prompt/box-segmenter.js';
+export {
+  parseDetections,
+  parseDetectionsText,
+  imageProblems,
+  DetectionFileError,
+  type Detection,
+  type DetectionFile,
+  type DetectionImage,
+  type DetectionProblem,
+} from '../prompt/detections.js';
+export {
   defaultOptions,
   resolveOptions,
   optionsRecord,

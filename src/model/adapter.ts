@@ -42,6 +42,13 @@ export interface ModelAdapter {
    * false asks for the single-mask output.
    */
   decode(crop: EncodedCrop, points: Float64Array, count: number, opts?: DecodeOptions): Promise<DecodedBatch>;
+  /**
+   * Decodes box prompts given in the crop's pixel frame (x0, y0, x1, y1 per box), one prompt per box, mapped to the
+   * model's input frame like prompt points. The model sees each box as the reference predictors give it: its two
+   * corners with labels 2 and 3 (or the layout's box input). Absent when the layout cannot take a box. `maskInput`
+   * is not accepted.
+   */
+  decodeBoxes?(crop: EncodedCrop, boxes: Float64Array, count: number, opts?: DecodeOptions): Promise<DecodedBatch>;
   /** Whether decode() accepts a mask prompt (use_m2m) and the single-mask output. */
   readonly supportsMaskInput: boolean;
   readonly supportsSingleMask: boolean;

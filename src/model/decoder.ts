@@ -4,9 +4,14 @@
  * session, the per-prompt part another, and the pair is checked against the original graph on a probe batch before
  * it is used; any difference beyond the tolerances (or any failure) means a warning and the original graph.
  * Large prompt batches of the optimised graph run in chunks, so that its biggest intermediate tensors stay small.
+ *
+ * Box prompts feed the same graph another way (two corner points per prompt, or a box input). Where that changes
+ * no input shape (the reference export) the optimised graph serves both and the load-time probe also runs it with
+ * box labels; otherwise box prompts get their own specialisation of the graph, made and probed the same way on the
+ * first box prompt, so that runs with point prompts only pay nothing for it.
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
-import type { FeedSpec, ProbeKind } from './decoder-spec.js';
+import { sameShapes, type FeedSpec, type ProbeKind } from './decoder-spec.js';
 import { optimiseDecoder, type NotOptimised, type OptimisedDecoder } from './optimise/index.js';
 import type { Feeds, OrtRuntime } from './runtime.js';
 import { errorMessage } from '../base/errors.js';
@@ -23,6 +28,11 @@ export interface Decoder {
   /** Image-side work, once per crop: encoder outputs by decoder input name → the feeds every prompt run reuses. */
   prepare(image: Feeds): Promise<Feeds>;
   run(feeds: Feeds, outputs: readonly string[]): Promise<Feeds>;
+  /**
+   * The decoder that runs box prompts: this one, or the graph specialised for the box feeding pattern (made on the
+   * first call; released with this one). Its prepare() takes the same encoder outputs.
+   */
+  forBoxes(): Promise<Decoder>;
   release(): Promise<void>;
 }
 
@@ -54,6 +64,11 @@ export class PlainDecoder implements Decoder {
     return this.session.run(feeds, [...outputs]) as Promise<Feeds>;
   }
 
+  /** The exported graph takes every feeding pattern as it is. */
+  async forBoxes(): Promise<Decoder> {
+    return this;
+  }
+
   release(): Promise<void> {
     return this.session.release();
   }
@@ -68,6 +83,12 @@ export class SplitDecoder implements Decoder {
   readonly passes: readonly string[];
   /** Prompts per run of the per-prompt graph. */
   readonly chunk: number;
+  /**
+   * Where box prompts run (see createDecoder): undefined means this graph (its shapes do not change with boxes);
+   * otherwise made on first use.
+   */
+  boxes?: () => Promise<Decoder>;
+  private boxDecoder: Promise<Decoder> | undefined;
 
   constructor(
     readonly inputNames: readonly string[],
@@ -134,7 +155,16 @@ export class SplitDecoder implements Decoder {
     return count === undefined ? undefined : { count, inputs };
   }
 
+  forBoxes(): Promise<Decoder> {
+    if (!this.boxes) return Promise.resolve(this);
+    this.boxDecoder ??= this.boxes();
+    return this.boxDecoder;
+  }
+
   async release(): Promise<void> {
+    const boxes = this.boxDecoder;
+    this.boxDecoder = undefined;
+    if (boxes) await boxes.then((d) => d.release(), () => undefined);
     await this.prefix?.release();
     await this.session.release();
   }
@@ -169,32 +199,71 @@ export interface DecoderSource {
   original: InferenceSession;
 }
 
+/** The optimiser as createDecoder calls it (a parameter so that tests can hand in a broken one). */
+type Optimise = (bytes: Uint8Array, spec: FeedSpec) => OptimisedDecoder | NotOptimised;
+
 /**
  * The decoder of `source`: the optimised pair when the optimiser finds work and the probe check passes, otherwise
  * the original session itself. `optimise` is the optimiser (a parameter so that tests can hand in a broken one).
+ *
+ * Box prompts (`spec.boxes`): when they feed the same shapes, the probe also runs the pair with box labels and any
+ * difference means the original graph for everything; otherwise the pair's forBoxes() specialises the graph for them
+ * on first use, with its own probe check and its own fallback to the original graph (a session made anew from the
+ * bytes, since the one given here is released once the pair is in use).
  */
 export async function createDecoder(
   source: DecoderSource,
   spec: FeedSpec | string,
   runtime: OrtRuntime,
   opts: DecoderOptions,
-  optimise: (bytes: Uint8Array, spec: FeedSpec) => OptimisedDecoder | NotOptimised = optimiseDecoder,
+  optimise: Optimise = optimiseDecoder,
 ): Promise<Decoder> {
-  const { file, original } = source;
+  const { original } = source;
   if (opts.optimise === false) return new PlainDecoder(original, 'turned off (--no-optimise)');
   if (typeof spec === 'string') return new PlainDecoder(original, spec);
   const warn = opts.onWarning ?? ((m: string) => console.warn(`sam-amg: warning: ${m}`));
+  const boxes = spec.boxes;
+  const shared = boxes !== undefined && typeof boxes !== 'string' && sameShapes(spec, boxes);
+  const decoder = await specialise(source, spec, shared ? [spec, boxes] : [spec], '', runtime, warn, optimise);
+  if (decoder instanceof SplitDecoder && boxes !== undefined && !shared) {
+    decoder.boxes = () => boxDecoder(source, boxes, runtime, warn, optimise);
+  }
+  return decoder;
+}
+
+/** The decoder of box prompts when they feed other shapes than points: the graph specialised for them, or as exported. */
+async function boxDecoder(source: DecoderSource, spec: FeedSpec | string, runtime: OrtRuntime, warn: (m: string) => void, optimise: Optimise): Promise<Decoder> {
+  const original = await runtime.createSession(await source.bytes(), source.file);
+  if (typeof spec === 'string') return new PlainDecoder(original, spec);
+  return specialise({ ...source, original }, spec, [spec], ' for box prompts', runtime, warn, optimise);
+}
+
+/**
+ * Optimises `source` for `spec` and checks the pair against the original on the probe batches of every spec in
+ * `probes` (the feeding patterns it will serve); the pair, or the original graph with one warning. `what` names the
+ * specialisation in messages.
+ */
+async function specialise(
+  source: DecoderSource,
+  spec: FeedSpec,
+  probes: readonly FeedSpec[],
+  what: string,
+  runtime: OrtRuntime,
+  warn: (m: string) => void,
+  optimise: Optimise,
+): Promise<Decoder> {
+  const { file, original } = source;
   let result: OptimisedDecoder | NotOptimised;
   try {
     result = optimise(await source.bytes(), spec);
   } catch (err) {
-    warn(`${file}: the decoder graph optimiser failed (${errorMessage(err)}); using the original graph`);
+    warn(`${file}: the decoder graph optimiser failed${what} (${errorMessage(err)}); using the original graph`);
     return new PlainDecoder(original, 'optimiser failed');
   }
   if ('skipped' in result) return new PlainDecoder(original, result.skipped);
   let split: SplitDecoder | undefined;
   try {
-    const label = `${file} (optimised)`;
+    const label = `${file} (optimised${what})`;
     const prefix = result.prefix ? await runtime.createSession(result.prefix, `${label}, image side`) : undefined;
     const main = await runtime.createSession(result.main, label).catch(async (err: unknown) => {
       await prefix?.release();
@@ -203,19 +272,22 @@ export async function createDecoder(
     split = new SplitDecoder(original.inputNames, prefix, main, result, spec, runtime);
     const plain = new PlainDecoder(original);
     const inputTypes = new Map(original.inputMetadata.map((m) => [m.name, m.isTensor ? m.type : 'float32']));
-    for (const [count, flag] of [[1, 0], [3, 1]] as const) {
-      const diff = await probeDifference(plain, split, spec, inputTypes, runtime, count, flag);
-      if (diff) {
-        warn(
-          `${file}: the optimised decoder graph differs from the original (max |Δ| ${diff.delta.toExponential(2)} on ${diff.output}, ` +
-            `more than ${diff.tolerance}); using the original graph`,
-        );
-        await split.release();
-        return new PlainDecoder(original, `probe check failed on ${diff.output}`);
+    for (const probe of probes) {
+      const pattern = probe === spec ? '' : ' with box prompts';
+      for (const [count, flag] of [[1, 0], [3, 1]] as const) {
+        const diff = await probeDifference(plain, split, probe, inputTypes, runtime, count, flag);
+        if (diff) {
+          warn(
+            `${file}: the optimised decoder graph${what} differs from the original${pattern} (max |Δ| ${diff.delta.toExponential(2)} on ${diff.output}, ` +
+              `more than ${diff.tolerance}); using the original graph`,
+          );
+          await split.release();
+          return new PlainDecoder(original, `probe check failed on ${diff.output}${pattern}`);
+        }
       }
     }
   } catch (err) {
-    warn(`${file}: the optimised decoder graph cannot be used (${errorMessage(err).split('\n')[0]}); using the original graph`);
+    warn(`${file}: the optimised decoder graph${what} cannot be used (${errorMessage(err).split('\n')[0]}); using the original graph`);
     await split?.release();
     return new PlainDecoder(original, 'optimised graph failed to load or run');
   }
@@ -278,13 +350,19 @@ function probeTensor(runtime: OrtRuntime, kind: ProbeKind, type: string, dims: n
       case 'labels':
         data[i] = 1;
         break;
+      case 'box-labels':
+        data[i] = i % 2 === 0 ? 2 : 3;
+        break;
+      case 'pad-labels':
+        data[i] = -1;
+        break;
       case 'flag':
         data[i] = flag;
         break;
       case 'size':
         data[i] = 1024;
         break;
-      case 'empty':
+      case 'zeros':
         break;
     }
   }

@@ -6,11 +6,18 @@ import type { InferenceSession } from 'onnxruntime-common';
 import type { LogitGeometry, RgbImage } from '../base/types.js';
 import { preprocess, type PreprocessSpec } from '../image/preprocess.js';
 import type { AdapterTimings, EncodedCrop } from './adapter.js';
+import type { Decoder } from './decoder.js';
 import type { Feeds, OrtRuntime } from './runtime.js';
 
 /** An encoded crop: the decoder feeds taken from the encoder outputs, and the prompt scale. */
 export interface FeedsCrop extends EncodedCrop {
+  /** The image-side feeds of point prompts (Decoder.prepare done). */
   readonly feeds: Feeds;
+  /**
+   * The decoder of box prompts and its image-side feeds, prepared on first use: the same as for points unless the
+   * decoder graph is specialised for box prompts on its own (Decoder.forBoxes).
+   */
+  boxFeeds(): Promise<{ decoder: Decoder; feeds: Feeds }>;
   /** Crop pixels → resized frame (longest-edge mode). */
   readonly scaleX: number;
   readonly scaleY: number;
@@ -23,7 +30,7 @@ export class ImageEncoderRunner {
 
   /**
    * @param outputs decoder input name → encoder output name
-   * @param prepare the decoder's image-side step (Decoder.prepare), run on the renamed outputs
+   * @param decoder the decoder whose image-side step (Decoder.prepare) runs on the renamed outputs
    */
   constructor(
     private readonly session: InferenceSession,
@@ -31,7 +38,7 @@ export class ImageEncoderRunner {
     private readonly pre: PreprocessSpec,
     private readonly outputs: Readonly<Record<string, string>>,
     private readonly timings: AdapterTimings,
-    private readonly prepare: (image: Feeds) => Promise<Feeds> = async (image) => image,
+    private readonly decoder: Decoder,
   ) {}
 
   async encode(image: RgbImage): Promise<FeedsCrop> {
@@ -45,10 +52,20 @@ export class ImageEncoderRunner {
     this.timings.encoder += now() - t;
     const renamed: Feeds = {};
     for (const [decoderName, encoderName] of Object.entries(this.outputs)) renamed[decoderName] = out[encoderName];
-    // The decoder's image-side work, once per crop; the encoder outputs it no longer needs are dropped here.
+    // The decoder's image-side work, once per crop. The encoder outputs stay with the crop (they go with it): box
+    // prompts whose decoder is a specialisation of its own prepare them on first use.
     t = now();
-    const feeds = await this.prepare(renamed);
+    const feeds = await this.decoder.prepare(renamed);
     this.timings.decoder += now() - t;
+    let boxes: Promise<{ decoder: Decoder; feeds: Feeds }> | undefined;
+    const boxFeeds = (): Promise<{ decoder: Decoder; feeds: Feeds }> =>
+      (boxes ??= this.decoder.forBoxes().then(async (decoder) => {
+        if (decoder === this.decoder) return { decoder, feeds };
+        const tb = now();
+        const prepared = await decoder.prepare(renamed);
+        this.timings.decoder += now() - tb;
+        return { decoder, feeds: prepared };
+      }));
     const geometry: LogitGeometry =
       this.pre.mode === 'square'
         ? { lowRes: 256, frame: null, validW: 256, validH: 256 }
@@ -58,6 +75,7 @@ export class ImageEncoderRunner {
       height: image.height,
       geometry,
       feeds,
+      boxFeeds,
       scaleX: pre.resizedW / image.width,
       scaleY: pre.resizedH / image.height,
     };

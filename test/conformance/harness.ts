@@ -136,7 +136,8 @@ function toCamel(o: Record<string, unknown>): Partial<AmgOptions> {
 }
 
 const imageCache = new Map<string, RgbImage>();
-async function photo(name: string): Promise<RgbImage> {
+/** A shared photo, decoded once per process. */
+export async function photo(name: string): Promise<RgbImage> {
   let img = imageCache.get(name);
   if (!img) {
     img = await decodeImage(path.join(SHARED, 'images', name));
@@ -307,7 +308,8 @@ function compareImage(group: Group, image: string, expected: ExpectedAnnotation[
   return rep;
 }
 
-function summarize(group: Group, pointsPerBatch: number, images: ImageReport[], seconds: number): GroupReport {
+/** A group's figures over its images and its verdict against LIMITS (also used by the box-prompt groups). */
+export function summarize(group: Pick<Group, 'family' | 'name'>, pointsPerBatch: number, images: ImageReport[], seconds: number): GroupReport {
   const sum = (f: (r: ImageReport) => number): number => images.reduce((s, r) => s + f(r), 0);
   const max = (f: (r: ImageReport) => number): number => images.reduce((s, r) => Math.max(s, f(r)), 0);
   const expected = sum((r) => r.expected);

@@ -2,6 +2,13 @@
  * The Hugging Face ONNX layout (transformers.js): vision_encoder + prompt_encoder_mask_decoder, for SAM 1
  * (`image_embeddings`, `image_positional_embeddings`) and SAM 2 (`image_embeddings.0/1/2`, `input_boxes`). All
  * prompts of a batch go to the decoder in one call; the decoder returns 3 masks per prompt and has no mask input.
+ *
+ * Box prompts: a decoder with `input_boxes` (SAM 2) gets the boxes there, [1, P, 4], and as its point prompt per box
+ * only the padding point (0, 0) with label −1, which the reference SAM 2 predictor adds to a box as well (its
+ * decoder needs at least one point per prompt). A decoder without it (SAM 1's) gets the corners as two points with
+ * labels 2 and 3; note that such a graph appends its own padding point to every point prompt, which SAM 1's
+ * reference predictor does not do for a box (SAM 2's does), so real SAM 1 weights in this layout may differ slightly
+ * from SamPredictor on boxes (the prompt-aware conformance toy is not affected).
  */
 import type { InferenceSession } from 'onnxruntime-common';
 import type { RgbImage } from '../../base/types.js';
@@ -10,9 +17,10 @@ import type { AdapterTimings, DecodedBatch, DecodeOptions, EncodedCrop, ModelAda
 import { checkContract, type TensorSpec } from '../contract.js';
 import type { Decoder } from '../decoder.js';
 import { feedSpecOf, IOU_TOLERANCE, LOGIT_TOLERANCE } from '../decoder-spec.js';
-import { ImageEncoderRunner, mapPoint, type FeedsCrop } from '../encoding.js';
+import { ImageEncoderRunner, type FeedsCrop } from '../encoding.js';
 import { ModelError } from '../errors.js';
 import type { Feeds, OrtRuntime } from '../runtime.js';
+import { boxCorners, paddingPoints, pointContract, pointFeeds, pointTensors, positivePoints, type PointInputs, type PromptRows } from './prompt-inputs.js';
 import type { LayoutSpec, SessionPair } from './spec.js';
 
 const now = (): number => performance.now() / 1000;
@@ -26,10 +34,9 @@ const SAM2_ENCODER_OUT: TensorSpec[] = [
   { name: 'image_embeddings.1', type: 'float32', rank: 4 },
   { name: 'image_embeddings.2', type: 'float32', rank: 4 },
 ];
-const PROMPT_IN: TensorSpec[] = [
-  { name: 'input_points', type: 'float32', rank: 4 },
-  { name: 'input_labels', type: 'int64', rank: 3 },
-];
+/** input_points [1, P, N, 2], input_labels int64 [1, P, N]: one image, P prompts. */
+const POINTS: PointInputs = { coords: 'input_points', labels: 'input_labels', labelType: 'int64', lead: [1], batched: true };
+const BOX_IN: TensorSpec = { name: 'input_boxes', type: 'float32', rank: 3 };
 const DECODER_OUT: TensorSpec[] = [
   { name: 'iou_scores', type: 'float32', rank: 3 },
   { name: 'pred_masks', type: 'float32', rank: 5 },
@@ -55,10 +62,8 @@ export class HfSamAdapter implements ModelAdapter {
     this.layout = family === 'sam' ? 'hf-sam' : 'hf-sam2';
     const decoderInputs = new Set(decoder.inputNames);
     const embeddings = encoder.outputNames.filter((n) => decoderInputs.has(n));
-    this.runner = new ImageEncoderRunner(encoder, runtime, pre, Object.fromEntries(embeddings.map((n) => [n, n])), this.timings, (image) =>
-      decoder.prepare(image),
-    );
-    this.hasBoxes = decoderInputs.has('input_boxes');
+    this.runner = new ImageEncoderRunner(encoder, runtime, pre, Object.fromEntries(embeddings.map((n) => [n, n])), this.timings, decoder);
+    this.hasBoxes = decoderInputs.has(BOX_IN.name);
   }
 
   async encode(image: RgbImage): Promise<EncodedCrop> {
@@ -66,21 +71,36 @@ export class HfSamAdapter implements ModelAdapter {
   }
 
   async decode(crop: EncodedCrop, points: Float64Array, count: number, opts: DecodeOptions = {}): Promise<DecodedBatch> {
+    this.checkOptions(opts);
+    const c = crop as FeedsCrop;
+    const rows = positivePoints(points, count, c, this.pre, false);
+    const boxes = this.hasBoxes ? new Float32Array(0) : undefined;
+    return this.run(this.decoder, c.feeds, rows, boxes, crop);
+  }
+
+  async decodeBoxes(crop: EncodedCrop, boxes: Float64Array, count: number, opts: DecodeOptions = {}): Promise<DecodedBatch> {
+    this.checkOptions(opts);
+    const c = crop as FeedsCrop;
+    const { decoder, feeds } = await c.boxFeeds();
+    const corners = boxCorners(boxes, count, c, this.pre);
+    // The mapped corners are the box input's [x0, y0, x1, y1] per box.
+    if (this.hasBoxes) return this.run(decoder, feeds, paddingPoints(count), corners.coords, crop);
+    return this.run(decoder, feeds, corners, undefined, crop);
+  }
+
+  private checkOptions(opts: DecodeOptions): void {
     if (opts.maskInput || opts.multimask === false) {
       throw new ModelError(`${this.decoderFile}: this layout has no mask input or single-mask output`);
     }
-    const c = crop as FeedsCrop;
-    const coords = new Float32Array(count * 2);
-    for (let i = 0; i < count; i++) mapPoint(points, i, c, this.pre, coords, 2 * i);
-    const labels = new BigInt64Array(count).fill(1n);
-    const feeds: Feeds = {
-      ...c.feeds,
-      input_points: this.runtime.float32(coords, [1, count, 1, 2]),
-      input_labels: this.runtime.int64(labels, [1, count, 1]),
-    };
-    if (this.hasBoxes) feeds.input_boxes = this.runtime.float32(new Float32Array(0), [1, 0, 4]);
+  }
+
+  /** One decoder call: the point rows, and the boxes ([1, count, 4]; empty: [1, 0, 4]) when the decoder takes them. */
+  private async run(decoder: Decoder, image: Feeds, rows: PromptRows, boxes: Float32Array | undefined, crop: EncodedCrop): Promise<DecodedBatch> {
+    const count = rows.count;
+    const feeds: Feeds = { ...image, ...pointTensors(this.runtime, POINTS, rows) };
+    if (boxes) feeds[BOX_IN.name] = this.runtime.float32(boxes, [1, boxes.length / 4, 4]);
     const t = now();
-    const out = await this.decoder.run(feeds, ['iou_scores', 'pred_masks']);
+    const out = await decoder.run(feeds, ['iou_scores', 'pred_masks']);
     this.timings.decoder += now() - t;
     const iou = out.iou_scores;
     const masks = out.pred_masks;
@@ -117,22 +137,17 @@ function huggingFaceLayout(family: ModelFamily): LayoutSpec {
       const { encoder, decoder, encoderFile, decoderFile } = pair;
       checkContract(encoderFile, 'input', encoder.inputMetadata, [{ name: 'pixel_values', type: 'float32', rank: 4 }]);
       checkContract(encoderFile, 'output', encoder.outputMetadata, embeddings);
-      checkContract(decoderFile, 'input', decoder.inputMetadata, [
-        ...PROMPT_IN,
-        ...embeddings,
-        ...(sam2 ? [{ name: 'input_boxes', type: 'float32', rank: 3, optional: true }] : []),
-      ]);
+      checkContract(decoderFile, 'input', decoder.inputMetadata, [...pointContract(POINTS), ...embeddings, ...(sam2 ? [{ ...BOX_IN, optional: true }] : [])]);
       checkContract(decoderFile, 'output', decoder.outputMetadata, DECODER_OUT);
-      const hasBoxes = decoder.inputNames.includes('input_boxes');
+      const hasBoxes = decoder.inputNames.includes(BOX_IN.name);
       return {
-        // One image, P prompts of one point each (HfSamAdapter.decode).
+        // One image, P prompts of one point each, or P boxes (HfSamAdapter.decode, decodeBoxes).
         feeds: feedSpecOf(
           {
-            inputs: {
-              input_points: { dims: [1, 'P', 1, 2], probe: 'points' },
-              input_labels: { dims: [1, 'P', 1], probe: 'labels' },
-              ...(hasBoxes ? { input_boxes: { dims: [1, 0, 4], probe: 'empty' as const } } : {}),
-            },
+            inputs: { ...pointFeeds(POINTS, 1, 'labels'), ...(hasBoxes ? { [BOX_IN.name]: { dims: [1, 0, 4], probe: 'zeros' as const } } : {}) },
+            boxInputs: hasBoxes
+              ? { ...pointFeeds(POINTS, 1, 'pad-labels'), [BOX_IN.name]: { dims: [1, 'P', 4], probe: 'points' as const } }
+              : pointFeeds(POINTS, 2, 'box-labels'),
             outputs: ['iou_scores', 'pred_masks'],
             outputAxes: { iou_scores: { axis: 1, tolerance: IOU_TOLERANCE }, pred_masks: { axis: 1, tolerance: LOGIT_TOLERANCE } },
           },

@@ -9,9 +9,11 @@
  *
  * The batch axis is fixed at 1, so decode() loops over the prompts, one decoder call each. Every prompt is fed as
  * the reference's ONNX example does: the point with label 1 plus the padding point (0, 0) with label −1 (the export
- * does not pad by itself when no box is given); `mask_input` zeros with `has_mask_input` 0, or the given mask with
- * `has_mask_input` 1 (use_m2m); `orig_im_size` the crop's (h, w). The adapter reads `low_res_masks`, not `masks`, so
- * the generator's own exact upscaling applies as for every other layout.
+ * does not pad by itself when no box is given); a box as its two corners with labels 2 and 3 and no padding point
+ * (as SamPredictor feeds a box: the export's prompt encoder embeds labels 2 and 3 as box corners); `mask_input`
+ * zeros with `has_mask_input` 0, or the given mask with `has_mask_input` 1 (use_m2m); `orig_im_size` the crop's
+ * (h, w). The adapter reads `low_res_masks`, not `masks`, so the generator's own exact upscaling applies as for
+ * every other layout. Points and boxes feed the same shapes ([1, 2, 2]), so one optimised graph serves both.
  */
 import type { InferenceSession } from 'onnxruntime-common';
 import type { RgbImage } from '../../base/types.js';
@@ -20,13 +22,17 @@ import type { AdapterTimings, DecodedBatch, DecodeOptions, EncodedCrop, ModelAda
 import { checkContract } from '../contract.js';
 import type { Decoder } from '../decoder.js';
 import { feedSpecOf, IOU_TOLERANCE, LOGIT_TOLERANCE } from '../decoder-spec.js';
-import { ImageEncoderRunner, mapPoint, type FeedsCrop } from '../encoding.js';
+import { ImageEncoderRunner, type FeedsCrop } from '../encoding.js';
 import { ModelError } from '../errors.js';
-import type { OrtRuntime } from '../runtime.js';
-import { checkImageInput, MASK_PROMPT_IN, maskCount } from './single-decoder.js';
+import type { Feeds, OrtRuntime } from '../runtime.js';
+import { boxCorners, pointTensors, positivePoints, type PromptRows } from './prompt-inputs.js';
+import { checkImageInput, exportPoints, exportPromptFeeds, MASK_PROMPT_IN, maskCount } from './single-decoder.js';
 import type { LayoutSpec, SessionPair } from './spec.js';
 
 const now = (): number => performance.now() / 1000;
+
+/** One prompt per call: point_coords [1, N, 2], point_labels [1, N]. */
+const POINTS = exportPoints(false);
 
 /** The reference single-decoder export (SAM 1 family, batch 1). */
 export class ReferenceExportAdapter implements ModelAdapter {
@@ -55,7 +61,7 @@ export class ReferenceExportAdapter implements ModelAdapter {
     private readonly runtime: OrtRuntime,
   ) {
     this.supportsMultimask = masksPerCall === 4;
-    this.runner = new ImageEncoderRunner(encoder, runtime, pre, { image_embeddings: embeddingOutput }, this.timings, (image) => decoder.prepare(image));
+    this.runner = new ImageEncoderRunner(encoder, runtime, pre, { image_embeddings: embeddingOutput }, this.timings, decoder);
   }
 
   encode(image: RgbImage): Promise<EncodedCrop> {
@@ -64,6 +70,19 @@ export class ReferenceExportAdapter implements ModelAdapter {
 
   async decode(crop: EncodedCrop, points: Float64Array, count: number, opts: DecodeOptions = {}): Promise<DecodedBatch> {
     const c = crop as FeedsCrop;
+    return this.run(this.decoder, c.feeds, positivePoints(points, count, c, this.pre, true), crop, opts);
+  }
+
+  async decodeBoxes(crop: EncodedCrop, boxes: Float64Array, count: number, opts: DecodeOptions = {}): Promise<DecodedBatch> {
+    if (opts.maskInput) throw new ModelError(`${this.decoderFile}: box prompts take no mask input`);
+    const c = crop as FeedsCrop;
+    const { decoder, feeds } = await c.boxFeeds();
+    return this.run(decoder, feeds, boxCorners(boxes, count, c, this.pre), crop, opts);
+  }
+
+  /** One decoder call per prompt of `rows`. */
+  private async run(decoder: Decoder, image: Feeds, rows: PromptRows, crop: EncodedCrop, opts: DecodeOptions): Promise<DecodedBatch> {
+    const count = rows.count;
     const multimask = opts.multimask !== false;
     if (multimask && this.masksPerCall === 1) {
       throw new ModelError(`${this.decoderFile}: this export has only the single-mask output (run with --no-multimask)`);
@@ -80,19 +99,15 @@ export class ReferenceExportAdapter implements ModelAdapter {
     // Never written after creation, so concurrent decode() calls may share it.
     this.zeros ??= new Float32Array(cells);
     const mask = opts.maskInput ? new Float32Array(cells) : this.zeros;
-    const labels = new Float32Array([1, -1]);
     const hasMask = this.runtime.float32(new Float32Array([opts.maskInput ? 1 : 0]), [1]);
     const origSize = this.runtime.float32(new Float32Array([crop.height, crop.width]), [2]);
     for (let i = 0; i < count; i++) {
-      const coords = new Float32Array(4); // the point, then the padding point (0, 0)
-      mapPoint(points, i, c, this.pre, coords, 0);
       if (opts.maskInput) mask.set(opts.maskInput.subarray(i * cells, (i + 1) * cells));
       const t = now();
-      const out = await this.decoder.run(
+      const out = await decoder.run(
         {
-          ...c.feeds,
-          point_coords: this.runtime.float32(coords, [1, 2, 2]),
-          point_labels: this.runtime.float32(labels, [1, 2]),
+          ...image,
+          ...pointTensors(this.runtime, POINTS, rows, i, 1),
           mask_input: this.runtime.float32(mask, [1, 1, lowRes, lowRes]),
           has_mask_input: hasMask,
           orig_im_size: origSize,
@@ -141,17 +156,14 @@ export const REFERENCE_EXPORT: LayoutSpec = {
       { name: 'low_res_masks', type: 'float32', rank: 4 },
     ]);
     const masks = maskCount(decoderFile, decoder.outputMetadata, 'low_res_masks', [1, 4] as const, 4);
+    const prompts = exportPromptFeeds(false, 2);
+    const size = { orig_im_size: { dims: [2], probe: 'size' as const } };
     return {
-      // Batch 1, the point and the padding point, one call per prompt (ReferenceExportAdapter.decode).
+      // Batch 1, one call per prompt: the point and the padding point, or a box's corners (decode, decodeBoxes).
       feeds: feedSpecOf(
         {
-          inputs: {
-            point_coords: { dims: [1, 2, 2], probe: 'points' },
-            point_labels: { dims: [1, 2], probe: 'labels' },
-            mask_input: { dims: [1, 1, 256, 256], probe: 'mask' },
-            has_mask_input: { dims: [1], probe: 'flag' },
-            orig_im_size: { dims: [2], probe: 'size' },
-          },
+          inputs: { ...prompts.inputs, ...size },
+          boxInputs: { ...prompts.boxInputs, ...size },
           outputs: ['iou_predictions', 'low_res_masks'],
           outputAxes: { iou_predictions: { tolerance: IOU_TOLERANCE }, low_res_masks: { tolerance: LOGIT_TOLERANCE } },
         },

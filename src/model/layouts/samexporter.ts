@@ -9,7 +9,8 @@
  * Decoder: `image_embed`, `high_res_feats_0`, `high_res_feats_1`, `point_coords` [L,N,2] (x / w · 1024,
  * y / h · 1024), `point_labels` [L,N] float, `mask_input` [L,1,256,256], `has_mask_input` [L], with a dynamic prompt
  * axis L → `masks` [L,M,256,256] (low-resolution logits, already clamped to ±32), `iou_predictions` [L,M']. The
- * export adds SAM's padding point itself, so each prompt is one row with one point, label 1. M = 3 (the default
+ * export adds SAM's padding point itself, so each prompt is one row with one point, label 1, and each box one row
+ * with its two corners, labels 2 and 3 (exactly what SAM 2's predictor feeds its prompt encoder). M = 3 (the default
  * export, multimask_output on: outputs 1..3 of the mask decoder) or M = 1 (multimask_output off: the single-mask
  * output after SAM 2's dynamic stability fallback; that export returns all four IoU columns, of which column 0 is the
  * single mask's).
@@ -25,13 +26,17 @@ import type { AdapterTimings, DecodedBatch, DecodeOptions, EncodedCrop, ModelAda
 import { checkContract, type TensorSpec } from '../contract.js';
 import type { Decoder } from '../decoder.js';
 import { feedSpecOf, IOU_TOLERANCE, LOGIT_TOLERANCE } from '../decoder-spec.js';
-import { ImageEncoderRunner, mapPoint, type FeedsCrop } from '../encoding.js';
+import { ImageEncoderRunner, type FeedsCrop } from '../encoding.js';
 import { ModelError } from '../errors.js';
 import type { Feeds, OrtRuntime } from '../runtime.js';
-import { checkImageInput, MASK_PROMPT_IN, maskCount } from './single-decoder.js';
+import { boxCorners, pointTensors, positivePoints, type PromptRows } from './prompt-inputs.js';
+import { checkImageInput, exportPoints, exportPromptFeeds, MASK_PROMPT_IN, maskCount } from './single-decoder.js';
 import type { LayoutSpec, SessionPair } from './spec.js';
 
 const now = (): number => performance.now() / 1000;
+
+/** point_coords [L, N, 2], point_labels [L, N]: a dynamic prompt axis. */
+const POINTS = exportPoints(true);
 
 /** samexporter's SAM 2 encoder/decoder pair (dynamic prompt batch, mask input). */
 export class SamexporterAdapter implements ModelAdapter {
@@ -56,14 +61,8 @@ export class SamexporterAdapter implements ModelAdapter {
   ) {
     this.supportsSingleMask = masksPerPrompt === 1;
     this.supportsMultimask = masksPerPrompt === 3;
-    this.runner = new ImageEncoderRunner(
-      encoder,
-      runtime,
-      pre,
-      { image_embed: 'image_embed', high_res_feats_0: 'high_res_feats_0', high_res_feats_1: 'high_res_feats_1' },
-      this.timings,
-      (image) => decoder.prepare(image),
-    );
+    const features = Object.fromEntries(FEATURES.map((f) => [f.name, f.name]));
+    this.runner = new ImageEncoderRunner(encoder, runtime, pre, features, this.timings, decoder);
   }
 
   encode(image: RgbImage): Promise<EncodedCrop> {
@@ -72,6 +71,19 @@ export class SamexporterAdapter implements ModelAdapter {
 
   async decode(crop: EncodedCrop, points: Float64Array, count: number, opts: DecodeOptions = {}): Promise<DecodedBatch> {
     const c = crop as FeedsCrop;
+    return this.run(this.decoder, c.feeds, positivePoints(points, count, c, this.pre, false), crop, opts);
+  }
+
+  async decodeBoxes(crop: EncodedCrop, boxes: Float64Array, count: number, opts: DecodeOptions = {}): Promise<DecodedBatch> {
+    if (opts.maskInput) throw new ModelError(`${this.decoderFile}: box prompts take no mask input`);
+    const c = crop as FeedsCrop;
+    const { decoder, feeds } = await c.boxFeeds();
+    return this.run(decoder, feeds, boxCorners(boxes, count, c, this.pre), crop, opts);
+  }
+
+  /** One decoder call for every prompt of `rows`. */
+  private async run(decoder: Decoder, image: Feeds, rows: PromptRows, crop: EncodedCrop, opts: DecodeOptions): Promise<DecodedBatch> {
+    const count = rows.count;
     const multimask = opts.multimask !== false;
     const M = this.masksPerPrompt;
     if (multimask && M === 1) {
@@ -82,8 +94,6 @@ export class SamexporterAdapter implements ModelAdapter {
     }
     const lowRes = crop.geometry.lowRes;
     const cells = lowRes * lowRes;
-    const coords = new Float32Array(count * 2);
-    for (let i = 0; i < count; i++) mapPoint(points, i, c, this.pre, coords, 2 * i);
     let mask: Float32Array;
     if (opts.maskInput) {
       if (opts.maskInput.length < count * cells) {
@@ -98,14 +108,13 @@ export class SamexporterAdapter implements ModelAdapter {
       mask = this.zeros;
     }
     const feeds: Feeds = {
-      ...c.feeds,
-      point_coords: this.runtime.float32(coords, [count, 1, 2]),
-      point_labels: this.runtime.float32(new Float32Array(count).fill(1), [count, 1]),
+      ...image,
+      ...pointTensors(this.runtime, POINTS, rows),
       mask_input: this.runtime.float32(mask, [count, 1, lowRes, lowRes]),
       has_mask_input: this.runtime.float32(new Float32Array(count).fill(opts.maskInput ? 1 : 0), [count]),
     };
     const t = now();
-    const out = await this.decoder.run(feeds, ['masks', 'iou_predictions']);
+    const out = await decoder.run(feeds, ['masks', 'iou_predictions']);
     this.timings.decoder += now() - t;
     const dims = out.masks.dims;
     if (dims.length !== 4 || dims[0] !== count || dims[1] !== M || dims[2] !== lowRes || dims[3] !== lowRes) {
@@ -166,15 +175,10 @@ export const SAMEXPORTER_SAM2: LayoutSpec = {
     ]);
     const masks = maskCount(decoderFile, decoder.outputMetadata, 'masks', [1, 3] as const, 3);
     return {
-      // P prompts of one point each, a mask prompt per prompt (SamexporterAdapter.decode).
+      // P prompts of one point each or P boxes, a mask prompt per prompt (SamexporterAdapter.decode, decodeBoxes).
       feeds: feedSpecOf(
         {
-          inputs: {
-            point_coords: { dims: ['P', 1, 2], probe: 'points' },
-            point_labels: { dims: ['P', 1], probe: 'labels' },
-            mask_input: { dims: ['P', 1, 256, 256], probe: 'mask' },
-            has_mask_input: { dims: ['P'], probe: 'flag' },
-          },
+          ...exportPromptFeeds(true, 1),
           outputs: ['masks', 'iou_predictions'],
           outputAxes: { masks: { axis: 0, tolerance: LOGIT_TOLERANCE }, iou_predictions: { axis: 0, tolerance: IOU_TOLERANCE } },
         },
