@@ -1,5 +1,5 @@
 /** Small masks for the polygon tests: ASCII art, seeded random masks, and a plain hole filler. */
-import { encodeRowMajor, type Rle } from '../../src/rle/rle.js';
+import { encodeRowMajor, uncropRle, type Rle } from '../../src/rle/rle.js';
 
 export interface TestMask {
   h: number;
@@ -21,11 +21,9 @@ export function fromArt(rows: string[]): TestMask {
   return { h, w, bits, rle: encodeRowMajor(bits, h, w) };
 }
 
-/** The same mask placed at (x0, y0) in a bigger empty frame. */
-export function placed(m: TestMask, H: number, W: number, x0: number, y0: number): TestMask {
-  const bits = new Uint8Array(H * W);
-  for (let y = 0; y < m.h; y++) for (let x = 0; x < m.w; x++) bits[(y + y0) * W + x + x0] = m.bits[y * m.w + x];
-  return { h: H, w: W, bits, rle: encodeRowMajor(bits, H, W) };
+/** The same mask placed at (x0, y0) in a bigger empty frame (`bits` stays the small mask's: only the RLE grows). */
+export function placed(m: TestMask, H: number, W: number, x0: number, y0: number): TestMask & { x0: number; y0: number } {
+  return { h: H, w: W, bits: m.bits, rle: uncropRle(m.rle, x0, y0, H, W), x0, y0 };
 }
 
 /** mulberry32: small seeded PRNG so failures reproduce. */

@@ -73,13 +73,20 @@ export function polygonProblems(mp: MaskPolygons, samplesPerSide = 2): string[] 
     if (r.pts.length < 3) problems.push(`${r.name}: ${r.pts.length} vertices`);
     if (keys.size !== r.pts.length) problems.push(`${r.name}: repeated vertex`);
   }
-  // Segment pairs.
-  const segs: { a: Pt; b: Pt; ring: number; idx: number }[] = [];
-  rings.forEach((r, k) => r.pts.forEach((a, i) => segs.push({ a, b: r.pts[(i + 1) % r.pts.length], ring: k, idx: i })));
+  // Segment pairs, swept in x so only pairs with overlapping x ranges are compared.
+  const segs: { a: Pt; b: Pt; ring: number; idx: number; x0: number; x1: number; y0: number; y1: number }[] = [];
+  rings.forEach((r, k) =>
+    r.pts.forEach((a, i) => {
+      const b = r.pts[(i + 1) % r.pts.length];
+      segs.push({ a, b, ring: k, idx: i, x0: Math.min(a[0], b[0]), x1: Math.max(a[0], b[0]), y0: Math.min(a[1], b[1]), y1: Math.max(a[1], b[1]) });
+    }),
+  );
+  segs.sort((s, t) => s.x0 - t.x0);
   for (let i = 0; i < segs.length; i++) {
-    for (let j = i + 1; j < segs.length; j++) {
-      const s = segs[i];
+    const s = segs[i];
+    for (let j = i + 1; j < segs.length && segs[j].x0 <= s.x1; j++) {
       const t = segs[j];
+      if (t.y0 > s.y1 || t.y1 < s.y0) continue;
       const m = meet(s.a, s.b, t.a, t.b);
       if (m === 'bad') problems.push(`${rings[s.ring].name} segment ${s.idx} meets ${rings[t.ring].name} segment ${t.idx}`);
     }
