@@ -8,6 +8,7 @@ import { joinSegments } from '../src/polygon/join-segments.js';
 import { maskToPolygons } from '../src/polygon/mask-polygons.js';
 import { signedArea } from '../src/polygon/ring-geometry.js';
 import { simplifyPolygons } from '../src/polygon/simplify.js';
+import { parseYoloSegments, YoloLabelError } from '../src/polygon/yolo-read.js';
 import { yoloSegmentLine } from '../src/polygon/yolo.js';
 import { encodeRowMajor, rleBoxXYXY, rleIou, uncropRle } from '../src/rle/rle.js';
 import { readUltralyticsSegmentLabels } from './oracle/ultralytics-labels.js';
@@ -101,6 +102,21 @@ describe('YOLO segmentation lines, read back as Ultralytics reads them', () => {
       const filled = uncropRle(encodeRowMajor(fillHoles(s.bits, s.h, s.w), s.h, s.w), m.x0, m.y0, m.h, m.w);
       expect(rleIou(rleFromPolygon(pixels, m.h, m.w), filled)).toBe(1);
     });
+  });
+
+  it('parseYoloSegments reads lines back to pixel polygons and names the first bad line', () => {
+    const m = fromArt(['....', '.##.', '.##.']);
+    const line = yoloSegmentLine(2, maskToPolygons(m.rle)) as string;
+    const segs = parseYoloSegments(`\n${line}\n\n${line}\r\n`, m.w, m.h);
+    expect(segs.map((s) => s.classId)).toEqual([2, 2]);
+    expect(segs[0].polygon.map((v) => Math.round(v * 1e4) / 1e4)).toEqual([1, 1, 3, 1, 3, 3, 1, 3]);
+    expect(rleIou(rleFromPolygon(segs[0].polygon, m.h, m.w), m.rle)).toBe(1);
+    expect(() => parseYoloSegments('0 0.1 0.1 0.2 0.1 0.2\n', 4, 3)).toThrow('line 1: 5 coordinates, expected x, y pairs');
+    expect(() => parseYoloSegments('\n0 0.1 0.1 0.2 0.1\n', 4, 3)).toThrow('line 2: 2 points, a segment needs at least 3');
+    expect(() => parseYoloSegments('1.5 0.1 0.1 0.2 0.1 0.2 0.2\n', 4, 3)).toThrow('line 1: class 1.5 is not an integer ≥ 0');
+    expect(() => parseYoloSegments('0 0.1 0.1 0.2 0.1 0.2 1.2\n', 4, 3)).toThrow('line 1: coordinate 1.2 is outside [0, 1]');
+    expect(() => parseYoloSegments('0 0.1 0.1 0.2 x 0.2 0.2\n', 4, 3)).toThrow('line 1: "x" is not a number');
+    expect(() => parseYoloSegments('0 0.1 0.1 0.2 x 0.2 0.2\n', 4, 3)).toThrow(YoloLabelError);
   });
 
   it('the reader follows Ultralytics: duplicate (class, box) rows are dropped, bad files rejected', () => {

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { cocoPolygonLists } from '../src/polygon/coco-polygons.js';
+import { rleFromPolygons } from '../src/polygon/coco-raster.js';
 import { maskToPolygons } from '../src/polygon/mask-polygons.js';
 import { simplifyPolygons, type SimplifyReport } from '../src/polygon/simplify.js';
 import type { MaskPolygons } from '../src/polygon/types.js';
-import { blobMask, fromArt, noiseMask, prng } from './polygon/masks.js';
+import { encodeRowMajor } from '../src/rle/rle.js';
+import { blobMask, fillHoles, fromArt, noiseMask, prng } from './polygon/masks.js';
 import { polygonProblems } from './polygon/validity.js';
 
 const plain = (mp: MaskPolygons) =>
@@ -98,7 +101,7 @@ describe('simplifyPolygons', () => {
   it('on random masks: valid output, vertices a subset in order, every dropped vertex within tolerance', () => {
     const rand = prng(4242);
     for (let it = 0; it < 16; it++) {
-      const m = it % 2 ? noiseMask(rand, 8 + Math.floor(rand() * 8), 8 + Math.floor(rand() * 8), 0.35 + rand() * 0.35) : blobMask(rand, 24, 30);
+      const m = it % 2 ? noiseMask(rand, 8 + Math.floor(rand() * 8), 8 + Math.floor(rand() * 8), 0.35 + rand() * 0.35) : blobMask(rand, 20, 24);
       const mp = maskToPolygons(m.rle);
       for (const tol of [0.5, 1, 2, 4]) {
         const s = simplifyPolygons(mp, tol);
@@ -123,6 +126,17 @@ describe('simplifyPolygons', () => {
           }
         }
       }
+    }
+  });
+
+  it('at 0.5 px (the default) rasterises back to exactly the same filled mask, dropping nothing', () => {
+    const rand = prng(505);
+    for (let it = 0; it < 40; it++) {
+      const m = it % 3 === 0 ? noiseMask(rand, 6 + Math.floor(rand() * 20), 6 + Math.floor(rand() * 20), 0.2 + rand() * 0.7) : blobMask(rand, 24 + Math.floor(rand() * 30), 24 + Math.floor(rand() * 30));
+      const s = simplifyPolygons(maskToPolygons(m.rle), 0.5);
+      expect(s.report.droppedPolygons.length + s.report.droppedHoles.length).toBe(0);
+      const back = rleFromPolygons(cocoPolygonLists(s), m.h, m.w);
+      expect(Array.from(back.counts), `mask ${it}`).toEqual(Array.from(encodeRowMajor(fillHoles(m.bits, m.h, m.w), m.h, m.w).counts));
     }
   });
 

@@ -17,6 +17,7 @@ export { rleUnion } from './rle-union.js';
 export { cocoPolygonLists, hasHoles } from './coco-polygons.js';
 export { joinSegments } from './join-segments.js';
 export { yoloSegmentLine, YOLO_DECIMALS } from './yolo.js';
+export { parseYoloSegments, YoloLabelError, type YoloSegment } from './yolo-read.js';
 export { geoJsonGeometry, type GeoJsonPolygon, type GeoJsonMultiPolygon, type GeoJsonOptions } from './geojson.js';
 export { applyGeoTransform, checkGeoTransform, type GeoTransform } from './geo-transform.js';
 export { signedArea, pointInRing, ringBounds, vertexCount } from './ring-geometry.js';
