@@ -25,6 +25,7 @@ const SRC = path.resolve(new URL('../src', import.meta.url).pathname);
  *   fs        Node file-system helpers (atomic writes, errno wording, path containment), over base only
  *   mask      per-candidate mask evaluation, over rle
  *   model     ONNX models: adapters, layouts, runtime seam, graph optimiser, over image
+ *   polygon   masks as polygons (trace, simplify, the COCO polygon rule, COCO/YOLO/GeoJSON geometry), over rle and mask
  *   amg       the generator and its options, over the maths, mask and model
  *   prompt    the box-prompted segmenter and the detection-file reader, beside amg (neither imports the other)
  *   output    writers and readers of the formats, sinks, the run info block; node: the Node side of the core
@@ -40,7 +41,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['base'],
   ['rle', 'nms', 'crop', 'image', 'fs'],
   ['mask'],
-  ['model'],
+  ['model', 'polygon'],
   ['amg', 'prompt'],
   ['output', 'node'],
   ['compare'],
