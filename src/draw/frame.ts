@@ -118,11 +118,20 @@ export function fillRect(frame: Frame, x: number, y: number, w: number, h: numbe
   }
 }
 
+/** Whether this machine stores the low byte of a 32-bit word first (every platform Node and browsers run on). */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
 /** An opaque RGBA copy of row-major RGB pixels (an image to draw an overlay on). */
 export function rgbToRgba(rgb: Uint8Array, width: number, height: number): Uint8Array {
   const n = width * height;
   if (rgb.length < n * 3) throw new RangeError(`rgbToRgba: ${rgb.length} bytes for ${width}x${height} RGB pixels`);
   const out = new Uint8Array(n * 4);
+  if (LITTLE_ENDIAN) {
+    // One 32-bit store per pixel: a quarter of the writes.
+    const words = new Uint32Array(out.buffer, 0, n);
+    for (let i = 0, s = 0; i < n; i++, s += 3) words[i] = (rgb[s] | (rgb[s + 1] << 8) | (rgb[s + 2] << 16) | 0xff000000) >>> 0;
+    return out;
+  }
   for (let i = 0, s = 0, d = 0; i < n; i++, s += 3, d += 4) {
     out[d] = rgb[s];
     out[d + 1] = rgb[s + 1];
