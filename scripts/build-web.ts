@@ -1,9 +1,11 @@
 /**
  * Builds the two pages with esbuild (`npm run build` runs it after tsc):
- * - the report page: web/report/main.ts bundled into one browser script (it imports the project's own RLE decoder
- *   and shared data types from src/), plus index.html and report.css, into dist/web/report (or the folder given);
+ * - the report page: web/report/main.ts bundled into one browser script (it imports the project's own RLE decoder,
+ *   the mask rasteriser and shared data types from src/, and what both pages share from web/shared/), plus
+ *   index.html and report.css, into dist/web/report (or the folder given);
  * - the AMG page: web/app/main.ts bundled with sam-amg/core and onnxruntime-web into one ES module, plus index.html,
  *   app.css and onnxruntime-web's wasm files (ort/, served from this build, never from a CDN), into dist/web/app.
+ * Each page's style sheet is written with web/shared/mask-frame.css in front of it (the rules both pages share).
  */
 import { promises as fsp } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,9 +16,13 @@ import { errorMessage } from '../src/base/errors.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+/** The style rules both pages share, written in front of each page's own style sheet. */
+const SHARED_CSS = path.join(ROOT, 'web', 'shared', 'mask-frame.css');
+
 /**
  * Bundles `web/<page>/main.ts` into `outDir/<script>` (minified, for browsers) and copies the page's static files
- * beside it; `options` adds what differs between the pages (module format, targets, resolve conditions).
+ * beside it (a .css file with the shared rules in front); `options` adds what differs between the pages (module
+ * format, targets, resolve conditions).
  */
 async function buildPage(page: string, outDir: string, script: string, statics: readonly string[], options: BuildOptions): Promise<void> {
   const src = path.join(ROOT, 'web', page);
@@ -32,7 +38,14 @@ async function buildPage(page: string, outDir: string, script: string, statics: 
     ...options,
   });
   for (const m of result.warnings) process.stderr.write(`build-web: warning: ${m.text}\n`);
-  for (const name of statics) await fsp.copyFile(path.join(src, name), path.join(outDir, name));
+  for (const name of statics) {
+    if (name.endsWith('.css')) {
+      const [shared, own] = await Promise.all([fsp.readFile(SHARED_CSS, 'utf8'), fsp.readFile(path.join(src, name), 'utf8')]);
+      await fsp.writeFile(path.join(outDir, name), `${shared}\n${own}`);
+    } else {
+      await fsp.copyFile(path.join(src, name), path.join(outDir, name));
+    }
+  }
 }
 
 /** Builds the report page into `outDir` (default dist/web/report); resolves to that folder. */

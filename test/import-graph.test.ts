@@ -24,6 +24,7 @@ const SRC = path.resolve(new URL('../src', import.meta.url).pathname);
  *   rle, nms, crop, image   the maths (browser-safe), over base only
  *   fs        Node file-system helpers (atomic writes, errno wording, path containment), over base only
  *   mask      per-candidate mask evaluation, over rle
+ *   draw      the one mask rasteriser (fill, outline, box, point, label, hit map into RGBA frames), over rle
  *   model     ONNX models: adapters, layouts, runtime seam, graph optimiser, over image
  *   polygon   masks as polygons (trace, simplify, the COCO polygon rule, COCO/YOLO/GeoJSON geometry), over rle and mask
  *   amg       the generator and its options, over the maths, mask and model
@@ -40,7 +41,7 @@ const SRC = path.resolve(new URL('../src', import.meta.url).pathname);
 const LAYERS: readonly (readonly string[])[] = [
   ['base'],
   ['rle', 'nms', 'crop', 'image', 'fs'],
-  ['mask'],
+  ['mask', 'draw'],
   ['model', 'polygon'],
   ['amg', 'prompt'],
   ['output', 'node'],

@@ -23,7 +23,7 @@ import { startWebServer, type WebServer } from '../../scripts/web-server.js';
 import { compareGroup, CONFORMANCE, generateGroup, LIMITS, listGroups, SHARED, type Family, type GroupReport } from '../conformance/harness.js';
 import { runCli } from '../helpers/batch.js';
 import type { HookRequest, HookResult } from '../../web/app/hook.js';
-import { count, score } from '../../web/report/format.js';
+import { count, score } from '../../web/shared/format.js';
 import { launchChromium, type Browser } from './chromium.js';
 import type { Page } from 'playwright-core';
 

@@ -5,8 +5,8 @@
  * cross-origin isolated (COOP/COEP headers).
  */
 import { MaskGenerator, OPTION_BOUNDS, type AmgOptions, type GenerateProgress, type MaskRecord } from '../../src/core/index.js';
-import { el, setChildren } from '../report/dom.js';
-import { count } from '../report/format.js';
+import { el, setChildren } from '../shared/dom.js';
+import { count } from '../shared/format.js';
 import { downloadName, pageCoco, type PageResult } from './coco.js';
 import { decodeImageBlob, type DecodedImage } from './decode.js';
 import { configureWasm, loadPageModel, webgpuAvailable, type Backend, type PageModel } from './engine.js';

@@ -3,8 +3,8 @@
  * in the DOM, and thumbnails load lazily), so tens of thousands of images open at once.
  */
 import type { ReportIndex, ReportIndexImage } from '../../src/report/data.js';
-import { el, setChildren } from './dom.js';
-import { count, percent, plural, score } from './format.js';
+import { el, setChildren } from '../shared/dom.js';
+import { count, percent, plural, score } from '../shared/format.js';
 import { hashOf, listImages, SORTS, type ListState, type Route, type SortKey } from './route.js';
 
 /** How the grid asks the app to go somewhere; `replace` keeps the history entry (typing in the filter). */

@@ -4,7 +4,7 @@
  */
 import type { ReportIndex } from '../../src/report/data.js';
 import { loadIndex } from './data.js';
-import { el, setChildren } from './dom.js';
+import { el, setChildren } from '../shared/dom.js';
 import { GridView } from './grid.js';
 import { hashOf, listImages, parseHash, type Route } from './route.js';
 import { ImageView } from './viewer.js';

@@ -1,17 +1,21 @@
 /**
- * One image: the photo with its masks drawn from their RLE (one canvas pixel per mask pixel, the canvas scaled
- * to the window), hover to highlight a mask and read its record, click to pin it, sliders that filter by predicted
+ * One image: the photo with its masks drawn from their RLE by the rasteriser (src/draw; one canvas pixel per image
+ * pixel, or per block of them for a very large image, the canvas scaled to the window; web/shared/mask-frame.ts),
+ * hover to highlight a mask and read its record, click to pin it, sliders that filter by predicted
  * IoU, stability and area, a fill / outline / boxes toggle, and ←/→ between images. With two outputs, A and B
  * side by side: A's masks without a match in B (missed) in one colour, B's without a match in A (extra) in
  * another, matched ones in grey; hovering a matched mask highlights its partner.
  */
-import type { Rle } from '../../src/rle/rle.js';
+import type { Rgb } from '../../src/draw/frame.js';
+import { drawOrder, type DrawMask, type DrawStyle } from '../../src/draw/rasterise.js';
 import type { ReportImageData, ReportIndex, ReportMask } from '../../src/report/data.js';
-import { MASK_FILL_ALPHA, maskColour } from '../../src/output/mask-colour.js';
+import { cssColour, MASK_FILL_ALPHA, maskColour } from '../shared/colours.js';
+import { el, setChildren } from '../shared/dom.js';
+import { count, plural, score } from '../shared/format.js';
+import { infoPanel, recordRows, showHint, showMask } from '../shared/info.js';
+import { MaskFrame } from '../shared/mask-frame.js';
 import { loadImage } from './data.js';
-import { el, setChildren } from './dom.js';
-import { coord, count, plural, score } from './format.js';
-import { boxOutline, decodeMasks, drawHighlight, drawOrder, fillMask, lineWidth, markHits, outlineMask, type Rgb } from './render.js';
+import { decodeMasks } from './masks.js';
 import { hashOf, type ListState, type Route } from './route.js';
 import { errorMessage } from '../../src/base/errors.js';
 
@@ -21,6 +25,12 @@ export const EXTRA: Rgb = [0, 150, 255];
 const MATCHED: Rgb = [200, 200, 200];
 
 type Mode = 'fill' | 'outline' | 'boxes';
+
+/** What each mode draws. */
+const MODE_STYLES: Record<Mode, DrawStyle> = { fill: { fill: true }, outline: { outline: true }, boxes: { box: true } };
+
+/** Height of the page's bars above the image, which the frame leaves room for. */
+const RESERVE_PX = 170;
 
 /** Filters and mode; kept while moving between images. */
 interface Filters {
@@ -36,14 +46,10 @@ interface Panel {
   k: number;
   label: string;
   masks: ReportMask[];
-  rles: Rle[];
-  colours: Rgb[];
-  alphas: number[];
-  frame: HTMLElement;
-  canvas: HTMLCanvasElement;
-  hl: HTMLCanvasElement;
-  /** Index of the mask on top at each pixel (-1: none), for the visible masks. */
-  hit: Int32Array;
+  /** The masks as the rasteriser draws them: decoded runs, colours and fill opacities. */
+  draw: DrawMask[];
+  frame: MaskFrame;
+  /** The masks the filters let through, in draw order. */
   visible: number[];
 }
 
@@ -62,7 +68,7 @@ export class ImageView {
   private readonly prev = el('a', { class: 'prev', id: 'prev' }, '‹ prev');
   private readonly next = el('a', { class: 'next', id: 'next' }, 'next ›');
   private readonly stage = el('div', { class: 'stage', id: 'stage' });
-  private readonly info = el('aside', { class: 'info', id: 'info' });
+  private readonly info = infoPanel();
   private readonly shown = el('span', { id: 'shown' });
   private readonly legend = el('div', { class: 'legend' });
   private readonly sliders: Record<'iou' | 'stability' | 'area', { input: HTMLInputElement; value: HTMLElement }>;
@@ -72,7 +78,6 @@ export class ImageView {
   private panels: Panel[] = [];
   private hover: Ref | null = null;
   private pinned: Ref | null = null;
-  private scratch = new Uint8Array(0);
   private maxArea = 0;
   private frameRequest = 0;
   private list: number[] = [];
@@ -174,35 +179,29 @@ export class ImageView {
     this.pinned = null;
     const { width: W, height: H } = data;
     const compare = data.sides.length === 2;
-    this.scratch = new Uint8Array(W * H);
     this.maxArea = 0;
     this.panels = data.sides.map((side, k) => {
       const masks = side.masks ?? [];
       for (const m of masks) this.maxArea = Math.max(this.maxArea, m.area);
       const photo =
         data.photo === null ? el('div', { class: 'nophoto' }, 'no photo') : el('img', { class: 'photo', src: data.photo, alt: data.file_name, draggable: 'false' });
-      const canvas = el('canvas', { class: 'masks', width: W, height: H });
-      const hl = el('canvas', { class: 'hl', width: W, height: H });
-      // As large as the column allows without growing taller than the window, at the image's aspect ratio.
-      const frame = el('div', { class: 'frame', style: `aspect-ratio: ${W} / ${H}; width: min(100%, calc((100vh - 170px) * ${W / H}))` }, photo, canvas, hl);
-      const colours = masks.map((m, i) => (compare ? (m.match === -1 ? (k === 0 ? MISSED : EXTRA) : MATCHED) : maskColour(i)));
-      const alphas = masks.map((m) => (compare ? (m.match === -1 ? 0.6 : 0.3) : MASK_FILL_ALPHA));
-      const panel: Panel = {
-        k,
-        label: side.label,
-        masks,
-        rles: decodeMasks(masks, W, H),
-        colours,
-        alphas,
-        frame,
-        canvas,
-        hl,
-        hit: new Int32Array(W * H),
-        visible: [],
-      };
-      hl.addEventListener('pointermove', (e) => this.onPointer(panel, e));
-      hl.addEventListener('pointerleave', () => this.setHover(null));
-      hl.addEventListener('click', (e) => this.onClick(panel, e));
+      const frame = new MaskFrame(photo, RESERVE_PX);
+      frame.setImage(W, H);
+      const rles = decodeMasks(masks, W, H);
+      const draw = masks.map((m, i): DrawMask => {
+        const unmatched = m.match === -1;
+        return {
+          rle: rles[i],
+          area: m.area,
+          bbox: m.bbox,
+          colour: compare ? (unmatched ? (k === 0 ? MISSED : EXTRA) : MATCHED) : maskColour(i),
+          alpha: compare ? (unmatched ? 0.6 : 0.3) : MASK_FILL_ALPHA,
+        };
+      });
+      const panel: Panel = { k, label: side.label, masks, draw, frame, visible: [] };
+      frame.hl.addEventListener('pointermove', (e) => this.onPointer(panel, e));
+      frame.hl.addEventListener('pointerleave', () => this.setHover(null));
+      frame.hl.addEventListener('click', (e) => this.onClick(panel, e));
       return panel;
     });
     const heading = (k: number): HTMLElement => {
@@ -212,18 +211,18 @@ export class ImageView {
     };
     setChildren(
       this.stage,
-      ...this.panels.map((p) => el('div', { class: 'panel', 'data-side': p.label }, heading(p.k), p.frame)),
+      ...this.panels.map((p) => el('div', { class: 'panel', 'data-side': p.label }, heading(p.k), p.frame.root)),
     );
     this.stage.classList.toggle('two', compare);
     setChildren(
       this.legend,
       ...(compare
         ? [
-            el('span', { class: 'swatch', style: `background: rgb(${MISSED.join(',')})` }),
+            el('span', { class: 'swatch', style: `background: ${cssColour(MISSED)}` }),
             ' missed (A, no match in B) ',
-            el('span', { class: 'swatch', style: `background: rgb(${EXTRA.join(',')})` }),
+            el('span', { class: 'swatch', style: `background: ${cssColour(EXTRA)}` }),
             ' extra (B, no match in A) ',
-            el('span', { class: 'swatch', style: `background: rgb(${MATCHED.join(',')})` }),
+            el('span', { class: 'swatch', style: `background: ${cssColour(MATCHED)}` }),
             ' matched',
           ]
         : []),
@@ -264,9 +263,7 @@ export class ImageView {
 
   /** Redraws every panel for the current filters and mode. */
   private render(): void {
-    const data = this.data;
-    if (data === undefined) return;
-    const { width: W, height: H } = data;
+    if (this.data === undefined) return;
     const minArea = this.minArea();
     const f = this.filters;
     let shown = 0;
@@ -279,19 +276,8 @@ export class ImageView {
       p.visible = drawOrder(p.masks, visible);
       shown += visible.length;
       total += p.masks.length;
-      const ctx = p.canvas.getContext('2d') as CanvasRenderingContext2D;
-      const image = ctx.createImageData(W, H);
-      const px = image.data;
-      p.hit.fill(-1);
-      const lw = lineWidth(W, p.frame.clientWidth);
-      for (const i of p.visible) {
-        markHits(p.hit, p.rles[i], i);
-        if (f.mode === 'fill') fillMask(px, p.rles[i], p.colours[i], p.alphas[i]);
-        else if (f.mode === 'outline') outlineMask(px, W, H, 0, 0, p.rles[i], p.masks[i].bbox, p.colours[i], lw, this.scratch);
-        else boxOutline(px, W, H, p.masks[i].bbox, p.colours[i], lw);
-      }
-      ctx.putImageData(image, 0, 0);
-      p.canvas.dataset.visible = String(visible.length);
+      p.frame.draw(p.draw, p.visible, MODE_STYLES[f.mode]);
+      p.frame.masks.dataset.visible = String(visible.length);
     }
     this.shown.textContent = `showing ${count(shown)} of ${plural(total, 'mask')}`;
     // A hidden mask can be neither hovered nor pinned.
@@ -304,22 +290,13 @@ export class ImageView {
     return this.panels[r.k]?.visible.includes(r.i) ?? false;
   }
 
-  private pixelAt(p: Panel, e: MouseEvent): number {
-    const data = this.data as ReportImageData;
-    const rect = p.hl.getBoundingClientRect();
-    const x = Math.floor(((e.clientX - rect.left) * data.width) / rect.width);
-    const y = Math.floor(((e.clientY - rect.top) * data.height) / rect.height);
-    if (x < 0 || y < 0 || x >= data.width || y >= data.height) return -1;
-    return p.hit[y * data.width + x];
-  }
-
   private onPointer(p: Panel, e: PointerEvent): void {
-    const i = this.pixelAt(p, e);
+    const i = p.frame.maskAt(e);
     this.setHover(i < 0 ? null : { k: p.k, i });
   }
 
   private onClick(p: Panel, e: MouseEvent): void {
-    const i = this.pixelAt(p, e);
+    const i = p.frame.maskAt(e);
     const same = this.pinned !== null && this.pinned.k === p.k && this.pinned.i === i;
     this.pinned = i < 0 || same ? null : { k: p.k, i };
     this.drawHighlight();
@@ -333,34 +310,29 @@ export class ImageView {
 
   /** Highlights the pinned mask (else the hovered one) and its partner, and fills the info panel. */
   private drawHighlight(): void {
-    const data = this.data;
-    if (data === undefined) return;
+    if (this.data === undefined) return;
     const focus = this.pinned ?? this.hover;
-    for (const p of this.panels) (p.hl.getContext('2d') as CanvasRenderingContext2D).clearRect(0, 0, data.width, data.height);
-    if (focus === null) {
-      this.info.dataset.id = '';
-      this.info.dataset.side = '';
-      this.info.dataset.pinned = '0';
-      setChildren(this.info, el('p', { class: 'hint' }, 'Hover a mask to see its record; click to pin it. ←/→: images, Esc: unpin / index.'));
+    const p = focus === null ? undefined : this.panels[focus.k];
+    const m = focus === null || p === undefined ? undefined : p.masks[focus.i];
+    const other = focus === null ? undefined : this.panels[1 - focus.k];
+    const partner = m?.match !== undefined && m.match >= 0 ? m.match : -1;
+    for (const q of this.panels) {
+      const which = focus === null ? -1 : q === p ? focus.i : q === other ? partner : -1;
+      q.frame.highlight(which < 0 ? [] : [q.draw[which].rle]);
+    }
+    if (focus === null || p === undefined || m === undefined) {
+      showHint(this.info, 'Hover a mask to see its record; click to pin it. ←/→: images, Esc: unpin / index.');
       return;
     }
-    const p = this.panels[focus.k];
-    const m = p.masks[focus.i];
-    this.highlight(p, focus.i);
-    const other = this.panels[1 - focus.k];
-    if (other !== undefined && m.match !== undefined && m.match >= 0) this.highlight(other, m.match);
-    this.info.dataset.id = String(m.id);
-    this.info.dataset.side = p.label;
-    this.info.dataset.pinned = this.pinned ? '1' : '0';
-    const rows: [string, string][] = [
-      ['id', String(m.id)],
-      ['area', count(m.area)],
-      ['bbox', `[${m.bbox.map(coord).join(', ')}]`],
-      ['predicted_iou', score(m.predicted_iou)],
-      ['stability_score', score(m.stability_score)],
-      ['point', m.point === null ? '–' : `(${m.point.map(coord).join(', ')})`],
-      ['crop_box', `[${m.crop_box.map(coord).join(', ')}]`],
-    ];
+    const rows = recordRows({
+      id: m.id,
+      area: m.area,
+      bbox: m.bbox,
+      predictedIou: m.predicted_iou,
+      stabilityScore: m.stability_score,
+      point: m.point,
+      cropBox: m.crop_box,
+    });
     if (m.match !== undefined && other !== undefined) {
       rows.push(
         m.match >= 0
@@ -368,17 +340,7 @@ export class ImageView {
           : ['match', focus.k === 0 ? 'none: missed by B' : 'none: extra in B'],
       );
     }
-    setChildren(
-      this.info,
-      el('h3', {}, `${this.panels.length > 1 ? `${p.label} ` : ''}mask #${m.id}${this.pinned ? ' (pinned)' : ''}`),
-      el('dl', {}, ...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', { 'data-field': k }, v)])),
-    );
-  }
-
-  /** White wash and a black-and-white border over mask i, drawn into its box only. */
-  private highlight(p: Panel, i: number): void {
-    const data = this.data as ReportImageData;
-    const ctx = p.hl.getContext('2d') as CanvasRenderingContext2D;
-    drawHighlight(ctx, data.width, data.height, p.rles[i], p.masks[i].bbox, lineWidth(data.width, p.frame.clientWidth), this.scratch);
+    const heading = `${this.panels.length > 1 ? `${p.label} ` : ''}mask #${m.id}${this.pinned ? ' (pinned)' : ''}`;
+    showMask(this.info, heading, rows, { id: String(m.id), side: p.label, pinned: this.pinned !== null });
   }
 }

@@ -1,7 +1,8 @@
 /**
- * A 5×7 pixel font for the digits, drawn into RGB bytes: overlay labels need no system fonts, so the same
- * result gives the same PNG on every machine.
+ * A 5×7 pixel font for the digits, drawn into a frame: mask labels need no system fonts, so the same result gives
+ * the same PNG on every machine (and the same pixels in a browser).
  */
+import { fillRect, type Frame, type Rgb } from './frame.js';
 
 /** Glyph rows, top to bottom, '1' = ink. */
 const GLYPHS: Readonly<Record<string, readonly string[]>> = {
@@ -22,58 +23,24 @@ export const GLYPH_W = 5;
 export const GLYPH_H = 7;
 const GAP = 1;
 
-/** Width in image pixels of `text` at `scale` image pixels per font pixel. */
+/** Width in frame pixels of `text` at `scale` frame pixels per font pixel. */
 export function textWidth(text: string, scale: number): number {
   return text.length === 0 ? 0 : (text.length * (GLYPH_W + GAP) - GAP) * scale;
 }
 
 /**
- * Draws `text` (digits only; throws on anything else) with its top-left corner at (x, y), each font pixel a
- * `scale`×`scale` square of colour `c`, clipped to the W×H image `out` (row-major RGB).
+ * Draws `text` (digits only; throws on anything else) with its top-left corner at frame pixel (x, y), each font
+ * pixel an opaque `scale`×`scale` square of colour `c`, clipped to the frame.
  */
-export function drawText(
-  out: Uint8Array,
-  W: number,
-  H: number,
-  x: number,
-  y: number,
-  text: string,
-  scale: number,
-  c: readonly [number, number, number],
-): void {
+export function drawText(frame: Frame, x: number, y: number, text: string, scale: number, c: Rgb): void {
   for (let k = 0; k < text.length; k++) {
     const glyph = GLYPHS[text[k]];
     if (glyph === undefined) throw new Error(`bitmap font: no glyph for ${JSON.stringify(text[k])}`);
     const gx = x + k * (GLYPH_W + GAP) * scale;
     for (let row = 0; row < GLYPH_H; row++) {
       for (let col = 0; col < GLYPH_W; col++) {
-        if (glyph[row][col] === '1') fillRect(out, W, H, gx + col * scale, y + row * scale, scale, scale, c);
+        if (glyph[row][col] === '1') fillRect(frame, gx + col * scale, y + row * scale, scale, scale, c);
       }
-    }
-  }
-}
-
-/** A solid w×h rectangle at (x0, y0), clipped to the image. */
-export function fillRect(
-  out: Uint8Array,
-  W: number,
-  H: number,
-  x0: number,
-  y0: number,
-  w: number,
-  h: number,
-  c: readonly [number, number, number],
-): void {
-  const xa = Math.max(0, x0);
-  const ya = Math.max(0, y0);
-  const xb = Math.min(W, x0 + w);
-  const yb = Math.min(H, y0 + h);
-  for (let y = ya; y < yb; y++) {
-    for (let x = xa; x < xb; x++) {
-      const o = (y * W + x) * 3;
-      out[o] = c[0];
-      out[o + 1] = c[1];
-      out[o + 2] = c[2];
     }
   }
 }
