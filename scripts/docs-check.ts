@@ -4,7 +4,9 @@
  * 1. Flags: docs/cli.md documents exactly the flags of the CLI's help, each in its command's section; README.md's flag
  *    spans and every `sam-amg …` command in README.md and docs/*.md use only flags their command has (flags.ts;
  *    test/docs-flags.test.ts runs the same part inside `npm test`).
- * 2. Commands: every offline `sam-amg …` line of the `bash` blocks of README.md and docs/*.md runs in a sandbox with
+ * 2. Links: every relative link of README.md, docs/*.md, CHANGELOG.md and src/model/optimise/README.md names a file
+ *    that exists, and an anchor that one of its headings makes (links.ts).
+ * 3. Commands: every offline `sam-amg …` line of the `bash` blocks of README.md and docs/*.md runs in a sandbox with
  *    the fixture models and the shared photos scaled down (sandbox.ts), and must give the expected exit code and
  *    outputs (commands.ts). Blocks marked `<!-- docs-check: skip (why) -->` are counted and listed, not run.
  *
@@ -19,6 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { planDoc, runPlan, type DocPlan, type StepResult } from './docs-check/commands.js';
 import { checkCliDoc, checkCommandFlags, checkFlagSpans } from './docs-check/flags.js';
+import { checkLinks } from './docs-check/links.js';
 import { collectHelp, type CommandHelp } from './docs-check/help.js';
 import { parseDoc, type ParsedDoc } from './docs-check/markdown.js';
 import { freshSandbox, makeTemplate } from './docs-check/sandbox.js';
@@ -79,6 +82,13 @@ async function main(argv: string[]): Promise<number> {
   }
   if (flagsOnly) return flagIssues.length > 0 ? 1 : 0;
 
+  const linkIssues: string[] = [];
+  for (const f of [...(await docFiles()), 'CHANGELOG.md', 'src/model/optimise/README.md']) {
+    if (existsSync(path.join(REPO, f))) linkIssues.push(...(await checkLinks(REPO, f, await readFile(path.join(REPO, f), 'utf8'))));
+  }
+  for (const p of linkIssues) console.log(`docs-check: ${p}`);
+  if (linkIssues.length === 0) console.log('docs-check: links: every relative link and anchor resolves');
+
   if (!existsSync(path.join(REPO, 'dist', 'cli', 'main.js'))) {
     console.log('docs-check: dist/ is missing: run npm run build first (the commands run bin/sam-amg.js)');
     return 1;
@@ -119,10 +129,10 @@ async function main(argv: string[]): Promise<number> {
     for (const s of skipped) console.log(`  ${s.file}:${s.line}: ${s.text.length > 90 ? `${s.text.slice(0, 87)}...` : s.text}  — ${s.reason}`);
   }
   const samAmg = ran.filter((r) => r.step.samAmg).length;
-  const ok = failures.length === 0 && problems.length === 0 && flagIssues.length === 0;
+  const ok = failures.length === 0 && problems.length === 0 && flagIssues.length === 0 && linkIssues.length === 0;
   console.log(
     `docs-check: ${ok ? 'PASS' : 'FAIL'} — ${samAmg} sam-amg commands and ${ran.length - samAmg} other lines run from ${results.size} files` +
-      `, ${failures.length} failed, ${skipped.length} skipped; ${flagIssues.length + problems.length} other problems (${fmt((performance.now() - t0) / 1000)})`,
+      `, ${failures.length} failed, ${skipped.length} skipped; ${flagIssues.length + linkIssues.length + problems.length} other problems (${fmt((performance.now() - t0) / 1000)})`,
   );
   if (keep) console.log(`docs-check: sandboxes kept in ${tmp}`);
   else await rm(tmp, { recursive: true, force: true });
