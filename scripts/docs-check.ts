@@ -128,6 +128,11 @@ async function main(argv: string[]): Promise<number> {
     console.log(`docs-check: ${skipped.length} sam-amg command${skipped.length === 1 ? '' : 's'} skipped (not runnable offline):`);
     for (const s of skipped) console.log(`  ${s.file}:${s.line}: ${s.text.length > 90 ? `${s.text.slice(0, 87)}...` : s.text}  — ${s.reason}`);
   }
+  const slowest = [...ran].sort((a, b) => b.seconds - a.seconds).slice(0, 3);
+  if (slowest.length > 0) {
+    console.log('docs-check: slowest lines (keep doc commands cheap: small grids such as --points-per-side 8):');
+    for (const r of slowest) console.log(`  ${fmt(r.seconds).padStart(9)}  ${r.step.file}:${r.step.line}  ${r.step.run.length > 90 ? `${r.step.run.slice(0, 87)}...` : r.step.run}`);
+  }
   const samAmg = ran.filter((r) => r.step.samAmg).length;
   const ok = failures.length === 0 && problems.length === 0 && flagIssues.length === 0 && linkIssues.length === 0;
   console.log(
