@@ -5,7 +5,8 @@
  * A terminal that reports no width (0 columns: `script`, some container and CI ptys) or one narrower than
  * MIN_LIVE_COLUMNS gets the per-image lines too: a live line is redrawn by moving the cursor up over the rows the
  * last one took, which cannot be known without a width (ora then cleared an unbounded number of lines per frame).
- * The live line is cut to the terminal's width, so it always takes exactly one row. With --quiet: errors only. Every run ends with a summary line and, when images were computed, a speed line.
+ * The live line is cut to the terminal's width, so it always takes exactly one row. With --quiet: errors only.
+ * Every run ends with a summary line and, when images were computed, a speed line.
  * Errors always go to stderr as one line naming the file. A closed stream never stops the run (streams.ts).
  */
 import ora, { type Ora } from 'ora';
