@@ -31,6 +31,7 @@ describe('the docs and the help agree', () => {
     expect(commands.map((c) => c.path.join(' '))).toEqual(['', 'models', 'models list', 'models pull', 'models info', 'compare', 'merge', 'report']);
     expect(commands[0].flags).toContainEqual({ long: '--out', short: '-o' });
     expect(commands[0].flags).toContainEqual({ long: '--no-optimise' });
+    expect(commands[0].flags).toContainEqual({ long: '--format', choices: ['coco', 'sa1b', 'jsonl', 'amg-png'] });
     expect(await flagProblems(commands, docs)).toEqual([]);
   });
 });
@@ -41,6 +42,15 @@ describe('the check fails where it should', () => {
     const problems = await flagProblems(withTiles, docs);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^docs\/cli\.md: the flag --tiles of `sam-amg` is missing from its section \(docs\/cli\.md:\d+, "`sam-amg` \(the mask generator\)"\)$/u);
+  });
+
+  it('a new value of a flag with choices (a format) that docs/cli.md does not mention', async () => {
+    const withFormat: CommandHelp[] = commands.map((c) =>
+      c.path.length === 0 ? { ...c, flags: c.flags.map((f) => (f.long === '--format' ? { ...f, choices: [...(f.choices ?? []), 'coco-polygons'] } : f)) } : c,
+    );
+    const problems = await flagProblems(withFormat, docs);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^docs\/cli\.md: --format of `sam-amg` accepts "coco-polygons", which its section \(docs\/cli\.md:\d+, .*\) does not mention \(as `coco-polygons`\)$/u);
   });
 
   it('a row removed from a command section, a short form missing, a flag that no command has, a command without a section', async () => {
@@ -91,9 +101,12 @@ describe('the check fails where it should', () => {
 describe('reading the docs', () => {
   it('help text: flags with their short forms, subcommands without help', () => {
     const help = parseHelp(
-      'Usage: x\n\nOptions:\n  -o, --out <file>   out\n  --no-journal       wrapped\n                     --not-a-flag continuation\n  -h, --help         help\n\nCommands:\n  list               things\n  help [command]     help\n',
+      'Usage: x\n\nOptions:\n  -o, --out <file>   out\n  --no-journal       wrapped\n                     --not-a-flag continuation\n  --format <name>    format (choices: "coco",\n                     "sa1b", default: "coco")\n  -h, --help         help\n\nCommands:\n  list               things\n  help [command]     help\n',
     );
-    expect(help).toEqual({ flags: [{ long: '--out', short: '-o' }, { long: '--no-journal' }, { long: '--help', short: '-h' }], commands: ['list'] });
+    expect(help).toEqual({
+      flags: [{ long: '--out', short: '-o' }, { long: '--no-journal' }, { long: '--format', choices: ['coco', 'sa1b'] }, { long: '--help', short: '-h' }],
+      commands: ['list'],
+    });
   });
 
   it('shell lines: where sam-amg starts, its words up to the first operator', () => {

@@ -2,7 +2,7 @@
  * Flags in the docs against the CLI's help:
  * - docs/cli.md documents every flag of every command in that command's section (the section whose heading names
  *   it in backticks, e.g. "## `sam-amg compare`"), in its text or tables — a use in an example block does not count;
- *   `-h, --help` and `-V, --version` once anywhere;
+ *   `-h, --help` and `-V, --version` once anywhere; every value a flag's help lists as its choices, as a code span;
  * - docs/cli.md (outside code blocks) and README.md (in code spans that start with a flag) name no flag that no
  *   command has;
  * - every `sam-amg …` command written in any doc (code-block lines and inline code spans) uses only flags of the
@@ -68,9 +68,13 @@ export function checkCliDoc(commands: readonly CommandHelp[], cli: ParsedDoc): s
     // Described, not only used in an example: mentions in code blocks do not count.
     const tokens = new Set(flagTokens(withoutCodeBlocks(section.text)).map((t) => t.token));
     const where = `its section (${cli.file}:${section.heading.line}, "${section.heading.text}")`;
+    const described = withoutCodeBlocks(section.text);
     for (const f of own) {
       if (!tokens.has(f.long)) problems.push(`${cli.file}: the flag ${f.long} of \`${name}\` is missing from ${where}`);
       else if (f.short && !tokens.has(f.short)) problems.push(`${cli.file}: the short flag ${f.short} (${f.long}) of \`${name}\` is missing from ${where}`);
+      for (const v of f.choices ?? []) {
+        if (!described.includes(`\`${v}\``)) problems.push(`${cli.file}: ${f.long} of \`${name}\` accepts "${v}", which ${where} does not mention (as \`${v}\`)`);
+      }
     }
     for (const f of c.flags.filter((x) => EVERYWHERE.has(x.long) || (c.path.length === 0 && ROOT_ONLY_CONVENTIONS.has(x.long)))) {
       for (const t of [f.long, f.short]) if (t && !docTokens.has(t)) problems.push(`${cli.file}: the flag ${t} of \`${name}\` is not mentioned anywhere`);

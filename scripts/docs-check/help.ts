@@ -9,6 +9,8 @@ import { main } from '../../src/cli/main.js';
 export interface HelpFlag {
   long: string;
   short?: string;
+  /** The values it accepts, when the help lists them (`choices: "coco", "sa1b"`). */
+  choices?: string[];
 }
 
 /** A command (`[]` for the mask generator itself) and its flags. */
@@ -23,6 +25,7 @@ export const commandName = (path: readonly string[]): string => ['sam-amg', ...p
 /** The flags and subcommands of one help text. */
 export function parseHelp(text: string): { flags: HelpFlag[]; commands: string[] } {
   const flags: HelpFlag[] = [];
+  const descriptions: string[] = [];
   const commands: string[] = [];
   let section = '';
   for (const line of text.split('\n')) {
@@ -33,13 +36,23 @@ export function parseHelp(text: string): { flags: HelpFlag[]; commands: string[]
     }
     if (/^\S/u.test(line)) section = '';
     if (section === 'Options') {
-      const m = /^ {2}(?:(-[A-Za-z0-9]), )?(--[A-Za-z0-9][\w-]*)/u.exec(line);
-      if (m) flags.push(m[1] ? { long: m[2], short: m[1] } : { long: m[2] });
+      const m = /^ {2}(?:(-[A-Za-z0-9]), )?(--[A-Za-z0-9][\w-]*)(.*)$/u.exec(line);
+      if (m) {
+        flags.push(m[1] ? { long: m[2], short: m[1] } : { long: m[2] });
+        descriptions.push(m[3]);
+      } else if (/^ {3,}\S/u.test(line) && descriptions.length > 0) {
+        // A description wrapped onto the next line.
+        descriptions[descriptions.length - 1] += ` ${line.trim()}`;
+      }
     } else if (section === 'Commands') {
       const m = /^ {2}([a-z][\w-]*)/u.exec(line);
       if (m && m[1] !== 'help') commands.push(m[1]);
     }
   }
+  flags.forEach((f, i) => {
+    const c = /choices: ((?:"[^"]*"(?:,\s*)?)+)/u.exec(descriptions[i]);
+    if (c) f.choices = [...c[1].matchAll(/"([^"]*)"/gu)].map((x) => x[1]);
+  });
   return { flags, commands };
 }
 
