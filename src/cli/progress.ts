@@ -2,7 +2,11 @@
  * Progress display. On a TTY: a live line (images done/total, masks, crops and prompts of the image in progress,
  * prompt throughput, elapsed time, an ETA from prompt throughput — known after the first decoder batch — and the
  * current file), with one line per finished image left in the scrollback. Off a TTY: those per-image lines only.
- * With --quiet: errors only. Every run ends with a summary line and, when images were computed, a speed line.
+ * A terminal that reports no width (0 columns: `script`, some container and CI ptys) or one narrower than
+ * MIN_LIVE_COLUMNS gets the per-image lines too: a live line is redrawn by moving the cursor up over the rows the
+ * last one took, which cannot be known without a width (ora then cleared an unbounded number of lines per frame).
+ * The live line is cut to the terminal's width, so it always takes exactly one row. With --quiet: errors only.
+ * Every run ends with a summary line and, when images were computed, a speed line.
  * Errors always go to stderr as one line naming the file. A closed stream never stops the run (streams.ts).
  */
 import ora, { type Ora } from 'ora';
@@ -37,12 +41,43 @@ export interface Progress {
   finish(summary: string): void;
 }
 
+/** The narrowest terminal that gets the live line; a narrower one, or one of unknown width, gets plain lines. */
+export const MIN_LIVE_COLUMNS = 20;
+
+/** The terminal's width when a live line fits it, else undefined (0 columns means the width is unknown). */
+function liveColumns(stream: NodeJS.WriteStream): number | undefined {
+  const c = stream.columns;
+  return Number.isInteger(c) && c >= MIN_LIVE_COLUMNS ? c : undefined;
+}
+
 /** Chooses the display for the current stream and flags; NO_COLOR (any non-empty value) turns colour off. */
 export function createProgress(opts: { quiet: boolean; stream?: NodeJS.WriteStream; env?: NodeJS.ProcessEnv }): Progress {
   const stream = opts.stream ?? process.stderr;
   const env = opts.env ?? process.env;
   if (opts.quiet) return new QuietProgress(stream);
-  return stream.isTTY ? new TtyProgress(stream, !(env.NO_COLOR !== undefined && env.NO_COLOR !== '')) : new PlainProgress(stream);
+  const live = stream.isTTY && liveColumns(stream) !== undefined;
+  return live ? new TtyProgress(stream, !(env.NO_COLOR !== undefined && env.NO_COLOR !== '')) : new PlainProgress(stream);
+}
+
+/**
+ * `text` cut to at most `width` terminal columns (an ellipsis marks the cut), with control characters (a newline in
+ * a file name) shown as `?`. Code points from U+1100 on count as two columns: that over-counts some narrow ones, so
+ * the text may be cut a little early but never takes more than `width` columns.
+ */
+export function fitWidth(text: string, width: number): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/gu, '?');
+  const cols = (ch: string): number => ((ch.codePointAt(0) ?? 0) >= 0x1100 ? 2 : 1);
+  let used = 0;
+  for (const ch of clean) used += cols(ch);
+  if (used <= width) return clean;
+  let out = '';
+  used = 0;
+  for (const ch of clean) {
+    if (used + cols(ch) > width - 1) break;
+    out += ch;
+    used += cols(ch);
+  }
+  return width >= 1 ? `${out}…` : '';
 }
 
 /** What the final summary line reports. */
@@ -180,12 +215,21 @@ class TtyProgress extends PlainProgress {
   private spinner: Ora;
   private current = '';
   private timer: NodeJS.Timeout | undefined;
+  /** False once the terminal became too narrow (or lost its width): plain lines from then on. */
+  private live = true;
+  private readonly onResize = (): void => {
+    if (!this.live) return;
+    if (liveColumns(this.stream) === undefined) this.goPlain();
+    else this.redraw();
+  };
   constructor(stream: NodeJS.WriteStream, colour: boolean) {
     super(stream);
     this.spinner = ora({ stream, isEnabled: true, color: colour ? 'cyan' : false });
   }
   override start(total: number, alreadyDone = 0, promptsPerImage = 0): void {
     super.start(total, alreadyDone, promptsPerImage);
+    // Node updates `columns` and then emits 'resize', before ora's next frame measures the line.
+    this.stream.on('resize', this.onResize);
     this.spinner.start(this.text());
     this.timer = setInterval(() => this.redraw(), 500);
     this.timer.unref();
@@ -212,19 +256,33 @@ class TtyProgress extends PlainProgress {
     this.above(() => super.info(message));
   }
   override finish(summary: string): void {
-    if (this.timer) clearInterval(this.timer);
-    this.spinner.stop();
+    this.stopLive();
     super.finish(summary);
   }
+  private stopLive(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.stream.off('resize', this.onResize);
+    if (this.spinner.isSpinning) this.spinner.stop();
+  }
+  private goPlain(): void {
+    this.stopLive();
+    this.live = false;
+  }
   private above(write: () => void): void {
+    if (!this.live) return write();
     this.spinner.clear();
     write();
     this.redraw();
   }
   private redraw(): void {
-    if (this.spinner.isSpinning) this.spinner.text = this.text();
+    if (this.live && this.spinner.isSpinning) this.spinner.text = this.text();
   }
+  /** The live line, cut so that with ora's spinner and space before it it leaves the last column free. */
   private text(): string {
+    return fitWidth(this.fullText(), (liveColumns(this.stream) ?? MIN_LIVE_COLUMNS) - 3);
+  }
+  private fullText(): string {
     const elapsed = (performance.now() - this.t0) / 1000;
     const parts = [`${count(this.done)}/${count(this.total)} images`, plural(this.masks, 'mask')];
     const p = this.inFlight.get(this.current);
