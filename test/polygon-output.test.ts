@@ -56,7 +56,7 @@ describe('--segmentation polygon: the per-record encoder', () => {
     const fill = new CocoPolygonEncoder({ tolerance: 0, holes: 'fill' });
     const r = recordOf(RING.rle);
     expect(fill.encode(r)).toEqual({ segmentation: [[0, 0, 3, 0, 3, 3, 0, 3]] });
-    fill.encode(r); // the same mask again is neither traced nor counted twice
+    fill.encode(r); // the same mask again is not counted twice
     expect(fill.tracer.tally).toMatchObject({ masks: 1, withHoles: 1, filled: 1, keptRle: 0, lossy: 0 });
     expect(fill.notes().map((n) => n.text)).toEqual([
       'polygons: 1 of 1 mask written have holes, written filled (COCO polygons cannot hold holes; --polygon-holes rle keeps such masks as RLE)',
@@ -202,6 +202,19 @@ describe('GeoJSON collections', () => {
     );
     const singular = text.replace('"transform":[10,0,500000,0,-10,4000000]', '"transform":[0,0,500000,0,-10,4000000]');
     expect(() => parseGeoJsonImage(singular, 'x.geojson')).toThrow('image.geo.transform: singular (a·e − b·d = 0), cannot map back to pixels');
+  });
+
+  it('writes an image whose georeferencing cannot map pixels in pixel coordinates, and names it at the end', async () => {
+    const dir = path.join(tmp, 'bad-geo');
+    const sink = createSink({ format: 'geojson', out: dir, label: dir, streamed: false });
+    const bad: ImageResult = { ...result, geo: { crs: 'EPSG:32633', transform: [10, 0, 500000, 0, 0, 4000000] } };
+    await sink.begin([]);
+    await sink.add(bad, 0);
+    const done = await sink.finish([bad], []);
+    expect(await fsp.readFile(path.join(dir, 'tile.geojson'), 'utf8')).toBe(geoJsonText(result, new MaskTracer(0.5)));
+    expect(done.notes?.map((n) => n.text)).toEqual([
+      'geojson: the georeferencing of 1 image cannot map pixels, so it is written in pixel coordinates: tile.tif (geotransform is singular (b·f − c·e = 0))',
+    ]);
   });
 });
 

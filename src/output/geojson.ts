@@ -65,18 +65,14 @@ export function geoJsonText(result: ImageResult, tracer: MaskTracer): string {
     ...(result.geo ? { geo: { crs: result.geo.crs, transform: [...result.geo.transform] } } : {}),
   };
   const transform = result.geo ? gdalTransformOf(result.geo.transform) : undefined;
-  // The record's fields through the one converter, with the loss of its polygons; the segmentation is the geometry.
-  const lossOnly: SegmentationEncoder = {
-    encode: (record) => {
-      const t = tracer.trace(record.segmentation);
-      return { segmentation: [], ...(t.loss ? { polygon_loss: t.loss } : {}) };
-    },
-  };
   const features = result.records.map((record, r) => {
     const where = `${result.relPath}: record ${r}`;
     checkMaskSize(record, result, where);
+    const t = tracer.trace(record.segmentation);
+    // The record's fields through the one converter, with the loss of its polygons; the segmentation is the geometry.
+    const lossOnly: SegmentationEncoder = { encode: () => ({ segmentation: [], ...(t.loss ? { polygon_loss: t.loss } : {}) }) };
     const f = recordFields(record, where, lossOnly);
-    const geometry = geoJsonGeometry(tracer.trace(record.segmentation).polygons, transform ? { transform } : {});
+    const geometry = geoJsonGeometry(t.polygons, transform ? { transform } : {});
     const properties = {
       id: r + 1,
       area: f.area,

@@ -2,7 +2,7 @@
  * How a record's mask is written: the one per-record step between a MaskRecord and its `segmentation` (COCO RLE, the
  * default, or COCO polygon lists), and the traced, simplified polygons that the YOLO and GeoJSON writers draw from.
  * It looks at the mask only, never at the record's other fields, so records with extra fields (box prompts) are
- * encoded the same way. Every mask is traced once per writer (cached by its RLE) and what simplification removed is
+ * encoded the same way. Each mask is counted once per writer (known by its RLE object) and what simplification removed is
  * tallied, so that the run can say what it wrote (docs/polygons.md). Browser-safe.
  */
 import type { MaskRecord, Rle } from '../base/types.js';
@@ -104,7 +104,10 @@ export interface PolygonTally {
   keptExact: number;
 }
 
-/** Traces and simplifies masks at one tolerance, each mask once (cached by its RLE object), tallying as it goes. */
+/**
+ * Traces and simplifies masks at one tolerance, tallying each mask once (known by its RLE object). Polygons are not
+ * kept: a run holds every record until its output is complete, and traced rings of 100,000 masks would not fit.
+ */
 export class MaskTracer {
   readonly tally: PolygonTally = {
     masks: 0,
@@ -119,17 +122,15 @@ export class MaskTracer {
     addedPixels: 0,
     keptExact: 0,
   };
-  private readonly cache = new WeakMap<Rle, TracedMask>();
+  private readonly counted = new WeakSet<Rle>();
 
   /** @throws RangeError for a negative or non-finite tolerance (the CLI checks its flag before). */
   constructor(readonly tolerance: number) {
     simplifyPolygons({ h: 1, w: 1, polygons: [], parts: 0 }, tolerance);
   }
 
-  /** The mask's simplified polygons, traced on first use. */
+  /** The mask's simplified polygons; counted in the tally the first time this mask is traced. */
   trace(rle: Rle): TracedMask {
-    const hit = this.cache.get(rle);
-    if (hit) return hit;
     const traced = maskToPolygons(rle);
     const polygons = simplifyPolygons(traced, this.tolerance);
     const r = polygons.report;
@@ -149,6 +150,8 @@ export class MaskTracer {
           }
         : {}),
     };
+    if (this.counted.has(rle)) return entry;
+    this.counted.add(rle);
     const t = this.tally;
     t.masks++;
     if (entry.holes) t.withHoles++;
@@ -161,7 +164,6 @@ export class MaskTracer {
       t.lostPixels += entry.loss.lost_pixels;
       t.addedPixels += entry.loss.added_pixels;
     }
-    this.cache.set(rle, entry);
     return entry;
   }
 }
@@ -182,9 +184,9 @@ export class CocoPolygonEncoder implements SegmentationEncoder {
 
   encode(record: MaskRecord): EncodedSegmentation {
     const rle = record.segmentation;
-    const t = this.tracer.trace(rle);
     const first = !this.seen.has(rle);
     this.seen.add(rle);
+    const t = this.tracer.trace(rle);
     if (t.holes && this.options.holes === 'rle') {
       if (first) this.tracer.tally.keptRle++;
       return { segmentation: toCoco(rle) };
