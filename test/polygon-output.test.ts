@@ -159,7 +159,7 @@ describe('GeoJSON collections', () => {
     expect(text).toBe(
       '{"type":"FeatureCollection","image":{"file_name":"tile.tif","width":3,"height":3},"features":[\n' +
         '{"type":"Feature","id":1,"geometry":{"type":"Polygon","coordinates":[[[0,0],[3,0],[3,3],[0,3],[0,0]],[[1,1],[1,2],[2,2],[2,1],[1,1]]]},' +
-        '"properties":{"id":1,"area":8,"bbox":[0,0,2,2],"predicted_iou":0.9,"stability_score":0.96,"point_coords":[[0.5,0.5]],"crop_box":[0,0,3,3]}}\n' +
+        '"properties":{"id":1,"bbox":[0,0,2,2],"area":8,"predicted_iou":0.9,"point_coords":[[0.5,0.5]],"crop_box":[0,0,3,3],"stability_score":0.96}}\n' +
         ']}\n',
     );
     const back = parseGeoJsonImage(text, 'tile.geojson');

@@ -6,8 +6,9 @@
  *
  * A Feature's geometry is the mask's polygons (src/polygon/geojson.ts): a Polygon, or a MultiPolygon when the mask
  * has several, holes as interior rings, RFC 7946 winding in the written coordinates; null for an empty mask. Its
- * properties are the record's fields without the segmentation (`id`, `area`, `bbox`, the scores, `point_coords`,
- * `crop_box`, in pixels, and `polygon_loss` when simplification dropped something).
+ * properties are `id` and the record's fields without the segmentation, as src/output/records.ts converts them
+ * (`bbox`, `area`, the scores, `point_coords`, `crop_box`, in pixels, and `polygon_loss` when simplification
+ * dropped something).
  *
  * Coordinates are pixel-edge coordinates (x right, y down) unless the image result carries a georeference (`geo`,
  * src/base/types.ts): then they are map coordinates through its affine transform, the collection names the CRS in
@@ -73,16 +74,9 @@ export function geoJsonText(result: ImageResult, tracer: MaskTracer): string {
     const lossOnly: SegmentationEncoder = { encode: () => ({ segmentation: [], ...(t.loss ? { polygon_loss: t.loss } : {}) }) };
     const f = recordFields(record, where, lossOnly);
     const geometry = geoJsonGeometry(t.polygons, transform ? { transform } : {});
-    const properties = {
-      id: r + 1,
-      area: f.area,
-      bbox: f.bbox,
-      predicted_iou: f.predicted_iou,
-      stability_score: f.stability_score,
-      point_coords: f.point_coords,
-      crop_box: f.crop_box,
-      ...(f.polygon_loss ? { polygon_loss: f.polygon_loss } : {}),
-    };
+    // Every field of the record but its segmentation (whatever fields the record has), numbered like SA-1B ids.
+    const { segmentation: _geometry, ...fields } = f;
+    const properties = { id: r + 1, ...fields };
     return JSON.stringify({ type: 'Feature', id: r + 1, geometry, properties });
   });
   const crs = result.geo ? `"crs":${JSON.stringify(crsMember(result.geo.crs))},` : '';

@@ -2,8 +2,8 @@
  * How a record's mask is written: the one per-record step between a MaskRecord and its `segmentation` (COCO RLE, the
  * default, or COCO polygon lists), and the traced, simplified polygons that the YOLO and GeoJSON writers draw from.
  * It looks at the mask only, never at the record's other fields, so records with extra fields (box prompts) are
- * encoded the same way. Each mask is counted once per writer (known by its RLE object) and what simplification removed is
- * tallied, so that the run can say what it wrote (docs/polygons.md). Browser-safe.
+ * encoded the same way. What simplification removed is tallied, each mask once per writer (known by its RLE
+ * object), so that the run can say what it wrote (docs/polygons.md). Browser-safe.
  */
 import type { MaskRecord, Rle } from '../base/types.js';
 import { cocoPolygonLists, hasHoles, maskToPolygons, simplifyPolygons, type SimplifiedPolygons } from '../polygon/index.js';
