@@ -13,7 +13,7 @@ import type { CocoDocument } from '../src/output/coco.js';
 import { parseCocoDocument } from '../src/output/coco-parse.js';
 import { pythonFloatRepr, pythonIntStr } from '../src/output/python-number.js';
 import { journalPathFor } from '../src/run/journal.js';
-import { decodeToRowMajor, encodeRowMajor, fromCoco } from '../src/rle/rle.js';
+import { decodeToRowMajor, encodeRowMajor, fromCoco, type CocoRle } from '../src/rle/rle.js';
 import { FAST, lineCount, runCli, spawnCli, waitForLines, writeShapeImages } from './helpers/batch.js';
 
 let tmp: string;
@@ -133,7 +133,7 @@ describe('--format amg-png against the COCO output of the same run', () => {
         expect(ihdr(png)).toEqual({ width: im.width, height: im.height, depth: 8, colourType: 0 });
         const raw = await sharp(png).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
         expect(raw.info.channels).toBe(1);
-        const bits = decodeToRowMajor(fromCoco(a.segmentation));
+        const bits = decodeToRowMajor(fromCoco(a.segmentation as CocoRle));
         expect(Buffer.from(raw.data)).toEqual(Buffer.from(bits.map((b) => b * 255)));
         expect(raw.data.filter((v) => v === 255).length).toBe(a.area);
         const [x, y] = a.point_coords[0];

@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCocoDocument } from '../src/output/coco-parse.js';
 import { FAST, pngHeaderOnly, runCli, shapesPng, shapesRaw } from './helpers/batch.js';
+import type { CocoRle } from '../src/rle/rle.js';
 
 let tmp: string;
 let dir: string;
@@ -72,7 +73,7 @@ describe('a folder of awkward files', () => {
     expect(doc.annotations.length).toBeGreaterThan(0);
     for (const a of doc.annotations) {
       const im = byId.get(a.image_id)!;
-      expect(a.segmentation.size).toEqual([im.height, im.width]);
+      expect((a.segmentation as CocoRle).size).toEqual([im.height, im.width]);
     }
     expect(doc.annotations.some((a) => byId.get(a.image_id)!.file_name === 'sub/rotated.jpg')).toBe(true);
 

@@ -11,6 +11,7 @@ import { parseCocoDocument } from '../src/output/coco-parse.js';
 import { journalHeader, journalLine, journalPathFor, readJournal, type JournalFingerprint } from '../src/run/journal.js';
 import { resumeJournal, type ResumeReporter } from '../src/run/resume.js';
 import { FAST, lineCount, runCli, spawnCli, waitForLines, writeShapeImages } from './helpers/batch.js';
+import type { CocoRle } from '../src/rle/rle.js';
 
 const N = 10;
 let tmp: string;
@@ -200,7 +201,7 @@ describe('journal checks', () => {
     const doc = parseCocoDocument(await fsp.readFile(out, 'utf8'), out);
     // img-01 now holds img-00's pixels, so it has img-00's masks.
     const masks = (name: string): string[] =>
-      doc.annotations.filter((a) => doc.images.find((im) => im.id === a.image_id)!.file_name === name).map((a) => a.segmentation.counts);
+      doc.annotations.filter((a) => doc.images.find((im) => im.id === a.image_id)!.file_name === name).map((a) => (a.segmentation as CocoRle).counts);
     expect(masks('img-01.png')).toEqual(masks('img-00.png'));
   });
 

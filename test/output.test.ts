@@ -17,6 +17,7 @@ import {
   type RunInfo,
 } from '../src/output/index.js';
 import { checkWritableDir, writeFileAtomic } from '../src/fs/atomic.js';
+import type { CocoRle } from '../src/rle/rle.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -134,7 +135,7 @@ describe('COCO document', () => {
       [1, 'b/c.png'],
       [2, 'a.jpg'],
     ]);
-    expect(doc.annotations.map((a) => [a.id, a.image_id, a.segmentation.counts])).toEqual([
+    expect(doc.annotations.map((a) => [a.id, a.image_id, (a.segmentation as CocoRle).counts])).toEqual([
       [1, 1, 'T3b1jP1'],
       [2, 2, '237'],
       [3, 2, '053O'],

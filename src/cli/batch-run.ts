@@ -58,6 +58,7 @@ export async function runBatchFlow(p: BatchRunParams): Promise<number> {
       interrupted: caught,
     }),
   );
+  for (const n of s.notes) (n.level === 'warn' ? progress.warn : progress.info).call(progress, n.text);
   if (s.errors.length > 0) {
     const byStage = new Map<string, number>();
     for (const e of s.errors) byStage.set(e.stage, (byStage.get(e.stage) ?? 0) + 1);

@@ -23,8 +23,8 @@ interface CompareFlags {
 export function buildCompareCommand(setCode: (code: number) => void): Command {
   return new Command('compare')
     .description('compare two outputs mask by mask (IoU on RLE, one-to-one greedy matching); exit 0 within limits, 1 not, 2 unreadable')
-    .argument('<expected>', 'COCO JSON file, SA-1B folder or JSONL file')
-    .argument('<actual>', 'COCO JSON file, SA-1B folder or JSONL file')
+    .argument('<expected>', 'COCO JSON file, SA-1B folder, JSONL file, YOLO dataset or GeoJSON folder')
+    .argument('<actual>', 'COCO JSON file, SA-1B folder, JSONL file, YOLO dataset or GeoJSON folder')
     .option('--min-iou <x>', 'a pair counts as a match at IoU ≥ x, 0 < x ≤ 1', parseNumber, DEFAULT_LIMITS.minIou)
     .option('--min-recall <x>', 'fail when matched / expected masks < x, 0 ≤ x ≤ 1', parseNumber, DEFAULT_LIMITS.minRecall)
     .option('--max-extra <n>', 'fail when more than n actual masks are unmatched', parseNumber, DEFAULT_LIMITS.maxExtra)
@@ -35,8 +35,9 @@ export function buildCompareCommand(setCode: (code: number) => void): Command {
       'after',
       `
 Masks of each image (matched by file_name) are paired one-to-one, greedily by descending IoU (not an optimal
-assignment); IoU is computed on the RLE runs, never on decoded bitmaps. Area and bbox differences of matched
-masks are reported but do not fail by themselves. An image missing from the actual output counts all its
+assignment); IoU is computed on the RLE runs, never on decoded bitmaps. Polygon outputs (COCO polygon lists,
+YOLO, GeoJSON) are rasterised with the COCO API's polygon rule first. Area and bbox differences of matched masks
+are reported but do not fail by themselves; scores are not compared against a YOLO dataset, which holds none. An image missing from the actual output counts all its
 expected masks as missing (recall falls); an empty file or one that is not a sam-amg output is exit 2.
 
 Exit codes: 0 within limits, 1 not, 2 unreadable input, not a sam-amg output, or bad flags.`,

@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import type { RunInfo } from '../output/coco.js';
-import { MergeError, mergedResults, mergedRunInfo, mergeSets, type MergedSet } from '../output/merge.js';
+import { MergeError, mergedEncoding, mergedResults, mergedRunInfo, mergeSets, type MergedSet } from '../output/merge.js';
 import { readMaskSet } from '../output/read.js';
 import { createSink } from '../output/sinks/index.js';
 import { lockPathFor, OutputLock } from '../run/lock.js';
@@ -31,7 +31,7 @@ export function buildMergeCommand(setCode: (code: number) => void): Command {
   return new Command('merge')
     .description('combine shard outputs into one output, byte-identical to a single run with the same options')
     .argument('<out>', 'output file (COCO or JSONL) or folder (SA-1B)')
-    .argument('<inputs...>', 'shard outputs: COCO files, SA-1B folders or JSONL files')
+    .argument('<inputs...>', 'shard outputs: COCO files, SA-1B folders or JSONL files (RLE or polygon segmentations)')
     .addOption(new Option('--format <name>', 'output format').choices(['coco', 'sa1b', 'jsonl']).default('coco'))
     .option('--date <iso|none>', "set info.date_created (ISO 8601) or omit it ('none'); default: the inputs' common date, else the latest")
     .option('--force', 'replace an existing OUT even if it is not an earlier sam-amg output')
@@ -81,7 +81,8 @@ cannot be written.`,
       }
       try {
         // The same sinks as a run writes with; a merge knows every image up front, so JSONL is one atomic write.
-        const sink = createSink({ format: f.format, out, label: outArg, info, streamed: false });
+        // Each record's segmentation as its input held it (RLE or polygons).
+        const sink = createSink({ format: f.format, out, label: outArg, info, streamed: false, segmentation: mergedEncoding(merged) });
         const results = mergedResults(merged);
         await sink.begin([]);
         for (const [i, r] of results.entries()) await sink.add(r, i);

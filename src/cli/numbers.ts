@@ -26,6 +26,11 @@ export const CLI_BOUNDS = {
   maxPixels: { min: 1, max: MAX_IMAGE_PIXELS, integer: true },
   /** `report --page-size`: thumbnails per index page. */
   pageSize: { min: 1, max: 10_000, integer: true },
+  /**
+   * `--polygon-tolerance`, pixels: 2 px already costs a mean IoU of about 0.92 on the measured photos
+   * (docs/polygons.md); 16 px is left for coarse outlines of very large images, and anything above is a typo.
+   */
+  polygonTolerance: { min: 0, max: 16 },
 } as const satisfies Record<string, OptionBound>;
 
 /** Throws a UsageError naming `flag` and its bound unless `value` is undefined or within `bound`. */

@@ -18,6 +18,7 @@ import { checkWritableDir } from '../fs/atomic.js';
 import { describeFsError, errorCode } from '../fs/errno.js';
 import { isInsideDir } from '../fs/paths.js';
 import { sniffOutput } from '../output/read.js';
+import { YOLO_DATA_YAML, YOLO_INFO, YOLO_INFO_PREFIX, YOLO_LABELS, YOLO_YAML_HEADER } from '../output/yolo.js';
 import { ERROR_LIST_PREFIX, ERRORS_FILE_NAME } from '../output/sinks/error-list.js';
 import { JOURNAL_FILE_NAME, JOURNAL_HEADER_PREFIX } from '../run/journal.js';
 import { LOCK_FILE_NAME } from '../run/lock.js';
@@ -147,6 +148,7 @@ export interface PlanFlags {
 const ROLE_WHAT: Readonly<Record<PlannedPath['role'], string>> = {
   output: 'the output',
   image: "an image's output",
+  link: "an image's link",
   journal: 'the journal',
   errors: 'the error list',
   lock: 'the lock',
@@ -162,6 +164,8 @@ function written(p: PlannedPath, plan: RunPlan, flags: PlanFlags): WrittenPath {
   let what = ROLE_WHAT[p.role];
   if (p.role === 'output' && plan.format === 'sa1b') what = 'the SA-1B output folder';
   if (p.role === 'output' && plan.format === 'amg-png') what = 'the amg-png output folder';
+  if (p.role === 'output' && plan.format === 'yolo') what = 'the YOLO dataset folder';
+  if (p.role === 'output' && plan.format === 'geojson') what = 'the GeoJSON output folder';
   return { flag, path: p.path, what };
 }
 
@@ -185,13 +189,15 @@ export async function checkRunPlan(plan: RunPlan, inputs: InputPaths, flags: Pla
       continue;
     }
     const inside = p.role === 'output' ? 'output' : p.role === 'overlays' ? 'overlays' : undefined;
-    const files = plan.paths.filter((q) => q.item !== undefined && inside !== undefined && q.inFolder === inside);
+    // A YOLO link may be the input itself (the dataset's images/ folder is the input folder): ensureLink keeps it.
+    const files = plan.paths.filter((q) => q.item !== undefined && inside !== undefined && q.inFolder === inside && q.role !== 'link');
     await checkDirNotInput(w, inputs, files.map((q): [string, string] => [q.path, q.item?.relPath ?? q.path]));
   }
   for (const p of plan.paths) {
     const w = written(p, plan, flags);
     if (p.role === 'output') {
-      if (p.kind === 'folder') await checkOutputDir(w, force, 'output');
+      if (plan.format === 'yolo') await checkYoloFolder(w, force);
+      else if (p.kind === 'folder') await checkOutputDir(w, force, 'output');
       else await checkOutputFile(w, 'output', force);
     } else if (p.role === 'journal' || p.role === 'errors') {
       if (p.inFolder === undefined || (await folderExists(path.dirname(p.path)))) await checkOutputFile(w, p.role, force);
@@ -199,6 +205,43 @@ export async function checkRunPlan(plan: RunPlan, inputs: InputPaths, flags: Pla
       await checkOutputDir(w, true);
     }
   }
+}
+
+/**
+ * The YOLO dataset folder: it may hold anything of the user's (its images/ folder is often the input folder), but
+ * what the run replaces — data.yaml, info.json, the label files — must be sam-amg's unless `force`: data.yaml and
+ * info.json are recognised by how they start, and a non-empty labels/ folder only counts as sam-amg's beside one of
+ * them or the run's journal, error list or lock.
+ */
+async function checkYoloFolder(w: WrittenPath, force: boolean): Promise<void> {
+  await checkOutputDir(w, true);
+  if (force || !(await folderExists(w.path))) return;
+  const refuse = (what: string): never => {
+    throw new UsageError(`${w.flag}: ${path.join(w.path, what)} exists and is not sam-amg's; refusing to replace it (choose another folder, or add --force)`);
+  };
+  const ours = async (name: string, prefix: string): Promise<boolean | null> => {
+    const file = path.join(w.path, name);
+    if (!(await folderExists(file))) return null;
+    try {
+      return (await head(file)).startsWith(prefix);
+    } catch {
+      return false;
+    }
+  };
+  const yaml = await ours(YOLO_DATA_YAML, YOLO_YAML_HEADER);
+  if (yaml === false) refuse(YOLO_DATA_YAML);
+  const info = await ours(YOLO_INFO, YOLO_INFO_PREFIX);
+  if (info === false) refuse(YOLO_INFO);
+  const labels = path.join(w.path, YOLO_LABELS);
+  let entries: string[] = [];
+  try {
+    entries = (await fsp.readdir(labels)).filter((n) => !n.startsWith('.'));
+  } catch {
+    // missing (or unreadable: the write reports why)
+  }
+  if (entries.length === 0 || yaml === true || info === true) return;
+  for (const name of [JOURNAL_FILE_NAME, ERRORS_FILE_NAME, LOCK_FILE_NAME]) if (await folderExists(path.join(w.path, name))) return;
+  refuse(YOLO_LABELS);
 }
 
 async function folderExists(dir: string): Promise<boolean> {
@@ -298,9 +341,10 @@ async function looksLikeOutputFolder(dir: string): Promise<boolean> {
         } catch {
           // unreadable: not a sign either way
         }
-      } else if (e.isFile() && e.name.endsWith('.json')) {
+      } else if (e.isFile() && (e.name.endsWith('.json') || e.name.endsWith('.geojson'))) {
         try {
-          if (sniffOutput(await head(full)) === 'sa1b') return true;
+          const kind = sniffOutput(await head(full));
+          if (kind === 'sa1b' || kind === 'geojson') return true;
         } catch {
           // unreadable: not a sign either way
         }

@@ -38,7 +38,7 @@ interface ReportFlags {
 export function buildReportCommand(setCode: (code: number) => void): Command {
   return new Command('report')
     .description('a static HTML report (opens from file://, no network) to browse the masks of an output, or of two outputs side by side')
-    .argument('<outputs...>', 'one output (COCO JSON file, SA-1B folder or JSONL file), or two (A B) to show with compare\'s matching')
+    .argument('<outputs...>', 'one output (COCO JSON file, SA-1B folder, JSONL file, YOLO dataset or GeoJSON folder), or two (A B) to show with compare\'s matching')
     .requiredOption('--out <dir>', 'report folder (created; an earlier report there is replaced, any other non-empty folder refused)')
     .option('--images <dir>', "the folder the outputs' file names are relative to (the run's input folder); without it, masks are shown without photos")
     .option('--min-iou <x>', 'two outputs: the IoU a pair of masks needs to match', parseNumber, 0.9)
@@ -111,7 +111,7 @@ function usage(msg: string): number {
 
 /** `--report DIR` on a run: refuses an unreadable format or a folder that is not free, before any work. */
 export async function checkRunReport(dir: string, format: string): Promise<void> {
-  if (format === 'amg-png') throw new Error('--report reads coco, sa1b or jsonl output; amg-png holds no RLE (run report on a coco output instead)');
+  if (format === 'amg-png') throw new Error('--report reads coco, sa1b or jsonl output (or yolo, geojson); amg-png holds no RLE (run report on a coco output instead)');
   await checkReportTarget(path.resolve(dir), '--report');
 }
 

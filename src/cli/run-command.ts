@@ -17,7 +17,8 @@ import { createCandidateEvaluator, parseWorkersFlag, postprocessWorkerCount } fr
 import type { RunError } from '../output/coco.js';
 import { DEFAULT_OVERLAY_STYLE, parseOverlayStyle, type OverlayStyle } from '../output/overlay.js';
 import { runInfo } from '../output/run-info.js';
-import { isFolderFormat, type OutputFormat } from '../output/sink.js';
+import { isFolderFormat, isPolygonFormat, type OutputFormat } from '../output/sink.js';
+import { DEFAULT_POLYGON_TOLERANCE, type PolygonOptions } from '../output/segmentation.js';
 import { listInputs, type InputItem, type InputListing } from '../run/inputs.js';
 import { LockError, OutputLock } from '../run/lock.js';
 import { planRun, type RunPlan } from '../run/output-plan.js';
@@ -77,12 +78,15 @@ export interface RunFlags {
   multimask: boolean;
   useM2m?: boolean;
   postprocessWorkers?: string;
+  segmentation?: string;
+  polygonTolerance?: number;
+  polygonHoles?: string;
 }
 
 /** Adds the main command's flags to a commander command. */
 export function addRunOptions(cmd: Command): Command {
   return cmd
-    .option('-o, --out <file|dir>', 'output file (coco, jsonl), folder (sa1b, amg-png), or - for stdout (coco, jsonl)')
+    .option('-o, --out <file|dir>', 'output file (coco, jsonl), folder (sa1b, amg-png, yolo, geojson), or - for stdout (coco, jsonl)')
     .option('-m, --model <folder|id>', `model folder or hub id[@revision] (default ${DEFAULT_MODEL_ID})`)
     .option('--revision <rev>', 'hub revision (branch, tag or commit)')
     .option('--dtype <name>', 'ONNX dtype: fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4, or encoder,decoder', 'fp32')
@@ -90,7 +94,24 @@ export function addRunOptions(cmd: Command): Command {
     .option('--threads <n>', 'ONNX Runtime intra-op threads, 1–256 (default: number of cores)', parseNumber)
     .option('--no-optimise', 'run the decoder graph as exported (no load-time graph optimiser)')
     .option('--concurrency <n>', 'images in flight at once, 1–32', parseNumber, 1)
-    .addOption(new Option('--format <name>', 'output format').choices(['coco', 'sa1b', 'jsonl', 'amg-png']).default('coco'))
+    .addOption(new Option('--format <name>', 'output format').choices(['coco', 'sa1b', 'jsonl', 'amg-png', 'yolo', 'geojson']).default('coco'))
+    .addOption(
+      new Option('--segmentation <kind>', 'how coco, sa1b and jsonl write masks: rle (exact) or polygon (COCO polygon lists) (default rle)').choices([
+        'rle',
+        'polygon',
+      ]),
+    )
+    .option(
+      '--polygon-tolerance <px>',
+      `simplify polygons (--segmentation polygon, yolo, geojson) by up to px pixels, ${CLI_BOUNDS.polygonTolerance.min}–${CLI_BOUNDS.polygonTolerance.max}; 0 keeps the exact pixel boundary (default ${DEFAULT_POLYGON_TOLERANCE})`,
+      parseNumber,
+    )
+    .addOption(
+      new Option('--polygon-holes <how>', 'COCO polygons cannot hold holes: fill writes outer boundaries, rle keeps RLE for masks with holes (default fill)').choices([
+        'fill',
+        'rle',
+      ]),
+    )
     .option('--date <iso|none>', 'pin info.date_created (ISO 8601) or omit it with "none" (default: now, or SOURCE_DATE_EPOCH)')
     .option('-q, --quiet', 'print errors only')
     .option('--files-from <file>', 'read input paths from a file, one per line ("-" for stdin)')
@@ -187,6 +208,8 @@ interface RunSettings {
   overlayStyle: OverlayStyle;
   reportDir?: string;
   postprocessWorkers: number;
+  /** Set when the output writes polygons (--segmentation polygon, yolo, geojson). */
+  polygons?: PolygonOptions;
 }
 
 /** The images of the run: the whole listing, and this shard's part of it. */
@@ -276,7 +299,11 @@ async function settingsFromFlags(inputs: string[], f: RunFlags): Promise<RunSett
   const shard = resolveShard(f.shard, f.shardCount);
   if (!f.out) throw new UsageError('--out <file> is required (or --out - for stdout)');
   if (f.resume && f.journal === false) throw new UsageError('--resume needs the journal; drop --no-journal');
+  if (toStdout && format === 'yolo') {
+    throw new UsageError('--format yolo writes a dataset folder (labels/, images/, data.yaml) that training reads from disk: give --out a folder, not - (stdout)');
+  }
   if (toStdout && isFolderFormat(format)) throw new UsageError(`--out - writes one document to stdout: use --format coco or jsonl there (${format} writes a folder of files)`);
+  const polygons = polygonSettings(f, format);
   if (toStdout && f.resume) throw new UsageError('--resume needs a journal, which --out - (stdout) does not keep: give --out a file');
   let overlayStyle: OverlayStyle = DEFAULT_OVERLAY_STYLE;
   if (f.overlayStyle !== undefined) {
@@ -304,7 +331,38 @@ async function settingsFromFlags(inputs: string[], f: RunFlags): Promise<RunSett
     overlayStyle,
     ...(f.report !== undefined ? { reportDir: path.resolve(f.report) } : {}),
     postprocessWorkers,
+    ...(polygons ? { polygons } : {}),
   };
+}
+
+/**
+ * The polygon flags: `--segmentation` chooses for coco, sa1b and jsonl (yolo and geojson are polygons, amg-png
+ * masks), `--polygon-tolerance` needs polygons and lies within its bound, `--polygon-holes` is a choice only COCO
+ * polygon lists have. Undefined when the output writes no polygons.
+ */
+function polygonSettings(f: RunFlags, format: OutputFormat): PolygonOptions | undefined {
+  const lists = format === 'coco' || format === 'sa1b' || format === 'jsonl';
+  if (f.segmentation !== undefined && !lists) {
+    throw new UsageError(
+      format === 'amg-png'
+        ? '--segmentation: amg-png writes each mask as a PNG; use --format coco, sa1b or jsonl for RLE or polygons'
+        : `--segmentation applies to coco, sa1b and jsonl; --format ${format} always writes polygons (drop --segmentation)`,
+    );
+  }
+  const polygons = isPolygonFormat(format) || (lists && f.segmentation === 'polygon');
+  if (!polygons) {
+    if (f.polygonTolerance !== undefined) throw new UsageError('--polygon-tolerance applies to polygon output: add --segmentation polygon, or use --format yolo or geojson');
+    if (f.polygonHoles !== undefined) throw new UsageError('--polygon-holes applies to COCO polygon lists: add --segmentation polygon');
+    return undefined;
+  }
+  if (f.polygonHoles !== undefined && format === 'yolo') {
+    throw new UsageError('--polygon-holes: YOLO segments hold neither holes nor RLE, so a YOLO dataset always has its masks\' holes filled (drop --polygon-holes)');
+  }
+  if (f.polygonHoles !== undefined && format === 'geojson') {
+    throw new UsageError('--polygon-holes: GeoJSON keeps holes as interior rings (drop --polygon-holes)');
+  }
+  checkBound('--polygon-tolerance', f.polygonTolerance, CLI_BOUNDS.polygonTolerance);
+  return { tolerance: f.polygonTolerance ?? DEFAULT_POLYGON_TOLERANCE, holes: f.polygonHoles === 'rle' ? 'rle' : 'fill' };
 }
 
 /** Step 2: the inputs (listing reads folders only: no image is opened), and this shard's part of them. */
@@ -399,6 +457,7 @@ async function runBatch(
     failFast: Boolean(f.failFast),
     resume: Boolean(f.resume),
     overlayStyle: s.overlayStyle,
+    ...(s.polygons ? { polygons: s.polygons } : {}),
     progress,
     signals,
   });

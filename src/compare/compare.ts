@@ -84,6 +84,8 @@ export interface CompareReport {
   actual: { path: string; format: string; images: number; masks: number };
   matching: 'greedy-by-iou';
   limits: CompareLimits;
+  /** False when one side holds no scores (a YOLO dataset): predicted_iou and stability_score are then not compared. */
+  scores_compared: boolean;
   totals: {
     images_compared: number;
     expected_masks: number;
@@ -165,6 +167,7 @@ export function compareSets(expected: MaskSet, actual: MaskSet, limits: CompareL
   const onlyInActual = actual.images.filter((im) => !expectedNames.has(im.file_name)).map((im) => im.file_name);
   const images: ImageReport[] = [];
   const fieldDiffs: FieldDiff[] = [];
+  const scores = !expected.unscored && !actual.unscored;
   for (const e of expected.images) {
     const a = actualByName.get(e.file_name);
     if (!a) {
@@ -173,7 +176,7 @@ export function compareSets(expected: MaskSet, actual: MaskSet, limits: CompareL
       images.push(absentImage(e));
       continue;
     }
-    images.push(compareImage(e, a, limits, fieldDiffs));
+    images.push(compareImage(e, a, limits, scores, fieldDiffs));
   }
   const sizeMismatches = images.filter((r) => r.size_mismatch).map((r) => r.file_name);
   const allIous = images.flatMap((r) => r.matches.map((m) => m.iou));
@@ -205,6 +208,7 @@ export function compareSets(expected: MaskSet, actual: MaskSet, limits: CompareL
     actual: { path: actual.path, format: actual.format, images: actual.images.length, masks: countMasks(actual.images) },
     matching: 'greedy-by-iou',
     limits,
+    scores_compared: scores,
     totals: {
       images_compared: images.filter((r) => !r.absent).length,
       expected_masks: expectedMasks,
@@ -247,7 +251,7 @@ function absentImage(e: SetImage): ImageReport {
   };
 }
 
-function compareImage(e: SetImage, a: SetImage, limits: CompareLimits, diffs: FieldDiff[]): ImageReport {
+function compareImage(e: SetImage, a: SetImage, limits: CompareLimits, scores: boolean, diffs: FieldDiff[]): ImageReport {
   const base = { file_name: e.file_name, expected: e.annotations.length, actual: a.annotations.length };
   if (e.width !== a.width || e.height !== a.height) {
     return {
@@ -267,7 +271,7 @@ function compareImage(e: SetImage, a: SetImage, limits: CompareLimits, diffs: Fi
   const matches = m.pairs.map((p) => {
     const ea = e.annotations[p.expected];
     const aa = a.annotations[p.actual];
-    fieldDiffsOf(e.file_name, ea, aa, limits.scoreTol, diffs);
+    fieldDiffsOf(e.file_name, ea, aa, scores ? limits.scoreTol : null, diffs);
     return { expected_id: ea.id, actual_id: aa.id, iou: p.iou };
   });
   const ious = matches.map((x) => x.iou);
@@ -285,10 +289,12 @@ function compareImage(e: SetImage, a: SetImage, limits: CompareLimits, diffs: Fi
   };
 }
 
-function fieldDiffsOf(file: string, e: SetAnnotation, a: SetAnnotation, tol: number, out: FieldDiff[]): void {
+/** Differences of a matched pair; scores only when `tol` is set (both sides hold scores). */
+function fieldDiffsOf(file: string, e: SetAnnotation, a: SetAnnotation, tol: number | null, out: FieldDiff[]): void {
   const base = { file_name: file, expected_id: e.id, actual_id: a.id };
   if (e.area !== a.area) out.push({ ...base, field: 'area', expected: e.area, actual: a.area, fails: false });
   if (e.bbox.some((v, i) => v !== a.bbox[i])) out.push({ ...base, field: 'bbox', expected: [...e.bbox], actual: [...a.bbox], fails: false });
+  if (tol === null) return;
   for (const field of ['predicted_iou', 'stability_score'] as const) {
     if (Math.abs(e[field] - a[field]) > tol) out.push({ ...base, field, expected: e[field], actual: a[field], fails: true });
   }
@@ -300,6 +306,10 @@ export function formatReport(r: CompareReport): string {
   lines.push(`expected: ${r.expected.path} (${r.expected.format}, ${plural(r.expected.images, 'image')}, ${plural(r.expected.masks, 'mask')})`);
   lines.push(`actual:   ${r.actual.path} (${r.actual.format}, ${plural(r.actual.images, 'image')}, ${plural(r.actual.masks, 'mask')})`);
   lines.push(`matching: one-to-one, greedy by descending mask IoU (RLE), a match needs IoU ≥ ${r.limits.minIou}`);
+  if (!r.scores_compared) {
+    const side = r.expected.format === 'yolo' ? r.expected.path : r.actual.path;
+    lines.push(`scores: not compared (${side} is a YOLO dataset: its labels hold no scores)`);
+  }
   lines.push('');
   const header = ['image', 'expected', 'actual', 'matched', 'missing', 'extra', 'mean IoU', 'min IoU'];
   const rows = r.images.map((im) => [

@@ -48,7 +48,7 @@ export * from '../rle/rle.js';
 export { InlineEvaluator, type CandidateEvaluator } from '../mask/evaluator.js';
 export { preprocess, cropImage, parsePreprocessorConfig, type Preprocessed, type PreprocessSpec } from '../image/preprocess.js';
 export { rgbFromRgba } from '../image/rgba.js';
-export type { MaskRecord, RgbImage, BoxXYXY, BoxXYWH, LogitGeometry } from '../base/types.js';
+export type { MaskRecord, RgbImage, BoxXYXY, BoxXYWH, LogitGeometry, GeoReference } from '../base/types.js';
 export type { ModelAdapter, ModelFamily, EncodedCrop, DecodedBatch, DecodeOptions } from '../model/adapter.js';
 export { createRuntime, type OrtRuntime, type OrtBinding, type RuntimeSettings, type SessionMemory } from '../model/runtime.js';
 export type { ModelFiles } from '../model/files.js';
@@ -58,4 +58,17 @@ export { LAYOUTS, type LayoutSpec } from '../model/layouts/index.js';
 export { ModelError } from '../model/errors.js';
 export { cocoDocument, serializeCoco, type CocoDocument, type ImageResult, type RunInfo } from '../output/coco.js';
 export { runInfo, type RunInfoParams } from '../output/run-info.js';
+export {
+  CocoPolygonEncoder,
+  MaskTracer,
+  RLE_SEGMENTATION,
+  DEFAULT_POLYGON_TOLERANCE,
+  type PolygonOptions,
+  type PolygonHoles,
+  type PolygonLoss,
+  type Segmentation,
+  type SegmentationEncoder,
+  type SegmentationInfo,
+} from '../output/segmentation.js';
+export * from '../polygon/index.js';
 export { VERSION } from '../base/version.js';

@@ -63,7 +63,8 @@ export async function checkWritableDir(dir: string): Promise<void> {
   await fsp.rm(probe, { force: true });
 }
 
-function tempName(base: string): string {
+/** A hidden temp name beside `base` (`.<name>.<pid>.<random>.tmp`), unique to this process and call. */
+export function tempName(base: string): string {
   // Keeps the temp name within the usual 255-byte name limit even for long targets.
   const short = base.length > 200 ? base.slice(0, 200) : base;
   return `.${short}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;

@@ -17,6 +17,7 @@ import {
   stringAt as string,
 } from './records.js';
 import { errorMessage } from '../base/errors.js';
+import type { SegmentationInfo } from './segmentation.js';
 
 /**
  * Parses and validates `text`. The result holds only the known keys (unknown keys are dropped), so
@@ -101,6 +102,7 @@ function infoOf(v: unknown, at: string): CocoInfo {
   const options = object(field(o, 'options', at), `${at}.options`);
   const errors = o.errors === undefined ? [] : array(o.errors, `${at}.errors`).map((e, i) => runErrorOf(e, `${at}.errors[${i}]`));
   const shard = o.shard === undefined ? undefined : shardOf(o.shard, `${at}.shard`);
+  const segmentation = o.segmentation === undefined ? undefined : segmentationInfoOf(o.segmentation, `${at}.segmentation`);
   return {
     description,
     version,
@@ -108,9 +110,21 @@ function infoOf(v: unknown, at: string): CocoInfo {
     model,
     model_sha256: modelSha256,
     options,
+    ...(segmentation === undefined ? {} : { segmentation }),
     ...(shard === undefined ? {} : { shard }),
     ...(errors.length > 0 ? { errors } : {}),
   };
+}
+
+function segmentationInfoOf(v: unknown, at: string): SegmentationInfo {
+  const o = object(v, at);
+  const type = field(o, 'type', at);
+  if (type !== 'polygon') throw new FormatError(`${at}.type: expected "polygon", got ${JSON.stringify(type)}`);
+  const tolerance = field(o, 'tolerance', at);
+  if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0) throw new FormatError(`${at}.tolerance: expected a number ≥ 0`);
+  const holes = field(o, 'holes', at);
+  if (holes !== 'fill' && holes !== 'rle' && holes !== 'rings') throw new FormatError(`${at}.holes: expected "fill", "rle" or "rings"`);
+  return { type, tolerance, holes };
 }
 
 function shardOf(v: unknown, at: string): ShardInfo {

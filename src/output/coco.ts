@@ -6,8 +6,9 @@
  * A float32 score such as predicted_iou is therefore written as the shortest decimal that reads back to the
  * exact double the float32 widens to (e.g. 0.949999988079071), not as the shortest float32 form ("0.95").
  */
-import type { MaskRecord } from '../base/types.js';
+import type { GeoReference, MaskRecord } from '../base/types.js';
 import { pickMaskFields, recordFields, type MaskFields } from './records.js';
+import { RLE_SEGMENTATION, type Segmentation, type SegmentationEncoder, type SegmentationInfo } from './segmentation.js';
 
 /** One processed image and its masks, in output order. */
 export interface ImageResult {
@@ -16,6 +17,8 @@ export interface ImageResult {
   width: number;
   height: number;
   records: MaskRecord[];
+  /** A GeoTIFF input's georeferencing, written as the image's `geo`. */
+  geo?: GeoReference;
 }
 
 /** One image that failed, as recorded in info.errors. */
@@ -38,6 +41,8 @@ export interface RunInfo {
   errors?: RunError[];
   /** Set only when the run is one shard of a larger run (`--shard`); a single run writes no shard key. */
   shard?: ShardInfo;
+  /** Set only when segmentations are polygons (`--segmentation polygon`): how they were made. */
+  segmentation?: SegmentationInfo;
 }
 
 /**
@@ -59,6 +64,7 @@ export interface CocoInfo {
   model: string;
   model_sha256: string;
   options: Record<string, unknown>;
+  segmentation?: SegmentationInfo;
   shard?: ShardInfo;
   errors?: RunError[];
 }
@@ -101,9 +107,10 @@ export const OBJECT_CATEGORY: CocoCategory = { id: 1, name: 'object' };
 
 /**
  * Builds the document: image ids from 1 in the given order (the caller sorts by relPath), annotation ids from 1
- * in record order. Throws when a mask's size is not the image's or a number is not finite.
+ * in record order, each segmentation through `encoding` (RLE by default). Throws when a mask's size is not the
+ * image's or a number is not finite.
  */
-export function cocoDocument(results: readonly ImageResult[], info: RunInfo): CocoDocument {
+export function cocoDocument(results: readonly ImageResult[], info: RunInfo, encoding: SegmentationEncoder = RLE_SEGMENTATION): CocoDocument {
   const images: CocoImage[] = [];
   const annotations: CocoAnnotation[] = [];
   results.forEach((result, i) => {
@@ -112,7 +119,7 @@ export function cocoDocument(results: readonly ImageResult[], info: RunInfo): Co
     result.records.forEach((record, r) => {
       const where = `${result.relPath}: record ${r}`;
       checkMaskSize(record, result, where);
-      const f = recordFields(record, where);
+      const f = recordFields(record, where, encoding);
       annotations.push({
         id: annotations.length + 1,
         image_id: imageId,
@@ -125,10 +132,11 @@ export function cocoDocument(results: readonly ImageResult[], info: RunInfo): Co
         stability_score: f.stability_score,
         point_coords: f.point_coords,
         crop_box: f.crop_box,
+        ...(f.polygon_loss ? { polygon_loss: f.polygon_loss } : {}),
       });
     });
   });
-  return { info: cocoInfo(info), images, annotations, categories: [{ ...OBJECT_CATEGORY }] };
+  return { info: cocoInfo(encoding.info ? { ...info, segmentation: encoding.info } : info), images, annotations, categories: [{ ...OBJECT_CATEGORY }] };
 }
 
 /** Throws unless the record's mask covers exactly the image. */
@@ -139,7 +147,8 @@ export function checkMaskSize(record: MaskRecord, image: { width: number; height
   }
 }
 
-function cocoInfo(info: RunInfo): CocoInfo {
+/** The info block as written, keys in order (COCO `info`; the YOLO dataset's info.json). */
+export function cocoInfo(info: RunInfo): CocoInfo {
   return infoInOrder({
     description: info.description ?? DEFAULT_DESCRIPTION,
     version: info.version,
@@ -147,6 +156,7 @@ function cocoInfo(info: RunInfo): CocoInfo {
     model: info.model,
     model_sha256: info.modelSha256,
     options: info.options,
+    segmentation: info.segmentation,
     shard: info.shard,
     errors: info.errors,
   });
@@ -204,6 +214,9 @@ function infoInOrder(info: CocoInfo): CocoInfo {
     model: info.model,
     model_sha256: info.model_sha256,
     options: info.options,
+    ...(info.segmentation === undefined
+      ? {}
+      : { segmentation: { type: info.segmentation.type, tolerance: info.segmentation.tolerance, holes: info.segmentation.holes } }),
     ...(info.shard === undefined
       ? {}
       : { shard: { index: info.shard.index, count: info.shard.count, images: info.shard.images, total: info.shard.total } }),
@@ -224,6 +237,12 @@ function annotationInOrder(a: CocoAnnotation): CocoAnnotation {
     category_id: a.category_id,
     iscrowd: a.iscrowd,
     ...pickMaskFields(a),
-    segmentation: { size: [a.segmentation.size[0], a.segmentation.size[1]], counts: a.segmentation.counts },
+    segmentation: segmentationInOrder(a.segmentation),
   };
+}
+
+/** A copy with the keys in order: RLE as {size, counts}, polygon lists as they are. */
+export function segmentationInOrder(s: Segmentation): Segmentation {
+  if (Array.isArray(s)) return s.map((list) => [...list]);
+  return { size: [s.size[0], s.size[1]], counts: s.counts };
 }

@@ -7,14 +7,20 @@ import type { FileHandle } from 'node:fs/promises';
 import { describeFsError } from '../fs/errno.js';
 import type { ImageResult } from './coco.js';
 import { sa1bAnnotations } from './sa1b.js';
+import { RLE_SEGMENTATION, type SegmentationEncoder } from './segmentation.js';
 
 /** One image as a JSONL line (`file_name`, `width`, `height`, SA-1B `annotations` with ids from 1), with "\n". */
 export function jsonlLine(result: ImageResult): string {
+  return encodedJsonlLine(result, RLE_SEGMENTATION);
+}
+
+/** {@link jsonlLine} with each segmentation through `encoding`. */
+export function encodedJsonlLine(result: ImageResult, encoding: SegmentationEncoder): string {
   const line = {
     file_name: result.relPath,
     width: result.width,
     height: result.height,
-    annotations: sa1bAnnotations(result),
+    annotations: sa1bAnnotations(result, 1, encoding),
   };
   return `${JSON.stringify(line)}\n`;
 }

@@ -14,9 +14,11 @@
  * With shards made by contiguous blocks of the sorted list, the merged COCO file is byte-identical to the single
  * run with the same options (and the same pinned date).
  */
+import type { Rle } from '../base/types.js';
 import type { CocoInfo, ImageResult, RunError, RunInfo } from './coco.js';
 import type { MaskSet, SetImage } from './read.js';
 import { maskRecordOf } from './records.js';
+import type { EncodedSegmentation, SegmentationEncoder } from './segmentation.js';
 
 /** A refusal, with a message for the user. */
 export class MergeError extends Error {}
@@ -39,6 +41,14 @@ export interface MergedSet {
 /** Merges `sets` (as given on the command line); throws MergeError with a clear message when they do not belong together. */
 export function mergeSets(sets: MaskSet[], opts: MergeOptions = {}): MergedSet {
   if (sets.length === 0) throw new MergeError('merge: no inputs');
+  for (const s of sets) {
+    if (s.format === 'yolo') {
+      throw new MergeError(`cannot merge ${s.path}: a YOLO dataset holds no scores; merge combines coco, sa1b and jsonl outputs (run the shards with --format coco --segmentation polygon, or copy the datasets' labels together)`);
+    }
+    if (s.format === 'geojson') {
+      throw new MergeError(`cannot merge ${s.path}: a GeoJSON folder holds one file per image; copy the shards' files into one folder (merge combines coco, sa1b and jsonl outputs)`);
+    }
+  }
   const withInfo = sets.filter((s) => s.info);
   if (withInfo.length > 0 && withInfo.length < sets.length) {
     const without = sets.filter((s) => !s.info).map((s) => s.path);
@@ -91,6 +101,7 @@ export function mergeSets(sets: MaskSet[], opts: MergeOptions = {}): MergedSet {
     model: base.model,
     model_sha256: base.model_sha256,
     options: base.options,
+    ...(base.segmentation ? { segmentation: base.segmentation } : {}),
     ...(errors.length > 0 ? { errors } : {}),
   };
   return { info, images, ...(shards === undefined ? {} : { shards }) };
@@ -112,6 +123,7 @@ function checkSameRun(a: MaskSet, b: MaskSet): void {
     const y = canonical(ib.options[k]);
     if (x !== y) differ(`options (${k})`, ia.options[k] ?? null, ib.options[k] ?? null);
   }
+  if (canonical(ia.segmentation) !== canonical(ib.segmentation)) differ('segmentations', ia.segmentation ?? 'rle', ib.segmentation ?? 'rle');
   if (ia.version !== ib.version) differ('sam-amg versions', ia.version, ib.version);
   if (ia.description !== ib.description) differ('descriptions', ia.description, ib.description);
 }
@@ -195,8 +207,27 @@ export function mergedRunInfo(m: MergedSet): Omit<RunInfo, 'errors'> {
   if (!m.info) {
     throw new MergeError('COCO output needs an info block (model, options) and the inputs carry none; use --format jsonl or sa1b');
   }
-  const { description, version, date_created: date, model, model_sha256: modelSha256, options } = m.info;
-  return { description, version, date: date ?? null, model, modelSha256, options };
+  const { description, version, date_created: date, model, model_sha256: modelSha256, options, segmentation } = m.info;
+  return { description, version, date: date ?? null, model, modelSha256, options, ...(segmentation ? { segmentation } : {}) };
+}
+
+/**
+ * Writes every merged record's segmentation as its input held it (RLE or polygon lists, with its `polygon_loss`),
+ * so that merged polygon outputs are the bytes a single run writes: polygons are never traced again from their
+ * rasterised masks. Records are known by their mask (the RLE object the reader decoded).
+ */
+export function mergedEncoding(m: MergedSet): SegmentationEncoder {
+  const kept = new WeakMap<Rle, EncodedSegmentation>();
+  for (const im of m.images) {
+    for (const a of im.annotations) kept.set(a.rle, { segmentation: a.segmentation, ...(a.polygon_loss ? { polygon_loss: a.polygon_loss } : {}) });
+  }
+  return {
+    encode(record) {
+      const k = kept.get(record.segmentation);
+      if (k === undefined) throw new Error('merge: a record that no input holds');
+      return k;
+    },
+  };
 }
 
 /**

@@ -1,9 +1,10 @@
 /**
- * The one reader of sam-amg's outputs: a COCO file, an SA-1B folder or file, a JSONL file, read into one shape (a
- * list of images with their annotations) for `compare` and `merge`, plus the check that tells an earlier sam-amg
- * output from any other file before a run replaces it. Every record of every format goes through the same record
- * parser as the journal ({@link parseMaskFields}: types checked, area and bbox agree with the RLE), so errors name
- * the file or line and the field.
+ * The one reader of sam-amg's outputs: a COCO file, an SA-1B folder or file, a JSONL file (RLE or polygon
+ * segmentations), a YOLO dataset or a GeoJSON folder (src/output/read-polygons.ts), read into one shape (a list of
+ * images with their annotations, each mask as RLE) for `compare`, `merge` and `report`, plus the check that tells an
+ * earlier sam-amg output from any other file before a run replaces it. Every record of the COCO, SA-1B and JSONL
+ * formats goes through the same record parser as the journal ({@link parseMaskFields}: types checked, area and bbox
+ * agree with an RLE mask; polygons rasterised with the COCO rule), so errors name the file or line and the field.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -23,9 +24,11 @@ import {
   type MaskFields,
 } from './records.js';
 import { errorMessage } from '../base/errors.js';
+import { GEOJSON_PREFIX } from './geojson.js';
+import { isYoloDataset, parseGeoJsonImage, readGeoJsonFolder, readYoloDataset } from './read-polygons.js';
 
-/** The three output formats. */
-export type MaskSetFormat = 'coco' | 'sa1b' | 'jsonl';
+/** The output formats that hold masks. */
+export type MaskSetFormat = 'coco' | 'sa1b' | 'jsonl' | 'yolo' | 'geojson';
 
 /** One mask as every format stores it, with the mask itself decoded once by the reader. */
 export interface SetAnnotation extends MaskFields {
@@ -50,8 +53,10 @@ export interface MaskSet {
   path: string;
   /** The run's info block: COCO files have one; SA-1B folders and JSONL files only when they carry an info record. */
   info?: CocoInfo;
-  /** Images in the file's order (COCO), sorted by file_name (SA-1B), or in line order (JSONL). */
+  /** Images in the file's order (COCO, YOLO), sorted by file_name (SA-1B, GeoJSON), or in line order (JSONL). */
   images: SetImage[];
+  /** Set for a YOLO dataset: its labels hold no scores (predicted_iou and stability_score read as 0). */
+  unscored?: true;
 }
 
 /** An input that cannot be read or is not a sam-amg output (the CLI's exit code 2). */
@@ -67,7 +72,7 @@ export async function readMaskSet(p: string): Promise<MaskSet> {
   } catch (err) {
     throw new ReadError(`cannot read ${p}: ${describeFsError(err)}`);
   }
-  if (stat.isDirectory()) return readSa1bFolder(p);
+  if (stat.isDirectory()) return readFolder(p);
   if (!stat.isFile()) throw new ReadError(`cannot read ${p}: not a regular file or folder`);
   let text: string;
   try {
@@ -93,6 +98,9 @@ export function parseMaskSet(text: string, file: string): MaskSet {
   }
   try {
     if (isJson && isObject(whole) && 'images' in whole && 'annotations' in whole) return fromCoco(whole, file);
+    if (isJson && isObject(whole) && whole.type === 'FeatureCollection') {
+      return { format: 'geojson', path: file, images: [parseGeoJsonImage(text, file)] };
+    }
     if (isJson && isObject(whole) && 'image' in whole && 'annotations' in whole) {
       return { format: 'sa1b', path: file, images: [sa1bImage(whole, file)] };
     }
@@ -115,7 +123,28 @@ export function sniffOutput(head: string): MaskSetFormat | null {
   if (head.startsWith('{"info":{"description":') && head.includes('"model_sha256":')) return 'coco';
   if (head.startsWith('{"file_name":')) return 'jsonl';
   if (head.startsWith('{"image":{"image_id":')) return 'sa1b';
+  if (head.startsWith(GEOJSON_PREFIX)) return 'geojson';
   return null;
+}
+
+/** A folder: a YOLO dataset (it has data.yaml), a GeoJSON folder (it holds .geojson files) or an SA-1B folder. */
+async function readFolder(dir: string): Promise<MaskSet> {
+  try {
+    if (await isYoloDataset(dir)) {
+      const { info, images } = await readYoloDataset(dir);
+      checkUniqueNames(images, dir);
+      return { format: 'yolo', path: dir, ...(info ? { info } : {}), images, unscored: true };
+    }
+    const geo = await readGeoJsonFolder(dir);
+    if (geo !== null) {
+      checkUniqueNames(geo.images, dir);
+      return { format: 'geojson', path: dir, images: geo.images };
+    }
+  } catch (err) {
+    if (err instanceof FormatError) throw new ReadError(err.message);
+    throw err;
+  }
+  return readSa1bFolder(dir);
 }
 
 function fromCoco(raw: unknown, file: string): MaskSet {

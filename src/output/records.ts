@@ -5,30 +5,39 @@
  * every reader uses ({@link parseMaskFields}), which checks that the fields agree with the mask.
  */
 import type { BoxXYWH, MaskRecord } from '../base/types.js';
-import { fromCoco, rleArea, rleBoxXYXY, toCoco, type CocoRle, type Rle } from '../rle/rle.js';
+import { rleFromPolygons } from '../polygon/index.js';
+import { fromCoco, rleArea, rleBoxXYXY, type Rle } from '../rle/rle.js';
 import { errorMessage } from '../base/errors.js';
+import { RLE_SEGMENTATION, type PolygonLoss, type Segmentation, type SegmentationEncoder } from './segmentation.js';
 
 /** The output fields of one record (the SA-1B annotation without its id). */
 export interface RecordFields {
-  segmentation: CocoRle;
+  segmentation: Segmentation;
   bbox: BoxXYWH;
   area: number;
   predicted_iou: number;
   point_coords: [[number, number]];
   crop_box: BoxXYWH;
   stability_score: number;
+  /** Polygon segmentations only, when simplification dropped something (src/output/segmentation.ts). */
+  polygon_loss?: PolygonLoss;
 }
 
-/** Converts a record; throws when a number is not finite. */
-export function recordFields(record: MaskRecord, where: string): RecordFields {
+/**
+ * Converts a record; throws when a number is not finite. The segmentation goes through `encoding` (RLE unless the
+ * output writes polygons); area and bbox are always the mask's.
+ */
+export function recordFields(record: MaskRecord, where: string, encoding: SegmentationEncoder = RLE_SEGMENTATION): RecordFields {
+  const seg = encoding.encode(record);
   return {
-    segmentation: toCoco(record.segmentation),
+    segmentation: seg.segmentation,
     bbox: box(record.bbox, `${where}.bbox`),
     area: finite(record.area, `${where}.area`),
     predicted_iou: finite(record.predictedIou, `${where}.predicted_iou`),
     point_coords: [[finite(record.pointCoords[0], `${where}.point_coords`), finite(record.pointCoords[1], `${where}.point_coords`)]],
     crop_box: box(record.cropBox, `${where}.crop_box`),
     stability_score: finite(record.stabilityScore, `${where}.stability_score`),
+    ...(seg.polygon_loss ? { polygon_loss: seg.polygon_loss } : {}),
   };
 }
 
@@ -44,13 +53,15 @@ function box(b: BoxXYWH, where: string): BoxXYWH {
 
 /** The mask fields of a parsed annotation in any of the three formats. */
 export interface MaskFields {
-  segmentation: CocoRle;
+  /** As written: compressed RLE, or COCO polygon lists (`--segmentation polygon`). */
+  segmentation: Segmentation;
   area: number;
   bbox: BoxXYWH;
   predicted_iou: number;
   stability_score: number;
   point_coords: [number, number][];
   crop_box: BoxXYWH;
+  polygon_loss?: PolygonLoss;
 }
 
 /** Copies an annotation's mask fields in COCO key order, dropping anything else (ids, unknown keys). */
@@ -63,6 +74,7 @@ export function pickMaskFields(a: MaskFields): MaskFields {
     stability_score: a.stability_score,
     point_coords: a.point_coords,
     crop_box: a.crop_box,
+    ...(a.polygon_loss ? { polygon_loss: { ...a.polygon_loss } } : {}),
   };
 }
 
@@ -79,14 +91,27 @@ export interface ParsedMask {
 
 /**
  * Reads the mask fields of one record of any output format or the journal, at JSON location `at`, for an image
- * of `image.width`×`image.height`. Checks every type, that the mask is the image's size and its counts cover
- * exactly its pixels, that `area` is the number of mask pixels and `bbox` the mask's box (XYWH, w = max x − min x,
- * the reference's convention; [0, 0, 0, 0] for an empty mask), that `point_coords` holds at least one point and
- * `crop_box` four numbers. Unknown keys are dropped. Throws {@link FormatError}.
+ * of `image.width`×`image.height`. Checks every type, that `point_coords` holds at least one point and `crop_box`
+ * four numbers. An RLE segmentation must be the image's size with counts covering exactly its pixels, `area` the
+ * number of mask pixels and `bbox` the mask's box (XYWH, w = max x − min x, the reference's convention; [0, 0, 0, 0]
+ * for an empty mask). A polygon segmentation (COCO lists) is rasterised with the COCO API's rule; its `area` and
+ * `bbox` are the mask's the polygons were made from, so they are only type-checked (filled holes and simplification
+ * make them differ from the polygons'). Unknown keys are dropped. Throws {@link FormatError}.
  */
 export function parseMaskFields(raw: unknown, at: string, image: { width: number; height: number }): ParsedMask {
   const o = objectAt(raw, at);
-  const seg = objectAt(fieldAt(o, 'segmentation', at), `${at}.segmentation`);
+  const segRaw = fieldAt(o, 'segmentation', at);
+  if (Array.isArray(segRaw)) {
+    const polygons = polygonListsAt(segRaw, `${at}.segmentation`);
+    let rle: Rle;
+    try {
+      rle = rleFromPolygons(polygons, image.height, image.width);
+    } catch (err) {
+      throw new FormatError(`${at}.segmentation: ${errorMessage(err)}`);
+    }
+    return withMask(o, at, polygons, rle, false);
+  }
+  const seg = objectAt(segRaw, `${at}.segmentation`);
   const size = arrayAt(fieldAt(seg, 'size', `${at}.segmentation`), `${at}.segmentation.size`);
   if (size.length !== 2) throw new FormatError(`${at}.segmentation.size: expected [height, width]`);
   const h = positiveIntAt(size[0], `${at}.segmentation.size[0]`);
@@ -102,27 +127,60 @@ export function parseMaskFields(raw: unknown, at: string, image: { width: number
   } catch (err) {
     throw new FormatError(`${at}.segmentation.counts: ${errorMessage(err)}`);
   }
+  return withMask(o, at, { size: [h, w], counts }, rle, true);
+}
+
+/**
+ * The fields of a record whose mask is known (`rle`, decoded from `segmentation` or rasterised from a polygon
+ * format), with `area` and `bbox` checked against it when `exact` (RLE), else only type-checked.
+ */
+export function withMask(o: Record<string, unknown>, at: string, segmentation: Segmentation, rle: Rle, exact: boolean): ParsedMask {
   const area = nonNegativeIntAt(fieldAt(o, 'area', at), `${at}.area`);
-  const pixels = rleArea(rle);
-  if (area !== pixels) throw new FormatError(`${at}.area: ${area} but the mask has ${pixels} pixels`);
   const bbox = boxAt(fieldAt(o, 'bbox', at), `${at}.bbox`);
-  const [x0, y0, x1, y1] = rleBoxXYXY(rle);
-  const box: BoxXYWH = [x0, y0, x1 - x0, y1 - y0];
-  if (bbox.some((v, i) => v !== box[i])) {
-    throw new FormatError(`${at}.bbox: [${bbox.join(', ')}] but the mask's box is [${box.join(', ')}]`);
+  if (exact) {
+    const pixels = rleArea(rle);
+    if (area !== pixels) throw new FormatError(`${at}.area: ${area} but the mask has ${pixels} pixels`);
+    const [x0, y0, x1, y1] = rleBoxXYXY(rle);
+    const box: BoxXYWH = [x0, y0, x1 - x0, y1 - y0];
+    if (bbox.some((v, i) => v !== box[i])) {
+      throw new FormatError(`${at}.bbox: [${bbox.join(', ')}] but the mask's box is [${box.join(', ')}]`);
+    }
   }
   const points = arrayAt(fieldAt(o, 'point_coords', at), `${at}.point_coords`);
   if (points.length === 0) throw new FormatError(`${at}.point_coords: expected at least one [x, y]`);
+  const loss = o.polygon_loss === undefined ? undefined : polygonLossAt(o.polygon_loss, `${at}.polygon_loss`);
   const fields: MaskFields = {
-    segmentation: { size: [h, w], counts },
+    segmentation,
     area,
     bbox,
     predicted_iou: numberAt(fieldAt(o, 'predicted_iou', at), `${at}.predicted_iou`),
     stability_score: numberAt(fieldAt(o, 'stability_score', at), `${at}.stability_score`),
     point_coords: points.map((p, i) => pointAt(p, `${at}.point_coords[${i}]`)),
     crop_box: boxAt(fieldAt(o, 'crop_box', at), `${at}.crop_box`),
+    ...(loss ? { polygon_loss: loss } : {}),
   };
   return { fields, rle };
+}
+
+/** COCO polygon lists: each an array of at least 3 x, y pairs of finite numbers (never the 4 numbers of a box). */
+function polygonListsAt(v: unknown[], at: string): number[][] {
+  return v.map((list, i) => {
+    const a = arrayAt(list, `${at}[${i}]`);
+    if (a.length % 2 !== 0 || a.length < 6) throw new FormatError(`${at}[${i}]: expected at least 3 x, y pairs, got ${a.length} numbers`);
+    return a.map((n, k) => numberAt(n, `${at}[${i}][${k}]`));
+  });
+}
+
+function polygonLossAt(v: unknown, at: string): PolygonLoss {
+  const o = objectAt(v, at);
+  const n = (k: keyof PolygonLoss): number => nonNegativeIntAt(fieldAt(o, k, at), `${at}.${k}`);
+  return {
+    dropped_polygons: n('dropped_polygons'),
+    dropped_holes: n('dropped_holes'),
+    vanished_parts: n('vanished_parts'),
+    lost_pixels: n('lost_pixels'),
+    added_pixels: n('added_pixels'),
+  };
 }
 
 /** The MaskRecord of parsed fields (the inverse of {@link recordFields}; the first prompt point). */

@@ -2,23 +2,24 @@
  * The SA-1B layout (`--format sa1b --out DIR`): one JSON file per image, named after the image.
  */
 import path from 'node:path';
-import type { CocoRle } from '../rle/rle.js';
 import type { BoxXYWH } from '../base/types.js';
 import type { ImageResult } from './coco.js';
 import { checkMaskSize } from './coco.js';
 import { isInsideDir } from '../fs/paths.js';
 import { recordFields } from './records.js';
+import { RLE_SEGMENTATION, type PolygonLoss, type Segmentation, type SegmentationEncoder } from './segmentation.js';
 
 /** One annotation, keys in the SA-1B release's order. */
 export interface Sa1bAnnotation {
   id: number;
-  segmentation: CocoRle;
+  segmentation: Segmentation;
   bbox: BoxXYWH;
   area: number;
   predicted_iou: number;
   point_coords: [number, number][];
   crop_box: BoxXYWH;
   stability_score: number;
+  polygon_loss?: PolygonLoss;
 }
 
 /** The image block. */
@@ -37,14 +38,14 @@ export interface Sa1bDocument {
 }
 
 /**
- * The annotations of one image in SA-1B layout, ids counted from `firstId` in record order. Throws when a mask's
- * size is not the image's or a number is not finite.
+ * The annotations of one image in SA-1B layout, ids counted from `firstId` in record order, each segmentation
+ * through `encoding` (RLE by default). Throws when a mask's size is not the image's or a number is not finite.
  */
-export function sa1bAnnotations(result: ImageResult, firstId = 1): Sa1bAnnotation[] {
+export function sa1bAnnotations(result: ImageResult, firstId = 1, encoding: SegmentationEncoder = RLE_SEGMENTATION): Sa1bAnnotation[] {
   return result.records.map((record, r) => {
     const where = `${result.relPath}: record ${r}`;
     checkMaskSize(record, result, where);
-    const f = recordFields(record, where);
+    const f = recordFields(record, where, encoding);
     return {
       id: firstId + r,
       segmentation: f.segmentation,
@@ -54,15 +55,16 @@ export function sa1bAnnotations(result: ImageResult, firstId = 1): Sa1bAnnotatio
       point_coords: f.point_coords,
       crop_box: f.crop_box,
       stability_score: f.stability_score,
+      ...(f.polygon_loss ? { polygon_loss: f.polygon_loss } : {}),
     };
   });
 }
 
 /** The SA-1B document of one image; annotation ids count from `firstAnnotationId` (default 1, per file). */
-export function sa1bDocument(result: ImageResult, imageId: number, firstAnnotationId = 1): Sa1bDocument {
+export function sa1bDocument(result: ImageResult, imageId: number, firstAnnotationId = 1, encoding: SegmentationEncoder = RLE_SEGMENTATION): Sa1bDocument {
   return {
     image: { image_id: imageId, width: result.width, height: result.height, file_name: result.relPath },
-    annotations: sa1bAnnotations(result, firstAnnotationId),
+    annotations: sa1bAnnotations(result, firstAnnotationId, encoding),
   };
 }
 
@@ -80,6 +82,14 @@ export function serializeSa1b(doc: Sa1bDocument): string {
  * and checks containment of the resolved path as a last guard.
  */
 export function sa1bPathFor(outDir: string, relPath: string): string {
+  return imageFilePath(outDir, relPath, '.json');
+}
+
+/**
+ * The file of the image at `relPath` under `outDir`: the relative path with its extension replaced by `ext`, or kept
+ * when `ext` is null. Every per-image format names its files this way, with the checks of {@link sa1bPathFor}.
+ */
+export function imageFilePath(outDir: string, relPath: string, ext: string | null): string {
   const refuse = (why: string): never => {
     throw new Error(`refusing output name for ${JSON.stringify(relPath)}: ${why}`);
   };
@@ -90,10 +100,10 @@ export function sa1bPathFor(outDir: string, relPath: string): string {
   }
   if (/^[A-Za-z]:/u.test(relPath)) refuse('drive letter');
   if (relPath.split(/[/\\]/u).includes('..')) refuse("'..' segment");
-  const ext = path.posix.extname(relPath);
-  const stem = ext === '' ? relPath : relPath.slice(0, -ext.length);
+  const old = path.posix.extname(relPath);
+  const stem = old === '' || ext === null ? relPath : relPath.slice(0, -old.length);
   const root = path.resolve(outDir);
-  const target = path.resolve(root, `${stem}.json`);
+  const target = path.resolve(root, `${stem}${ext ?? ''}`);
   if (!isInsideDir(target, root)) refuse('resolves outside the output folder');
   return target;
 }

@@ -5,13 +5,19 @@
  * writers (coco.ts, sa1b.ts, jsonl.ts, amg-png.ts).
  */
 import type { ImageResult, RunError } from './coco.js';
+import type { PolygonNote } from './segmentation.js';
 
 /** The output formats. */
-export type OutputFormat = 'coco' | 'sa1b' | 'jsonl' | 'amg-png';
+export type OutputFormat = 'coco' | 'sa1b' | 'jsonl' | 'amg-png' | 'yolo' | 'geojson';
 
 /** Formats whose output is a folder of per-image files. */
 export function isFolderFormat(format: OutputFormat): boolean {
-  return format === 'sa1b' || format === 'amg-png';
+  return format === 'sa1b' || format === 'amg-png' || format === 'yolo' || format === 'geojson';
+}
+
+/** Formats that write polygons whatever `--segmentation` says. */
+export function isPolygonFormat(format: OutputFormat): boolean {
+  return format === 'yolo' || format === 'geojson';
 }
 
 /** What {@link OutputSink.finish} managed; it reports failures instead of throwing, since both parts are tried. */
@@ -22,6 +28,8 @@ export interface FinishReport {
   listError?: Error;
   /** Where the failed images are listed now (for the closing message); unset when no list was written. */
   errorsListed?: string;
+  /** What the output says about the polygons it wrote (holes filled, parts dropped), for the closing lines. */
+  notes?: PolygonNote[];
 }
 
 /** One output format being written. */

@@ -13,7 +13,7 @@ export {
   type DroppedHole,
 } from './simplify.js';
 export { rleFromPolygon, rleFromPolygons } from './coco-raster.js';
-export { rleUnion } from './rle-union.js';
+export { rleUnion, rleDifference } from './rle-union.js';
 export { cocoPolygonLists, hasHoles } from './coco-polygons.js';
 export { joinSegments } from './join-segments.js';
 export { yoloSegmentLine, YOLO_DECIMALS } from './yolo.js';

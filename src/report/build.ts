@@ -23,6 +23,7 @@ import { decodeImage } from '../node/decode.js';
 import { describeFsError } from '../fs/errno.js';
 import { isInsideDir } from '../fs/paths.js';
 import type { Rle } from '../base/types.js';
+import { toCoco } from '../rle/rle.js';
 import { copyAssets, defaultAssetsDir } from './assets.js';
 import {
   dataScript,
@@ -90,6 +91,7 @@ export async function buildReport(opts: BuildReportOptions): Promise<BuildReport
   const assets = opts.assetsDir ?? defaultAssetsDir();
   const labels = sets.length === 2 ? ['A', 'B'] : [path.basename(opts.outputs[0])];
   const entries = unionOfImages(sets);
+  const unscored = sets.map((s) => s.unscored === true);
   const minIou = opts.minIou ?? DEFAULT_LIMITS.minIou;
   const comparison =
     sets.length === 2
@@ -110,7 +112,7 @@ export async function buildReport(opts: BuildReportOptions): Promise<BuildReport
     await Promise.all(
       entries.map((entry, n) =>
         limit(async () => {
-          rows[n] = await buildImage(tmp, n, entry, labels, matchByName.get(entry.name), opts, problem);
+          rows[n] = await buildImage(tmp, n, entry, labels, matchByName.get(entry.name), opts, problem, unscored);
         }),
       ),
     );
@@ -181,6 +183,8 @@ async function buildImage(
   match: ImageReport | undefined,
   opts: BuildReportOptions,
   problem: (p: ReportProblem) => void,
+  /** Per side: a YOLO dataset, whose masks have no scores (no mean predicted IoU on the card). */
+  unscored: readonly boolean[],
 ): Promise<ReportIndexImage> {
   const first = (entry.sides.find((s) => s !== undefined) as SetImage);
   const { width, height } = first;
@@ -225,7 +229,7 @@ async function buildImage(
     h: height,
     thumb: reportPaths.thumb(n),
     masks: sides.map((s) => (s.masks === null ? null : s.masks.length)),
-    iou: sides.map((s) => (s.masks === null ? null : mean(s.masks.map((m) => m.predicted_iou)))),
+    iou: sides.map((s, k) => (s.masks === null || unscored[k] ? null : mean(s.masks.map((m) => m.predicted_iou)))),
     cover: rles.map((r) => (r === null ? null : coverage(r, height, width))),
   };
   if (sides.length === 2) {
@@ -238,7 +242,8 @@ async function buildImage(
 function reportMask(a: SetAnnotation): ReportMask {
   return {
     id: a.id,
-    counts: a.segmentation.counts,
+    // Polygon outputs are drawn through the RLE their polygons rasterise to.
+    counts: Array.isArray(a.segmentation) ? toCoco(a.rle).counts : a.segmentation.counts,
     area: a.area,
     bbox: [...a.bbox],
     predicted_iou: a.predicted_iou,

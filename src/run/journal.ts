@@ -45,6 +45,8 @@ export interface JournalFingerprint {
   device: string;
   /** The options record written into the output (snake_case). */
   options: Record<string, unknown>;
+  /** How masks are written as polygons (tolerance, holes); absent when they are written as RLE. */
+  polygons?: Record<string, unknown>;
 }
 
 /** One journaled image. */
@@ -112,6 +114,7 @@ export function fingerprintDifferences(journal: JournalFingerprint, run: Journal
   for (const key of ['version', 'model', 'model_sha256', 'format', 'device'] as const) {
     if (journal[key] !== run[key]) out.push(`${key}: ${show(journal[key])} ≠ ${show(run[key])}`);
   }
+  if (JSON.stringify(journal.polygons) !== JSON.stringify(run.polygons)) out.push(`polygons: ${show(journal.polygons)} ≠ ${show(run.polygons)}`);
   const keys = new Set([...Object.keys(journal.options ?? {}), ...Object.keys(run.options)]);
   for (const k of keys) {
     const a = JSON.stringify(journal.options?.[k]);
@@ -265,6 +268,7 @@ function parseHeader(line: string, file: string): JournalFingerprint {
     format: String(fp.format),
     device: String(fp.device),
     options: fp.options as Record<string, unknown>,
+    ...(typeof fp.polygons === 'object' && fp.polygons !== null ? { polygons: fp.polygons as Record<string, unknown> } : {}),
   };
 }
 
@@ -302,6 +306,7 @@ function fingerprintInOrder(fp: JournalFingerprint): JournalFingerprint {
     format: fp.format,
     device: fp.device,
     options: fp.options,
+    ...(fp.polygons === undefined ? {} : { polygons: fp.polygons }),
   };
 }
 

@@ -13,6 +13,7 @@ import type { RunError } from '../output/coco.js';
 import { overlayPathFor } from '../output/overlay.js';
 import { isFolderFormat, type OutputFormat } from '../output/sink.js';
 import { errorsPathFor, imagePathFor } from '../output/sinks/index.js';
+import { yoloImageLinkFor } from '../output/yolo.js';
 import type { InputItem } from './inputs.js';
 import { journalPathFor } from './journal.js';
 import { lockPathFor } from './lock.js';
@@ -21,8 +22,10 @@ import { lockPathFor } from './lock.js';
 export type OutputRole =
   /** The output file (coco, jsonl) or folder (sa1b, amg-png). */
   | 'output'
-  /** One image's file or folder inside a per-image output folder (sa1b, amg-png). */
+  /** One image's file or folder inside a per-image output folder (sa1b, amg-png, yolo's label, geojson). */
   | 'image'
+  /** yolo: the link to an input image under the dataset's images/ folder (the input itself when it is there already). */
+  | 'link'
   /** The journal that makes the run resumable. */
   | 'journal'
   /** The list of failed images (jsonl, sa1b, amg-png; COCO keeps its list in info.errors). */
@@ -70,8 +73,10 @@ export interface RunPlan {
   journal?: string;
   errors?: string;
   lock?: string;
-  /** Per-image output files or folders (sa1b, amg-png) by input index; empty for the one-file formats. */
+  /** Per-image output files or folders (sa1b, amg-png, yolo, geojson) by input index; empty for the one-file formats. */
   images: ReadonlyMap<number, string>;
+  /** yolo: each image's link under images/ by input index (the inputs whose label has a planned name). */
+  links: ReadonlyMap<number, string>;
   overlays?: { dir: string; files: ReadonlyMap<number, string> };
   report?: string;
   /** Inputs whose output or overlay name is unusable, by index: they fail before any work. */
@@ -103,6 +108,9 @@ export function planRun(o: RunPlanOptions): RunPlan {
     images = plan.paths;
     for (const e of plan.errors) failures.set(e.index, e.error);
   }
+  // An image's link has the image's own relative path, so it is as unique as the label's name (and as safe).
+  const links = new Map<number, string>();
+  if (out !== null && format === 'yolo') for (const index of images.keys()) links.set(index, yoloImageLinkFor(out, items[index].relPath));
   let overlays: RunPlan['overlays'];
   if (o.overlayDir !== undefined) {
     const plan = planOutputPaths(items, o.overlayDir, overlayPathFor, 'overlay');
@@ -117,6 +125,9 @@ export function planRun(o: RunPlanOptions): RunPlan {
     paths.push({ role: 'output', path: out, kind: folder ? 'folder' : 'file' });
     for (const [index, p] of images) {
       paths.push({ role: 'image', path: p, kind: format === 'amg-png' ? 'folder' : 'file', inFolder: 'output', item: { index, relPath: items[index].relPath } });
+    }
+    for (const [index, p] of links) {
+      paths.push({ role: 'link', path: p, kind: 'file', inFolder: 'output', item: { index, relPath: items[index].relPath } });
     }
     if (journal !== undefined) paths.push({ role: 'journal', path: journal, kind: 'file', ...inOut });
     if (errors !== undefined) paths.push({ role: 'errors', path: errors, kind: 'file', ...inOut });
@@ -137,6 +148,7 @@ export function planRun(o: RunPlanOptions): RunPlan {
     ...(errors !== undefined ? { errors } : {}),
     ...(lock !== undefined ? { lock } : {}),
     images,
+    links,
     ...(overlays ? { overlays } : {}),
     ...(o.reportDir !== undefined ? { report: o.reportDir } : {}),
     failures,

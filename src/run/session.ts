@@ -24,6 +24,7 @@ import type { RunPlan } from './output-plan.js';
 import { OverlayFiles } from './overlays.js';
 import { resumeJournal, type Resumed, type ResumeReporter } from './resume.js';
 import { asError, errorMessage } from '../base/errors.js';
+import type { PolygonNote, PolygonOptions } from '../output/segmentation.js';
 
 /** Everything a session needs. */
 export interface SessionParams {
@@ -49,6 +50,8 @@ export interface SessionParams {
   resume: boolean;
   /** What overlays draw, when the plan has an overlay folder. */
   overlayStyle?: OverlayStyle;
+  /** Polygons (`--segmentation polygon`, or the yolo and geojson formats): their options. */
+  polygons?: PolygonOptions;
 }
 
 /** What a session reports as it goes; the CLI turns these into progress lines and messages. */
@@ -104,6 +107,8 @@ export interface SessionOutcome {
   writeFailed: boolean;
   /** Where the failed images are listed, once that list is written. */
   errorsListed?: string;
+  /** What the output says about the polygons it wrote (holes filled, parts dropped, YOLO duplicates). */
+  notes: PolygonNote[];
 }
 
 /** One run of a batch over its output; {@link BatchSession.open}, then {@link BatchSession.run}. */
@@ -134,9 +139,11 @@ export class BatchSession {
       ...(p.stdout ? { stream: p.stdout } : {}),
       ...(plan.errors !== undefined ? { errorsFile: plan.errors } : {}),
       imagePaths: plan.images,
+      imageLinks: new Map([...plan.links].map(([i, link]) => [i, { link, input: items[i].path }])),
       label: p.outLabel,
       info: p.info,
       streamed: true,
+      ...(p.polygons ? { polygons: p.polygons } : {}),
     });
     const early = new Map<number, RunError>(plan.failures);
     const overlays = plan.overlays
@@ -155,6 +162,7 @@ export class BatchSession {
             format: plan.format,
             device: p.device,
             options: p.info.options,
+            ...(p.polygons ? { polygons: polygonFingerprint(plan.format, p.polygons) } : {}),
           },
           items,
           early,
@@ -272,8 +280,17 @@ export class BatchSession {
       written: finished.outputError === undefined,
       writeFailed,
       ...(finished.errorsListed !== undefined ? { errorsListed: finished.errorsListed } : {}),
+      notes: finished.notes ?? [],
     };
   }
+}
+
+/**
+ * The polygon options as the journal's fingerprint keeps them: per-image files of restored images are not written
+ * again, so a resumed run must make its polygons the same way. What a format does not use is left out.
+ */
+function polygonFingerprint(format: string, o: PolygonOptions): Record<string, unknown> {
+  return format === 'coco' || format === 'sa1b' || format === 'jsonl' ? { tolerance: o.tolerance, holes: o.holes } : { tolerance: o.tolerance };
 }
 
 /** The values of a map keyed by input index, in index order. */

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MaskRecord } from '../../src/base/types.js';
 import { parseCocoDocument } from '../../src/output/coco-parse.js';
 import { serializeCoco } from '../../src/output/coco.js';
-import { compressCounts, decodeToRowMajor, fromCoco } from '../../src/rle/rle.js';
+import { compressCounts, decodeToRowMajor, fromCoco, type CocoRle } from '../../src/rle/rle.js';
 import { startWebServer, type WebServer } from '../../scripts/web-server.js';
 import { compareGroup, CONFORMANCE, generateGroup, LIMITS, listGroups, SHARED, type Family, type GroupReport } from '../conformance/harness.js';
 import { runCli } from '../helpers/batch.js';
@@ -83,7 +83,7 @@ function cocoRecords(text: string, where: string): MaskRecord[] {
   const doc = parseCocoDocument(text, where);
   expect(doc.images.length).toBe(1);
   return doc.annotations.map((a) => ({
-    segmentation: fromCoco(a.segmentation),
+    segmentation: fromCoco(a.segmentation as CocoRle),
     area: a.area,
     bbox: a.bbox,
     predictedIou: a.predicted_iou,

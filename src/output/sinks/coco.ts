@@ -7,6 +7,7 @@ import { cocoChunks, cocoDocument, type ImageResult, type RunError, type RunInfo
 import { asError } from '../../base/errors.js';
 import type { FinishReport, OutputSink } from '../sink.js';
 import { StreamLineWriter } from '../stream-writer.js';
+import { RLE_SEGMENTATION, type SegmentationEncoder } from '../segmentation.js';
 
 /** Where a COCO document goes: a file, or a stream that stays open (stdout). */
 export type CocoTarget = { file: string } | { stream: NodeJS.WritableStream };
@@ -25,6 +26,8 @@ export class CocoSink implements OutputSink {
     private readonly info: Omit<RunInfo, 'errors'>,
     /** How messages name the output (`info.errors of <label>`). */
     private readonly label: string,
+    /** How each record's segmentation is written. */
+    private readonly encoding: SegmentationEncoder = RLE_SEGMENTATION,
   ) {
     // The stream writer listens for the stream's errors from now on, so a reader that left early is noticed.
     this.out = 'stream' in target ? { writer: new StreamLineWriter(target.stream, label) } : { file: target.file };
@@ -39,14 +42,14 @@ export class CocoSink implements OutputSink {
 
   async finish(results: readonly ImageResult[], errors: readonly RunError[]): Promise<FinishReport> {
     try {
-      const chunks = cocoChunks(cocoDocument(results, { ...this.info, errors: [...errors] }));
+      const chunks = cocoChunks(cocoDocument(results, { ...this.info, errors: [...errors] }, this.encoding));
       if ('writer' in this.out) {
         await this.out.writer.writeAll(chunks);
         await this.out.writer.close();
       } else {
         await writeFileAtomic(this.out.file, chunks);
       }
-      return { errorsListed: `info.errors of ${this.label}` };
+      return { errorsListed: `info.errors of ${this.label}`, notes: this.encoding.notes?.() ?? [] };
     } catch (err) {
       return { outputError: asError(err) };
     }

@@ -6,7 +6,8 @@
  */
 import { writeFileAtomic } from '../../fs/atomic.js';
 import type { ImageResult, RunError } from '../coco.js';
-import { jsonlLine, JsonlWriter } from '../jsonl.js';
+import { encodedJsonlLine, JsonlWriter } from '../jsonl.js';
+import { RLE_SEGMENTATION, type SegmentationEncoder } from '../segmentation.js';
 import { asError } from '../../base/errors.js';
 import type { FinishReport, OutputSink } from '../sink.js';
 import { StreamLineWriter, type LineSink } from '../stream-writer.js';
@@ -25,7 +26,11 @@ export class JsonlSink implements OutputSink {
   private lines: LineSink | undefined;
   private readonly stream: StreamLineWriter | undefined;
 
-  constructor(private readonly target: JsonlTarget) {
+  constructor(
+    private readonly target: JsonlTarget,
+    /** How each record's segmentation is written. */
+    private readonly encoding: SegmentationEncoder = RLE_SEGMENTATION,
+  ) {
     // The stream writer listens for the stream's errors from now on, so a reader that left early is noticed.
     this.stream = 'stream' in target ? new StreamLineWriter(target.stream, target.label) : undefined;
     this.atomic = 'file' in target && !target.streamed;
@@ -36,28 +41,28 @@ export class JsonlSink implements OutputSink {
   async begin(restored: readonly ImageResult[]): Promise<void> {
     if (this.stream) {
       this.lines = this.stream;
-      for (const r of restored) await this.stream.append(jsonlLine(r));
+      for (const r of restored) await this.stream.append(encodedJsonlLine(r, this.encoding));
     } else if ('file' in this.target && this.target.streamed) {
-      await writeFileAtomic(this.target.file, restored.map(jsonlLine));
+      await writeFileAtomic(this.target.file, restored.map((r) => encodedJsonlLine(r, this.encoding)));
       this.lines = await JsonlWriter.open(this.target.file, { append: true });
     }
   }
 
   async add(result: ImageResult): Promise<void> {
-    await this.lines?.append(jsonlLine(result));
+    await this.lines?.append(encodedJsonlLine(result, this.encoding));
   }
 
   async finish(results: readonly ImageResult[], errors: readonly RunError[]): Promise<FinishReport> {
     let outputError: Error | undefined;
     try {
       if (this.lines) await this.lines.close();
-      else if ('file' in this.target) await writeFileAtomic(this.target.file, results.map(jsonlLine));
+      else if ('file' in this.target) await writeFileAtomic(this.target.file, results.map((r) => encodedJsonlLine(r, this.encoding)));
     } catch (err) {
       outputError = asError(err);
     }
     const errorsFile = 'file' in this.target ? this.target.errorsFile : undefined;
     // On a stream the failures were each reported as they happened; there is no file beside stdout.
     const list = this.stream ? { errorsListed: 'the error lines above' } : await finishErrorList(errorsFile, errors);
-    return { ...(outputError ? { outputError } : {}), ...list };
+    return { ...(outputError ? { outputError } : {}), ...list, notes: this.encoding.notes?.() ?? [] };
   }
 }

@@ -3,16 +3,23 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../../fs/atomic.js';
 import { sa1bDocument, sa1bPathFor, serializeSa1b } from '../sa1b.js';
+import { RLE_SEGMENTATION, type SegmentationEncoder } from '../segmentation.js';
 import type { ImageFileFormat } from './per-image.js';
 
-/** The SA-1B per-image files. */
-export const SA1B_FILES: ImageFileFormat = {
-  format: 'sa1b',
-  maskIdBase: 1,
-  pathFor: sa1bPathFor,
-  doneMarker: (file) => file,
-  async write(file, result, index) {
-    await fsp.mkdir(path.dirname(file), { recursive: true });
-    await writeFileAtomic(file, serializeSa1b(sa1bDocument(result, index + 1)));
-  },
-};
+/** The SA-1B per-image files, each record's segmentation through `encoding` (RLE by default). */
+export function sa1bFiles(encoding: SegmentationEncoder = RLE_SEGMENTATION): ImageFileFormat {
+  return {
+    format: 'sa1b',
+    maskIdBase: 1,
+    pathFor: sa1bPathFor,
+    doneMarker: (file) => file,
+    async write(file, result, index) {
+      await fsp.mkdir(path.dirname(file), { recursive: true });
+      await writeFileAtomic(file, serializeSa1b(sa1bDocument(result, index + 1, 1, encoding)));
+    },
+    notes: () => encoding.notes?.() ?? [],
+  };
+}
+
+/** The SA-1B per-image files with RLE segmentations. */
+export const SA1B_FILES: ImageFileFormat = sa1bFiles();
