@@ -31,7 +31,7 @@ describe('the docs and the help agree', () => {
     expect(commands.map((c) => c.path.join(' '))).toEqual(['', 'models', 'models list', 'models pull', 'models info', 'compare', 'merge', 'report']);
     expect(commands[0].flags).toContainEqual({ long: '--out', short: '-o' });
     expect(commands[0].flags).toContainEqual({ long: '--no-optimise' });
-    expect(commands[0].flags).toContainEqual({ long: '--format', choices: ['coco', 'sa1b', 'jsonl', 'amg-png'] });
+    expect(commands[0].flags).toContainEqual({ long: '--format', choices: ['coco', 'sa1b', 'jsonl', 'amg-png', 'yolo', 'geojson'] });
     expect(await flagProblems(commands, docs)).toEqual([]);
   });
 });
