@@ -81,7 +81,7 @@ cannot be written.`,
       }
       try {
         // The same sinks as a run writes with; a merge knows every image up front, so JSONL is one atomic write.
-        const sink = createSink({ format: f.format, out, label: outArg, info, streamed: false });
+        const sink = createSink({ format: f.format, out, label: outArg, info, streamed: false, ...(merged.categories ? { categories: merged.categories } : {}) });
         const results = mergedResults(merged);
         await sink.begin([]);
         for (const [i, r] of results.entries()) await sink.add(r, i);

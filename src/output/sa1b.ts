@@ -7,10 +7,30 @@ import type { BoxXYWH } from '../base/types.js';
 import type { ImageResult } from './coco.js';
 import { checkMaskSize } from './coco.js';
 import { isInsideDir } from '../fs/paths.js';
-import { recordFields } from './records.js';
+import { isPromptedRecord, promptedFields, recordFields } from './records.js';
 
-/** One annotation, keys in the SA-1B release's order. */
-export interface Sa1bAnnotation {
+/** One annotation: an automatic mask's, or a box-prompted record's. */
+export type Sa1bAnnotation = AmgSa1bAnnotation | PromptedSa1bAnnotation;
+
+/**
+ * A box-prompted record as an SA-1B annotation: id, the mask and scores (in the SA-1B order), then the detection's
+ * category, box, id and score.
+ */
+export interface PromptedSa1bAnnotation {
+  id: number;
+  segmentation: CocoRle;
+  bbox: BoxXYWH;
+  area: number;
+  predicted_iou: number;
+  stability_score: number;
+  category_id: number;
+  prompt_box: BoxXYWH;
+  detection_id: number;
+  score?: number;
+}
+
+/** One automatic mask, keys in the SA-1B release's order. */
+export interface AmgSa1bAnnotation {
   id: number;
   segmentation: CocoRle;
   bbox: BoxXYWH;
@@ -44,6 +64,21 @@ export function sa1bAnnotations(result: ImageResult, firstId = 1): Sa1bAnnotatio
   return result.records.map((record, r) => {
     const where = `${result.relPath}: record ${r}`;
     checkMaskSize(record, result, where);
+    if (isPromptedRecord(record)) {
+      const p = promptedFields(record, where);
+      return {
+        id: firstId + r,
+        segmentation: p.segmentation,
+        bbox: p.bbox,
+        area: p.area,
+        predicted_iou: p.predicted_iou,
+        stability_score: p.stability_score,
+        category_id: p.category_id,
+        prompt_box: p.prompt_box,
+        detection_id: p.detection_id,
+        ...(p.score !== undefined ? { score: p.score } : {}),
+      };
+    }
     const f = recordFields(record, where);
     return {
       id: firstId + r,
@@ -58,10 +93,13 @@ export function sa1bAnnotations(result: ImageResult, firstId = 1): Sa1bAnnotatio
   });
 }
 
-/** The SA-1B document of one image; annotation ids count from `firstAnnotationId` (default 1, per file). */
+/**
+ * The SA-1B document of one image; annotation ids count from `firstAnnotationId` (default 1, per file). The image id
+ * is the result's own when it has one (a box-prompted run: the detection file's), else `imageId`.
+ */
 export function sa1bDocument(result: ImageResult, imageId: number, firstAnnotationId = 1): Sa1bDocument {
   return {
-    image: { image_id: imageId, width: result.width, height: result.height, file_name: result.relPath },
+    image: { image_id: result.imageId ?? imageId, width: result.width, height: result.height, file_name: result.relPath },
     annotations: sa1bAnnotations(result, firstAnnotationId),
   };
 }

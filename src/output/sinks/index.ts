@@ -1,5 +1,5 @@
 /** The sink of each output format, built the same way for a run and for `sam-amg merge`. */
-import type { RunInfo } from '../coco.js';
+import type { CocoCategory, RunInfo } from '../coco.js';
 import type { OutputFormat, OutputSink } from '../sink.js';
 import { AMG_PNG_FILES } from './amg-png.js';
 import { CocoSink } from './coco.js';
@@ -20,6 +20,8 @@ export interface SinkOptions {
   label: string;
   /** The info block without errors: required for coco. */
   info?: Omit<RunInfo, 'errors'>;
+  /** coco: the categories (default: the one automatic-mask category; a box-prompted run: the detection file's). */
+  categories?: readonly CocoCategory[];
   /** Where to list failed images (sa1b, amg-png, jsonl); unset to write no list (merge, stdout). */
   errorsFile?: string;
   /**
@@ -36,7 +38,7 @@ export function createSink(o: SinkOptions): OutputSink {
   switch (o.format) {
     case 'coco':
       if (o.info === undefined) throw new Error('COCO output needs an info block');
-      return new CocoSink(o.stream ? { stream: o.stream } : { file: o.out }, o.info, o.label);
+      return new CocoSink(o.stream ? { stream: o.stream } : { file: o.out }, o.info, o.label, o.categories);
     case 'jsonl':
       return new JsonlSink(o.stream ? { stream: o.stream, label: o.label } : { file: o.out, streamed: o.streamed, errorsFile: o.errorsFile });
     case 'sa1b':
