@@ -252,11 +252,14 @@ export async function runCommand(inputs: string[], f: RunFlags): Promise<number>
   return runBatchCommand(inputs, f, () => amgMode(f));
 }
 
+/** Makes a command's mode from its own flags; may print (warnings) and throw (a usage error). */
+export type PrepareMode = (progress: Progress) => Promise<RunMode>;
+
 /**
  * Runs a batch command (the main command, `segment`) with the mode `prepare` makes from its own flags (a refusal
  * there is a usage error, exit 2, like any flag's); returns the exit code.
  */
-export async function runBatchCommand(inputs: string[], f: BatchFlags, prepare: () => Promise<RunMode>): Promise<number> {
+export async function runBatchCommand(inputs: string[], f: BatchFlags, prepare: PrepareMode): Promise<number> {
   const progress = createProgress({ quiet: Boolean(f.quiet) });
   const signals = new SignalGuard((m) => say(m));
   try {
@@ -270,7 +273,7 @@ export async function runBatchCommand(inputs: string[], f: BatchFlags, prepare: 
  * The batch command in its steps: flags → settings; the inputs; the output plan and its checks; the output claimed
  * (its folder and lock); the model; the batch; the report. Each step's refusal is one `sam-amg: …` line, exit 2.
  */
-async function run(inputs: string[], f: BatchFlags, prepare: () => Promise<RunMode>, progress: Progress, signals: SignalGuard): Promise<number> {
+async function run(inputs: string[], f: BatchFlags, prepare: PrepareMode, progress: Progress, signals: SignalGuard): Promise<number> {
   const fail = (err: unknown): number => {
     say(cliMessage(err));
     return EXIT.usage;
@@ -280,7 +283,7 @@ async function run(inputs: string[], f: BatchFlags, prepare: () => Promise<RunMo
   let listed: RunInputs;
   let plan: RunPlan;
   try {
-    mode = await prepare();
+    mode = await prepare(progress);
     settings = await settingsFromFlags(inputs, f);
     listed = await listRunInputs(inputs, f, settings.shard, mode, progress);
     plan = planRun({ items: listed.items, format: settings.format, out: settings.out, journal: settings.journal, overlayDir: settings.overlayDir, reportDir: settings.reportDir });

@@ -100,12 +100,27 @@ export class BoxSegmenter {
     this.options = o;
   }
 
-  /** A segmenter over a model being loaded; the model is released when it cannot take the options. */
-  static async fromModel(loading: LoadedModel | Promise<LoadedModel>, options: Partial<BoxSegmenterOptions> = {}): Promise<BoxSegmenter> {
-    const model = await loading;
+  /**
+   * A segmenter (of the class it is called on) over a model being loaded, post-processing on `evaluator` (default:
+   * inline); the model and the evaluator are released when the model cannot take the options.
+   */
+  static async fromModel<S extends BoxSegmenter>(
+    this: new (adapter: ModelAdapter, options?: Partial<BoxSegmenterOptions>, model?: LoadedModel, evaluator?: CandidateEvaluator) => S,
+    loading: LoadedModel | Promise<LoadedModel>,
+    options: Partial<BoxSegmenterOptions> = {},
+    evaluator?: CandidateEvaluator,
+  ): Promise<S> {
+    let model: LoadedModel;
     try {
-      return new BoxSegmenter(model.adapter, options, model);
+      model = await loading;
     } catch (err) {
+      await evaluator?.close();
+      throw err;
+    }
+    try {
+      return new this(model.adapter, options, model, evaluator);
+    } catch (err) {
+      await evaluator?.close();
       await model.adapter.release();
       throw err;
     }

@@ -17,7 +17,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MaskRecord } from '../../src/base/types.js';
 import { parseCocoDocument } from '../../src/output/coco-parse.js';
-import { serializeCoco } from '../../src/output/coco.js';
+import { serializeCoco, type AmgCocoAnnotation } from '../../src/output/coco.js';
 import { compressCounts, decodeToRowMajor, fromCoco } from '../../src/rle/rle.js';
 import { startWebServer, type WebServer } from '../../scripts/web-server.js';
 import { compareGroup, CONFORMANCE, generateGroup, LIMITS, listGroups, SHARED, type Family, type GroupReport } from '../conformance/harness.js';
@@ -82,7 +82,7 @@ async function runInPage(req: HookRequest): Promise<HookResult> {
 function cocoRecords(text: string, where: string): MaskRecord[] {
   const doc = parseCocoDocument(text, where);
   expect(doc.images.length).toBe(1);
-  return doc.annotations.map((a) => ({
+  return doc.annotations.filter((a): a is AmgCocoAnnotation => 'point_coords' in a).map((a) => ({
     segmentation: fromCoco(a.segmentation),
     area: a.area,
     bbox: a.bbox,
