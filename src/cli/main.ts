@@ -1,7 +1,8 @@
 /**
  * The `sam-amg` command line: the mask generator as the default command, plus `segment` (box prompts), `models`,
- * `compare`, `merge`, `report` and `help`. Every command follows the same conventions: usage errors exit 2 with one `sam-amg: …` line, `--help`
- * and `help <command>` print usage, and a bare `sam-amg` prints usage (exit 2: nothing was done).
+ * `compare`, `merge`, `report` and `help`. Every command follows the same conventions: usage errors exit 2 with one
+ * `sam-amg: …` line, `--help` and `help <command>` print usage, and a bare `sam-amg` prints usage (exit 2: nothing
+ * was done).
  */
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../base/version.js';

@@ -1,6 +1,7 @@
 /**
- * The batch: schedules images through the segmenter (segmenter.ts: the generator, or the box segmenter), turns every per-image failure into an error record (never an
- * exception that ends the batch), and hands finished images to the writer in input order.
+ * The batch: schedules images through the segmenter (segmenter.ts: the generator, or the box segmenter), turns
+ * every per-image failure into an error record (never an exception that ends the batch), and hands finished images
+ * to the writer in input order.
  *
  * Two kinds of trouble are told apart:
  * - a per-image failure (unreadable file, decoder error, a failing per-image output write) becomes a RunError and

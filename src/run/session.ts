@@ -1,6 +1,7 @@
 /**
  * A resumable batch run: writes through the run's output plan (src/run/output-plan.ts), opens (or resumes) the
- * journal, runs the images through the segmenter (the generator or the box segmenter), puts restored and new results back in input order and writes the output through its format's sink.
+ * journal, runs the images through the segmenter (the generator or the box segmenter), puts restored and new
+ * results back in input order and writes the output through its format's sink.
  * It decides nothing the user sees: progress, messages, signals and exit codes are the caller's (src/cli/batch-run.ts),
  * through {@link SessionReporter} and {@link SessionOutcome}.
  *
