@@ -10,6 +10,8 @@
 export * from './core/index.js';
 // The Node generator adds MaskGenerator.load(folder); it takes the core's name here.
 export { MaskGenerator } from './node/mask-generator.js';
+// BoxSegmenter.load(folder), likewise.
+export { BoxSegmenter, type BoxSegmenterLoadOptions } from './node/box-segmenter.js';
 export { loadModel, modelSha256, FolderModelFiles, type NodeLoadModelOptions } from './node/model-folder.js';
 export { nodeRuntime, checkDevice, type RuntimeOptions } from './node/session.js';
 export { decodeImage, ImageDecodeError, IMAGE_EXTENSIONS } from './node/decode.js';

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MaskRecord } from '../src/base/types.js';
 import { AMG_PNG_HEADER, amgPngCsv, amgPngFolderFor, amgPngRow } from '../src/output/amg-png.js';
-import type { CocoDocument } from '../src/output/coco.js';
+import type { AmgCocoAnnotation, CocoDocument } from '../src/output/coco.js';
 import { parseCocoDocument } from '../src/output/coco-parse.js';
 import { pythonFloatRepr, pythonIntStr } from '../src/output/python-number.js';
 import { journalPathFor } from '../src/run/journal.js';
@@ -119,7 +119,7 @@ describe('--format amg-png against the COCO output of the same run', () => {
     let masks = 0;
     for (const im of coco.images) {
       const folder = path.join(amg, im.file_name.replace(/\.png$/u, ''));
-      const anns = coco.annotations.filter((a) => a.image_id === im.id);
+      const anns = coco.annotations.filter((a): a is AmgCocoAnnotation => a.image_id === im.id && 'point_coords' in a);
       expect(anns.length).toBeGreaterThan(0);
       const names = (await fsp.readdir(folder)).filter((n) => !(im.file_name === 'img-00.png' && n === 'sub')).sort();
       expect(names).toEqual([...anns.map((_, i) => `${i}.png`), 'metadata.csv'].sort());

@@ -9,6 +9,7 @@ import { PassThrough } from 'node:stream';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MaskGenerator } from '../src/node/mask-generator.js';
+import { amgSegmenter } from '../src/run/segmenter.js';
 import type { MaskRecord } from '../src/base/types.js';
 import { errorsPathFor } from '../src/output/sinks/index.js';
 import { planOutputPaths } from '../src/run/output-plan.js';
@@ -87,7 +88,7 @@ describe('disk errors', () => {
       const seen: string[] = [];
       const outcome = await runBatch({
         items,
-        generator,
+        segmenter: amgSegmenter(generator),
         events: {
           onResult: (r) => {
             seen.push(r.relPath);

@@ -28,7 +28,7 @@ const cliDoc = (): ParsedDoc => docs.find((d) => d.file === 'docs/cli.md') as Pa
 describe('the docs and the help agree', () => {
   it('docs/cli.md documents every flag of every command in its section, and the docs use no other', async () => {
     // The walk finds every command of the help: the generator, compare, merge, report and the models group.
-    expect(commands.map((c) => c.path.join(' '))).toEqual(['', 'models', 'models list', 'models pull', 'models info', 'compare', 'merge', 'report']);
+    expect(commands.map((c) => c.path.join(' '))).toEqual(['', 'segment', 'models', 'models list', 'models pull', 'models info', 'compare', 'merge', 'report']);
     expect(commands[0].flags).toContainEqual({ long: '--out', short: '-o' });
     expect(commands[0].flags).toContainEqual({ long: '--no-optimise' });
     expect(commands[0].flags).toContainEqual({ long: '--format', choices: ['coco', 'sa1b', 'jsonl', 'amg-png', 'yolo', 'geojson'] });

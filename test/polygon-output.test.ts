@@ -105,7 +105,7 @@ describe('--segmentation polygon: the per-record encoder', () => {
     const m = uncropRle(RING.rle, 2, 1, 6, 8);
     const result: ImageResult = { relPath: 'a/x.jpg', width: 8, height: 6, records: [recordOf(m)] };
     const enc = new CocoPolygonEncoder({ tolerance: 0.5, holes: 'fill' });
-    const text = serializeCoco(cocoDocument([result], { ...INFO }, enc));
+    const text = serializeCoco(cocoDocument([result], { ...INFO }, { encoding: enc }));
     expect(text).toContain('"segmentation":{"type":"polygon","tolerance":0.5,"holes":"fill"}');
     expect(text).toContain('{"id":1,"image_id":1,"category_id":1,"iscrowd":0,"segmentation":[[2,1,5,1,5,4,2,4]],"area":8,"bbox":[2,1,2,2],');
     const set = parseMaskSet(text, 'poly.json');
@@ -276,16 +276,16 @@ describe('reading polygon outputs back', () => {
   it('merges polygon outputs keeping each record\'s polygons (never re-traced), and refuses YOLO and GeoJSON inputs', async () => {
     const enc = new CocoPolygonEncoder({ tolerance: 1, holes: 'fill' });
     const withSpeck: ImageResult = { relPath: 's.png', width: 10, height: 8, records: [recordOf(SPECK.rle)] };
-    const text = serializeCoco(cocoDocument([withSpeck], { ...INFO }, enc));
+    const text = serializeCoco(cocoDocument([withSpeck], { ...INFO }, { encoding: enc }));
     expect(text).toContain('"polygon_loss":{"dropped_polygons":1,"dropped_holes":0,"vanished_parts":1,"lost_pixels":1,"added_pixels":0}');
     const merged = mergeSets([parseMaskSet(text, 'a.json')]);
-    const again = serializeCoco(cocoDocument(mergedResults(merged), { ...INFO, segmentation: merged.info?.segmentation }, mergedEncoding(merged)));
+    const again = serializeCoco(cocoDocument(mergedResults(merged), { ...INFO, segmentation: merged.info?.segmentation }, { encoding: mergedEncoding(merged) }));
     expect(again).toBe(text);
-    expect(() => mergeSets([{ format: 'yolo', path: 'ds', images: [], unscored: true }])).toThrow('cannot merge ds: a YOLO dataset holds no scores');
+    expect(() => mergeSets([{ format: 'yolo', prompted: false, path: 'ds', images: [], unscored: true }])).toThrow('cannot merge ds: a YOLO dataset holds no scores');
   });
 
   it('reads a COCO file whose polygon list is malformed as a clear error', () => {
-    const text = serializeCoco(cocoDocument([results[1]], { ...INFO }, new CocoPolygonEncoder({ tolerance: 0, holes: 'fill' })));
+    const text = serializeCoco(cocoDocument([results[1]], { ...INFO }, { encoding: new CocoPolygonEncoder({ tolerance: 0, holes: 'fill' }) }));
     expect(() => parseMaskSet(text.replace('[[5,3,7,3,7,5,5,5]]', '[[5,3,7,3]]'), 'c.json')).toThrow(
       'annotations[0].segmentation[0]: expected at least 3 x, y pairs, got 4 numbers',
     );

@@ -97,7 +97,7 @@ describe('parseDetections', () => {
       'error: det.json: image entry skipped: no integer id (1 image entry; first: images[2])',
       'error: det.json: image entry skipped: no file_name (1 image entry; first: images[3] id 4)',
       'error: det.json: image entry skipped: not an object (1 image entry; first: images[4])',
-      'warning: det.json: file named by an earlier entry too, segmented for each (1 image entry; first: images[5] id 5 and id 1: a.jpg)',
+      'warning: det.json: file named by an earlier entry too (1 image entry; first: images[5] id 5 and id 1: a.jpg)',
       'warning: det.json: width or height not a positive integer, size ignored (1 image entry; first: images[6] id 6)',
       "error: det.json: annotation skipped: its image_id has no usable entry in 'images' (1 annotation; first: annotations[0] id 1)",
     ]);

@@ -1,7 +1,8 @@
 /**
- * The `sam-amg` command line: the mask generator as the default command, plus `models`, `compare`, `merge` and
- * `help`. Every command follows the same conventions: usage errors exit 2 with one `sam-amg: …` line, `--help`
- * and `help <command>` print usage, and a bare `sam-amg` prints usage (exit 2: nothing was done).
+ * The `sam-amg` command line: the mask generator as the default command, plus `segment` (box prompts), `models`,
+ * `compare`, `merge`, `report` and `help`. Every command follows the same conventions: usage errors exit 2 with one
+ * `sam-amg: …` line, `--help` and `help <command>` print usage, and a bare `sam-amg` prints usage (exit 2: nothing
+ * was done).
  */
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../base/version.js';
@@ -10,6 +11,7 @@ import { buildMergeCommand } from './merge-command.js';
 import { buildModelsCommand } from './models-command.js';
 import { buildReportCommand } from './report-command.js';
 import { addRunOptions, runCommand, type RunFlags } from './run-command.js';
+import { buildSegmentCommand } from './segment-command.js';
 import { guardStdStreams, safeWrite } from './streams.js';
 
 const EXAMPLES = `
@@ -19,6 +21,7 @@ Examples:
   sam-amg ./images --model onnx-community/sam2.1-hiera-tiny-ONNX --crop-n-layers 1 --out masks.json
   sam-amg ./images --points-per-side 16 --min-mask-region-area 100 --date none --out fixture.json
   sam-amg ./images --format jsonl --out - | jq .file_name
+  sam-amg segment ./images --boxes detections.json --out masks.json   (masks for a COCO detection file's boxes)
   sam-amg models list
   sam-amg ./images --shard 0/4 --date none --out shard-0.json   (then: sam-amg merge all.json shard-*.json)
   sam-amg compare expected.json actual.json --min-iou 0.9
@@ -63,6 +66,7 @@ export async function main(argv: string[]): Promise<number> {
   program.action(async (inputs: string[], flags: RunFlags) => {
     code = await runCommand(inputs, flags);
   });
+  program.addCommand(buildSegmentCommand((c) => (code = c)));
   program.addCommand(buildModelsCommand((c) => (code = c)));
   program.addCommand(buildCompareCommand((c) => (code = c)));
   program.addCommand(buildMergeCommand((c) => (code = c)));

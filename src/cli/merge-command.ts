@@ -82,7 +82,15 @@ cannot be written.`,
       try {
         // The same sinks as a run writes with; a merge knows every image up front, so JSONL is one atomic write.
         // Each record's segmentation as its input held it (RLE or polygons).
-        const sink = createSink({ format: f.format, out, label: outArg, info, streamed: false, segmentation: mergedEncoding(merged) });
+        const sink = createSink({
+          format: f.format,
+          out,
+          label: outArg,
+          info,
+          streamed: false,
+          segmentation: mergedEncoding(merged),
+          ...(merged.categories ? { categories: merged.categories } : {}),
+        });
         const results = mergedResults(merged);
         await sink.begin([]);
         for (const [i, r] of results.entries()) await sink.add(r, i);

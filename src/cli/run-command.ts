@@ -1,27 +1,30 @@
 /**
  * `sam-amg <inputs...>`: flags → settings, the inputs, the output plan and its checks before any work, the model,
  * the batch (src/cli/batch-run.ts), the report.
- * No algorithm here.
+ * No algorithm here. `sam-amg segment` (segment-command.ts) runs the same steps with another {@link RunMode}: its
+ * own choice of images and its own segmenter.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { MaskGenerator } from '../amg/generator.js';
-import { MAX_IMAGE_PIXELS, resolveOptions, type AmgOptions } from '../amg/options.js';
+import { MAX_IMAGE_PIXELS, optionsRecord, resolveOptions, type AmgOptions } from '../amg/options.js';
+import { VERSION } from '../base/version.js';
+import type { LoadedModel } from '../model/load.js';
 import { DEFAULT_MODEL_ID, formatProgress, resolveModel } from '../node/hub/index.js';
 import { IMAGE_EXTENSIONS } from '../node/decode.js';
 import { readRegularFile } from '../node/read-input.js';
 import { parseDtype } from '../model/dtype.js';
 import { loadModel, modelSha256 } from '../node/model-folder.js';
 import { createCandidateEvaluator, parseWorkersFlag, postprocessWorkerCount } from '../node/postprocess-pool.js';
-import type { RunError } from '../output/coco.js';
+import type { CocoCategory, RunError, RunInfo } from '../output/coco.js';
 import { DEFAULT_OVERLAY_STYLE, parseOverlayStyle, type OverlayStyle } from '../output/overlay.js';
-import { runInfo } from '../output/run-info.js';
 import { isFolderFormat, isPolygonFormat, type OutputFormat } from '../output/sink.js';
 import { DEFAULT_POLYGON_TOLERANCE, type PolygonOptions } from '../output/segmentation.js';
 import { listInputs, type InputItem, type InputListing } from '../run/inputs.js';
 import { LockError, OutputLock } from '../run/lock.js';
 import { planRun, type RunPlan } from '../run/output-plan.js';
+import { amgSegmenter, type ImageSegmenter } from '../run/segmenter.js';
 import { resolveShard, shardItems, type ResolvedShard } from '../run/shard.js';
 import { runBatchFlow } from './batch-run.js';
 import { CLI_BOUNDS, checkBound, parseNumber } from './numbers.js';
@@ -36,8 +39,8 @@ import { errorMessage } from '../base/errors.js';
 /** Exit codes: every image succeeded, some failed, usage or model error. */
 export const EXIT = { ok: 0, someFailed: 1, usage: 2 } as const;
 
-/** Flags of the main command, as commander hands them over. */
-export interface RunFlags {
+/** Flags every batch command has (the main command and `segment`), as commander hands them over. */
+export interface BatchFlags {
   out?: string;
   model?: string;
   revision?: string;
@@ -62,6 +65,14 @@ export interface RunFlags {
   overlay?: string;
   overlayStyle?: string;
   report?: string;
+  postprocessWorkers?: string;
+  segmentation?: string;
+  polygonTolerance?: number;
+  polygonHoles?: string;
+}
+
+/** Flags of the main command, as commander hands them over. */
+export interface RunFlags extends BatchFlags {
   pointsPerSide?: number;
   pointGrids?: string;
   pointsPerBatch?: number;
@@ -77,14 +88,43 @@ export interface RunFlags {
   minMaskRegionArea?: number;
   multimask: boolean;
   useM2m?: boolean;
-  postprocessWorkers?: string;
-  segmentation?: string;
-  polygonTolerance?: number;
-  polygonHoles?: string;
 }
 
 /** Adds the main command's flags to a commander command. */
 export function addRunOptions(cmd: Command): Command {
+  addBatchOptions(cmd)
+    .option('--points-per-side <n>', 'n×n prompt grid on the full image, 1–256 (default 32)', parseNumber)
+    .option('--point-grids <file>', 'JSON file with explicit normalised [x, y] grids, one per crop layer')
+    .option('--points-per-batch <n>', 'prompts per decoder call, 1–1024 (speed only; default 64)', parseNumber)
+    .option('--pred-iou-thresh <x>', 'keep masks with predicted IoU > x (default 0.88 SAM 1, 0.8 SAM 2)', parseNumber)
+    .option('--stability-score-thresh <x>', 'keep masks with stability ≥ x (default 0.95)', parseNumber)
+    .option('--stability-score-offset <x>', 'logit offset of the stability score (default 1)', parseNumber)
+    .option('--mask-threshold <x>', 'logit cut-off that binarises masks (default 0)', parseNumber)
+    .option('--box-nms-thresh <x>', 'box IoU cut-off for NMS inside a crop (default 0.7)', parseNumber)
+    .option('--crop-n-layers <n>', 'extra crop layers, 0–4 (default 0)', parseNumber)
+    .option('--crop-nms-thresh <x>', 'box IoU cut-off for NMS across crops (default 0.7)', parseNumber)
+    .option('--crop-overlap-ratio <x>', 'crop overlap as a fraction of the short side (default 512/1500)', parseNumber)
+    .option('--crop-n-points-downscale-factor <x>', 'layer i uses points-per-side / x^i points (default 1)', parseNumber)
+    .option('--min-mask-region-area <n>', 'remove holes and islands smaller than n pixels (default 0)', parseNumber)
+    .option('--no-multimask', 'use the single-mask output (layouts that have one)')
+    .option('--use-m2m', "SAM 2's mask-to-mask refinement (layouts with a mask input)");
+  return addWorkerOption(cmd);
+}
+
+/** The post-processing threads flag (last in every batch command's help). */
+export function addWorkerOption(cmd: Command): Command {
+  return cmd.option(
+    '--postprocess-workers <n|auto>',
+    'threads for mask post-processing (speed only; auto: the cores ONNX Runtime leaves idle, at most 4)',
+    'auto',
+  );
+}
+
+/**
+ * Adds the flags every batch command has (model, output, inputs, batch control, overlays, report) to a commander
+ * command; the main command adds its AMG options after them, `segment` its own.
+ */
+export function addBatchOptions(cmd: Command): Command {
   return cmd
     .option('-o, --out <file|dir>', 'output file (coco, jsonl), folder (sa1b, amg-png, yolo, geojson), or - for stdout (coco, jsonl)')
     .option('-m, --model <folder|id>', `model folder or hub id[@revision] (default ${DEFAULT_MODEL_ID})`)
@@ -124,23 +164,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--force', 'replace an existing --out even if it is not an earlier sam-amg output')
     .option('--overlay <dir>', 'also write one PNG per image with its masks drawn over it, mirroring the input tree')
     .option('--report <dir>', 'also write a static HTML report of the output (see: sam-amg report --help)')
-    .option('--overlay-style <list>', 'what overlays draw: fill, outline, box, points, labels, alpha=X, width=N (default fill,outline,alpha=0.45)')
-    .option('--points-per-side <n>', 'n×n prompt grid on the full image, 1–256 (default 32)', parseNumber)
-    .option('--point-grids <file>', 'JSON file with explicit normalised [x, y] grids, one per crop layer')
-    .option('--points-per-batch <n>', 'prompts per decoder call, 1–1024 (speed only; default 64)', parseNumber)
-    .option('--pred-iou-thresh <x>', 'keep masks with predicted IoU > x (default 0.88 SAM 1, 0.8 SAM 2)', parseNumber)
-    .option('--stability-score-thresh <x>', 'keep masks with stability ≥ x (default 0.95)', parseNumber)
-    .option('--stability-score-offset <x>', 'logit offset of the stability score (default 1)', parseNumber)
-    .option('--mask-threshold <x>', 'logit cut-off that binarises masks (default 0)', parseNumber)
-    .option('--box-nms-thresh <x>', 'box IoU cut-off for NMS inside a crop (default 0.7)', parseNumber)
-    .option('--crop-n-layers <n>', 'extra crop layers, 0–4 (default 0)', parseNumber)
-    .option('--crop-nms-thresh <x>', 'box IoU cut-off for NMS across crops (default 0.7)', parseNumber)
-    .option('--crop-overlap-ratio <x>', 'crop overlap as a fraction of the short side (default 512/1500)', parseNumber)
-    .option('--crop-n-points-downscale-factor <x>', 'layer i uses points-per-side / x^i points (default 1)', parseNumber)
-    .option('--min-mask-region-area <n>', 'remove holes and islands smaller than n pixels (default 0)', parseNumber)
-    .option('--no-multimask', 'use the single-mask output (layouts that have one)')
-    .option('--use-m2m', "SAM 2's mask-to-mask refinement (layouts with a mask input)")
-    .option('--postprocess-workers <n|auto>', 'threads for mask post-processing (speed only; auto: the cores ONNX Runtime leaves idle, at most 4)', 'auto');
+    .option('--overlay-style <list>', 'what overlays draw: fill, outline, box, points, labels, alpha=X, width=N (default fill,outline,alpha=0.45)');
 }
 
 /** The largest --point-grids file read. */
@@ -194,9 +218,7 @@ export function runDate(flag: string | undefined, env: NodeJS.ProcessEnv = proce
 }
 
 /** Everything the flags decide, checked before any input is listed. */
-interface RunSettings {
-  /** The AMG options the user gave (the model's family fills in the rest). */
-  given: Partial<AmgOptions>;
+export interface RunSettings {
   date: string | null;
   shard?: ResolvedShard;
   format: OutputFormat;
@@ -212,45 +234,81 @@ interface RunSettings {
   polygons?: PolygonOptions;
 }
 
-/** The images of the run: the whole listing, and this shard's part of it. */
+/** The images a run chose from the listing, and the problems found choosing them (each is one of the run's errors). */
+export interface SelectedInputs {
+  items: InputItem[];
+  /** Per-image problems found while choosing (stage 'input'): recorded with the listing's errors, by shard 0 only. */
+  errors: RunError[];
+}
+
+/** The images of the run: the whole listing, what the mode chose from it, and this shard's part of that. */
 interface RunInputs {
   listing: InputListing;
+  selected: SelectedInputs;
   items: InputItem[];
 }
 
-/** The model, loaded, and what the info block says about it. */
-interface LoadedGenerator {
-  generator: MaskGenerator;
-  model: string;
-  sha256: string;
+/** The model, loaded into what segments each image, and what the info block says about the run. */
+export interface LoadedSegmenter {
+  segmenter: ImageSegmenter;
+  /** The info block's description (default: the automatic masks'), model, sha256 and options. */
+  info: Pick<RunInfo, 'description' | 'model' | 'modelSha256' | 'options'>;
+  /** COCO categories (default: the one automatic-mask category). */
+  categories?: readonly CocoCategory[];
+  /** Frees the model's sessions and the post-processing threads. */
+  release(): Promise<void>;
+}
+
+/**
+ * What differs between the main command and `sam-amg segment`: which of the listed images the run takes, and what
+ * segments them. Every other step (settings, output plan and checks, lock, journal, shards, batch, report) is shared.
+ */
+export interface RunMode {
+  /** The run's images from the listing (before sharding); may throw a UsageError when nothing can be done. */
+  select(listing: InputListing, progress: Progress): SelectedInputs;
+  /** Loads the model (before any image is read). */
+  load(f: BatchFlags, s: RunSettings, progress: Progress): Promise<LoadedSegmenter>;
 }
 
 /** Runs the main command; returns the exit code. */
 export async function runCommand(inputs: string[], f: RunFlags): Promise<number> {
+  return runBatchCommand(inputs, f, () => amgMode(f));
+}
+
+/** Makes a command's mode from its own flags; may print (warnings) and throw (a usage error). */
+export type PrepareMode = (progress: Progress) => Promise<RunMode>;
+
+/**
+ * Runs a batch command (the main command, `segment`) with the mode `prepare` makes from its own flags (a refusal
+ * there is a usage error, exit 2, like any flag's); returns the exit code.
+ */
+export async function runBatchCommand(inputs: string[], f: BatchFlags, prepare: PrepareMode): Promise<number> {
   const progress = createProgress({ quiet: Boolean(f.quiet) });
   const signals = new SignalGuard((m) => say(m));
   try {
-    return await run(inputs, f, progress, signals);
+    return await run(inputs, f, prepare, progress, signals);
   } finally {
     signals.uninstall();
   }
 }
 
 /**
- * The main command in its steps: flags → settings; the inputs; the output plan and its checks; the output claimed
+ * The batch command in its steps: flags → settings; the inputs; the output plan and its checks; the output claimed
  * (its folder and lock); the model; the batch; the report. Each step's refusal is one `sam-amg: …` line, exit 2.
  */
-async function run(inputs: string[], f: RunFlags, progress: Progress, signals: SignalGuard): Promise<number> {
+async function run(inputs: string[], f: BatchFlags, prepare: PrepareMode, progress: Progress, signals: SignalGuard): Promise<number> {
   const fail = (err: unknown): number => {
     say(cliMessage(err));
     return EXIT.usage;
   };
+  let mode: RunMode;
   let settings: RunSettings;
   let listed: RunInputs;
   let plan: RunPlan;
   try {
+    mode = await prepare(progress);
     settings = await settingsFromFlags(inputs, f);
-    listed = await listRunInputs(inputs, f, settings.shard);
+    listed = await listRunInputs(inputs, f, settings.shard, mode, progress);
     plan = planRun({ items: listed.items, format: settings.format, out: settings.out, journal: settings.journal, overlayDir: settings.overlayDir, reportDir: settings.reportDir });
     await checkRunPlan(plan, inputPathsOf(listed.listing), { out: f.out, overlay: f.overlay, report: f.report }, settings.force);
   } catch (err) {
@@ -267,9 +325,9 @@ async function run(inputs: string[], f: RunFlags, progress: Progress, signals: S
     signals.onExit(() => held.releaseSync());
   }
   try {
-    let loaded: LoadedGenerator;
+    let loaded: LoadedSegmenter;
     try {
-      loaded = await loadGenerator(f, settings, progress);
+      loaded = await mode.load(f, settings, progress);
     } catch (err) {
       // The lock lives in a folder output: it goes first, so that a folder this run created can go too.
       await claim.lock?.release().catch(() => undefined);
@@ -282,19 +340,35 @@ async function run(inputs: string[], f: RunFlags, progress: Progress, signals: S
       if (plan.report === undefined || plan.out === null) return code;
       return await reportAfterRun(plan.report, { out: plan.out, format: plan.format, items: listed.items, code, maxPixels: f.maxPixels, quiet: Boolean(f.quiet) });
     } finally {
-      await loaded.generator.release();
+      await loaded.release();
     }
   } finally {
     await claim.lock?.release().catch(() => undefined);
   }
 }
 
-/** Step 1: everything that can be checked from the flags alone. Throws a UsageError (or the options' error). */
-async function settingsFromFlags(inputs: string[], f: RunFlags): Promise<RunSettings> {
-  const format = f.format as OutputFormat;
-  const toStdout = f.out === '-';
+/** The main command's mode: every listed image, through the automatic mask generator with the flags' options. */
+async function amgMode(f: RunFlags): Promise<RunMode> {
   const given = await amgOptionsFromFlags(f);
   resolveOptions(given, 'sam');
+  return {
+    select: (listing) => ({ items: listing.items, errors: [] }),
+    load: async (flags, s, progress) => {
+      const { loaded, model, sha256 } = await loadRunModel(flags, progress);
+      const generator = new MaskGenerator(loaded.adapter, given, loaded, createCandidateEvaluator(s.postprocessWorkers));
+      return {
+        segmenter: amgSegmenter(generator),
+        info: { model, modelSha256: sha256, options: optionsRecord(generator.options) },
+        release: () => generator.release(),
+      };
+    },
+  };
+}
+
+/** Step 1: everything that can be checked from the flags alone. Throws a UsageError (or the options' error). */
+async function settingsFromFlags(inputs: string[], f: BatchFlags): Promise<RunSettings> {
+  const format = f.format as OutputFormat;
+  const toStdout = f.out === '-';
   const date = runDate(f.date);
   const shard = resolveShard(f.shard, f.shardCount);
   if (!f.out) throw new UsageError('--out <file> is required (or --out - for stdout)');
@@ -320,7 +394,6 @@ async function settingsFromFlags(inputs: string[], f: RunFlags): Promise<RunSett
   checkBound('--max-pixels', f.maxPixels, CLI_BOUNDS.maxPixels);
   const postprocessWorkers = postprocessWorkerCount(parseWorkersFlag(f.postprocessWorkers), f.threads, f.concurrency);
   return {
-    given,
     date,
     ...(shard ? { shard } : {}),
     format,
@@ -340,7 +413,7 @@ async function settingsFromFlags(inputs: string[], f: RunFlags): Promise<RunSett
  * masks), `--polygon-tolerance` needs polygons and lies within its bound, `--polygon-holes` is a choice only COCO
  * polygon lists have. Undefined when the output writes no polygons.
  */
-function polygonSettings(f: RunFlags, format: OutputFormat): PolygonOptions | undefined {
+function polygonSettings(f: BatchFlags, format: OutputFormat): PolygonOptions | undefined {
   const lists = format === 'coco' || format === 'sa1b' || format === 'jsonl';
   if (f.segmentation !== undefined && !lists) {
     throw new UsageError(
@@ -365,11 +438,12 @@ function polygonSettings(f: RunFlags, format: OutputFormat): PolygonOptions | un
   return { tolerance: f.polygonTolerance ?? DEFAULT_POLYGON_TOLERANCE, holes: f.polygonHoles === 'rle' ? 'rle' : 'fill' };
 }
 
-/** Step 2: the inputs (listing reads folders only: no image is opened), and this shard's part of them. */
-async function listRunInputs(inputs: string[], f: RunFlags, shard: ResolvedShard | undefined): Promise<RunInputs> {
+/** Step 2: the inputs (listing reads folders only: no image is opened), the mode's choice, and this shard's part. */
+async function listRunInputs(inputs: string[], f: BatchFlags, shard: ResolvedShard | undefined, mode: RunMode, progress: Progress): Promise<RunInputs> {
   const listing = await listInputs(inputs, { filesFrom: f.filesFrom, extensions: IMAGE_EXTENSIONS });
   if (listing.items.length === 0 && listing.errors.length === 0) throw new UsageError('no images found in the inputs');
-  return { listing, items: shard ? shardItems(listing.items, shard) : listing.items };
+  const selected = mode.select(listing, progress);
+  return { listing, selected, items: shard ? shardItems(selected.items, shard) : selected.items };
 }
 
 /** Input files and folders by real path, for the checks that no output lands on them. */
@@ -404,8 +478,11 @@ async function claimOutput(plan: RunPlan, outArg: string, progress: Progress): P
   }
 }
 
-/** Step 5: the model, resolved (a folder or the hub) and loaded before any image is read. */
-async function loadGenerator(f: RunFlags, s: RunSettings, progress: Progress): Promise<LoadedGenerator> {
+/**
+ * Step 5: the model, resolved (a folder or the hub) and loaded before any image is read, with the name and sha256
+ * the info block records.
+ */
+export async function loadRunModel(f: BatchFlags, progress: Progress): Promise<{ loaded: LoadedModel; model: string; sha256: string }> {
   const dtype = parseDtype(f.dtype);
   const model = f.model ?? DEFAULT_MODEL_ID;
   const resolved = await resolveModel(model, { dtype, revision: f.revision, onProgress: (pr) => progress.info(formatProgress(pr)) });
@@ -417,40 +494,43 @@ async function loadGenerator(f: RunFlags, s: RunSettings, progress: Progress): P
     onWarning: (m) => progress.warn(m),
   });
   const sha256 = await modelSha256([loaded.files.encoder, loaded.files.decoder]);
-  const generator = new MaskGenerator(loaded.adapter, s.given, loaded, createCandidateEvaluator(s.postprocessWorkers));
-  return { generator, model, sha256 };
+  return { loaded, model, sha256 };
 }
 
 /** Step 6: the batch over this run's images, written through the plan; resolves to the exit code. */
 async function runBatch(
-  f: RunFlags,
+  f: BatchFlags,
   s: RunSettings,
-  { listing, items }: RunInputs,
+  { listing, selected, items }: RunInputs,
   plan: RunPlan,
-  { generator, model, sha256 }: LoadedGenerator,
+  loaded: LoadedSegmenter,
   progress: Progress,
   signals: SignalGuard,
 ): Promise<number> {
   const { shard } = s;
   for (const w of listing.warnings) progress.warn(w);
-  // Listing errors belong to shard 0 only, so that merged shards record each once, where a single run does.
-  const errors: RunError[] = (shard && shard.index > 0 ? [] : listing.errors).map((e) => ({ file: e.path, stage: 'input', message: e.reason }));
+  // Listing errors (and the mode's) belong to shard 0 only, so that merged shards record each once, where a single run does.
+  const listingErrors: RunError[] = listing.errors.map((e) => ({ file: e.path, stage: 'input', message: e.reason }));
+  const errors: RunError[] = shard && shard.index > 0 ? [] : [...listingErrors, ...selected.errors];
   for (const e of errors) progress.imageFailed(e.file, e.stage, e.message);
-  if (shard) progress.info(`shard ${shard.index}/${shard.count} (${shard.source}): ${items.length} of ${plural(listing.items.length, 'image')}`);
+  if (shard) progress.info(`shard ${shard.index}/${shard.count} (${shard.source}): ${items.length} of ${plural(selected.items.length, 'image')}`);
   return runBatchFlow({
     items,
     inputErrors: errors,
-    generator,
+    segmenter: loaded.segmenter,
     plan,
     outLabel: plan.out === null ? 'stdout' : (f.out as string),
     ...(plan.out === null ? { stdout: process.stdout } : {}),
-    info: runInfo({
+    info: {
+      ...(loaded.info.description !== undefined ? { description: loaded.info.description } : {}),
+      version: VERSION,
       date: s.date,
-      model,
-      modelSha256: sha256,
-      options: generator.options,
-      ...(shard ? { shard: { index: shard.index, count: shard.count, images: items.length, total: listing.items.length } } : {}),
-    }),
+      model: loaded.info.model,
+      modelSha256: loaded.info.modelSha256,
+      options: loaded.info.options,
+      ...(shard ? { shard: { index: shard.index, count: shard.count, images: items.length, total: selected.items.length } } : {}),
+    },
+    ...(loaded.categories ? { categories: loaded.categories } : {}),
     device: f.device,
     concurrency: f.concurrency,
     maxPixels: f.maxPixels,

@@ -2,11 +2,17 @@
  * `sam-amg compare EXPECTED ACTUAL`: per image, match masks one-to-one by mask IoU on RLE (match.ts: greedy by
  * descending IoU, not an optimal assignment), then count matched / missing / extra, IoU statistics, images on one
  * side only and differing fields, and decide pass or fail against the limits.
+ *
+ * Two box-prompted outputs (`sam-amg segment`) are paired by detection instead (match.ts `matchByDetection`): each
+ * record answers one detection, two detections with the same box give the same mask, and an empty mask is a valid
+ * answer, so matching by mask would pair the wrong records. A pair matches at IoU ≥ --min-iou (two empty masks
+ * match); its category, prompt box and score must be equal (a difference fails, like a score beyond --score-tol).
  */
 import { boundText, withinBound, type OptionBound } from '../amg/options.js';
 import { rleArea, rleBoxXYXY } from '../rle/rle.js';
-import { matchMasks, nearestMask, type MatchItem } from './match.js';
+import { matchByDetection, matchMasks, nearestMask, type MatchItem } from './match.js';
 import type { MaskSet, SetAnnotation, SetImage } from '../output/read.js';
+import { isPromptedFields } from '../output/records.js';
 import { plural } from '../output/text.js';
 
 /** The limits a comparison is judged against. */
@@ -54,9 +60,10 @@ export interface FieldDiff {
   file_name: string;
   expected_id: number;
   actual_id: number;
-  field: 'area' | 'bbox' | 'predicted_iou' | 'stability_score';
-  expected: number | number[];
-  actual: number | number[];
+  field: 'area' | 'bbox' | 'predicted_iou' | 'stability_score' | 'category_id' | 'prompt_box' | 'score';
+  /** null: a prompted record without a score. */
+  expected: number | number[] | null;
+  actual: number | number[] | null;
   /** Whether this difference fails the comparison (scores beyond --score-tol do; area and bbox are informational). */
   fails: boolean;
 }
@@ -82,7 +89,8 @@ export interface ImageReport {
 export interface CompareReport {
   expected: { path: string; format: string; images: number; masks: number };
   actual: { path: string; format: string; images: number; masks: number };
-  matching: 'greedy-by-iou';
+  /** Masks by IoU, or (two box-prompted outputs) records by detection. */
+  matching: 'greedy-by-iou' | 'by-detection';
   limits: CompareLimits;
   /** False when one side holds no scores (a YOLO dataset): predicted_iou and stability_score are then not compared. */
   scores_compared: boolean;
@@ -168,6 +176,7 @@ export function compareSets(expected: MaskSet, actual: MaskSet, limits: CompareL
   const images: ImageReport[] = [];
   const fieldDiffs: FieldDiff[] = [];
   const scores = !expected.unscored && !actual.unscored;
+  const byDetection = expected.prompted && actual.prompted;
   for (const e of expected.images) {
     const a = actualByName.get(e.file_name);
     if (!a) {
@@ -176,7 +185,7 @@ export function compareSets(expected: MaskSet, actual: MaskSet, limits: CompareL
       images.push(absentImage(e));
       continue;
     }
-    images.push(compareImage(e, a, limits, scores, fieldDiffs));
+    images.push(compareImage(e, a, limits, scores, fieldDiffs, byDetection));
   }
   const sizeMismatches = images.filter((r) => r.size_mismatch).map((r) => r.file_name);
   const allIous = images.flatMap((r) => r.matches.map((m) => m.iou));
@@ -184,7 +193,7 @@ export function compareSets(expected: MaskSet, actual: MaskSet, limits: CompareL
   const matched = sum(images.map((r) => r.matched));
   const missing = sum(images.map((r) => r.missing.length));
   const extra = sum(images.map((r) => r.extra.length));
-  const scoreDiffs = fieldDiffs.filter((d) => d.fails).length;
+  const scoreDiffs = fieldDiffs.filter((d) => d.fails && (d.field === 'predicted_iou' || d.field === 'stability_score')).length;
   const recall = expectedMasks === 0 ? 1 : matched / expectedMasks;
   const failures: string[] = [];
   if (recall < limits.minRecall) {
@@ -197,7 +206,9 @@ export function compareSets(expected: MaskSet, actual: MaskSet, limits: CompareL
     const names = images.flatMap((r) => r.extra).map((m) => `${m.file_name}#${m.id}`);
     failures.push(`${plural(extra, 'extra mask')} > --max-extra ${limits.maxExtra}: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''}`);
   }
+  const detectionDiffs = fieldDiffs.filter((d) => d.fails && (d.field === 'category_id' || d.field === 'prompt_box' || d.field === 'score')).length;
   if (scoreDiffs > 0) failures.push(`${scoreDiffs} score difference${scoreDiffs === 1 ? '' : 's'} beyond --score-tol ${limits.scoreTol}`);
+  if (detectionDiffs > 0) failures.push(`${plural(detectionDiffs, 'detection field')} (category_id, prompt_box, score) differ${detectionDiffs === 1 ? 's' : ''}`);
   if (limits.failOnImageMismatch) {
     if (onlyInExpected.length > 0) failures.push(`images only in expected: ${onlyInExpected.join(', ')}`);
     if (onlyInActual.length > 0) failures.push(`images only in actual: ${onlyInActual.join(', ')}`);
@@ -206,7 +217,7 @@ export function compareSets(expected: MaskSet, actual: MaskSet, limits: CompareL
   return {
     expected: { path: expected.path, format: expected.format, images: expected.images.length, masks: countMasks(expected.images) },
     actual: { path: actual.path, format: actual.format, images: actual.images.length, masks: countMasks(actual.images) },
-    matching: 'greedy-by-iou',
+    matching: byDetection ? 'by-detection' : 'greedy-by-iou',
     limits,
     scores_compared: scores,
     totals: {
@@ -251,7 +262,7 @@ function absentImage(e: SetImage): ImageReport {
   };
 }
 
-function compareImage(e: SetImage, a: SetImage, limits: CompareLimits, scores: boolean, diffs: FieldDiff[]): ImageReport {
+function compareImage(e: SetImage, a: SetImage, limits: CompareLimits, scores: boolean, diffs: FieldDiff[], byDetection: boolean): ImageReport {
   const base = { file_name: e.file_name, expected: e.annotations.length, actual: a.annotations.length };
   if (e.width !== a.width || e.height !== a.height) {
     return {
@@ -267,7 +278,9 @@ function compareImage(e: SetImage, a: SetImage, limits: CompareLimits, scores: b
   }
   const ei = e.annotations.map(matchItem);
   const ai = a.annotations.map(matchItem);
-  const m = matchMasks(ei, ai, limits.minIou);
+  const m = byDetection
+    ? matchByDetection(e.annotations.map(detectionId), a.annotations.map(detectionId), ei, ai, limits.minIou)
+    : { ...matchMasks(ei, ai, limits.minIou), partner: undefined };
   const matches = m.pairs.map((p) => {
     const ea = e.annotations[p.expected];
     const aa = a.annotations[p.actual];
@@ -282,7 +295,8 @@ function compareImage(e: SetImage, a: SetImage, limits: CompareLimits, scores: b
     min_iou: ious.length === 0 ? null : minOf(ious),
     matches,
     missing: m.missing.map((i) => {
-      const near = nearestMask(ei[i], ai);
+      // By detection: the record's own partner (below --min-iou), if it has one; by mask: the closest mask.
+      const near = m.partner ? m.partner.get(i) : nearestMask(ei[i], ai);
       return { ...ref(e, e.annotations[i], i), nearest: near ? { id: a.annotations[near.index].id, iou: near.iou } : null };
     }),
     extra: m.extra.map((j) => ref(a, a.annotations[j], j)),
@@ -298,6 +312,17 @@ function fieldDiffsOf(file: string, e: SetAnnotation, a: SetAnnotation, tol: num
   for (const field of ['predicted_iou', 'stability_score'] as const) {
     if (Math.abs(e[field] - a[field]) > tol) out.push({ ...base, field, expected: e[field], actual: a[field], fails: true });
   }
+  if (isPromptedFields(e) && isPromptedFields(a)) {
+    // The detection's own fields: copied, so any difference means the two answered different detections.
+    if (e.category_id !== a.category_id) out.push({ ...base, field: 'category_id', expected: e.category_id, actual: a.category_id, fails: true });
+    if (e.prompt_box.some((v, i) => v !== a.prompt_box[i])) out.push({ ...base, field: 'prompt_box', expected: [...e.prompt_box], actual: [...a.prompt_box], fails: true });
+    if (e.score !== a.score) out.push({ ...base, field: 'score', expected: e.score ?? null, actual: a.score ?? null, fails: true });
+  }
+}
+
+/** A prompted record's detection id (by-detection pairing only runs on prompted outputs). */
+function detectionId(a: SetAnnotation): number {
+  return isPromptedFields(a) ? a.detection_id : -1;
 }
 
 /** The report as a human-readable table and lists, ending with PASS or FAIL. */
@@ -305,7 +330,11 @@ export function formatReport(r: CompareReport): string {
   const lines: string[] = [];
   lines.push(`expected: ${r.expected.path} (${r.expected.format}, ${plural(r.expected.images, 'image')}, ${plural(r.expected.masks, 'mask')})`);
   lines.push(`actual:   ${r.actual.path} (${r.actual.format}, ${plural(r.actual.images, 'image')}, ${plural(r.actual.masks, 'mask')})`);
-  lines.push(`matching: one-to-one, greedy by descending mask IoU (RLE), a match needs IoU ≥ ${r.limits.minIou}`);
+  lines.push(
+    r.matching === 'by-detection'
+      ? `matching: box-prompted records by detection (detection_id, in file order), a match needs mask IoU ≥ ${r.limits.minIou} (two empty masks match)`
+      : `matching: one-to-one, greedy by descending mask IoU (RLE), a match needs IoU ≥ ${r.limits.minIou}`,
+  );
   if (!r.scores_compared) {
     const side = r.expected.format === 'yolo' ? r.expected.path : r.actual.path;
     lines.push(`scores: not compared (${side} is a YOLO dataset: its labels hold no scores)`);
@@ -356,9 +385,10 @@ export function formatReport(r: CompareReport): string {
     for (const m of extra) lines.push(`  ${m.file_name}#${m.id}  area ${m.area}  bbox [${m.bbox.join(', ')}]`);
   }
   if (r.field_diffs.length > 0) {
-    lines.push('', `differing fields of matched masks (scores beyond ±${r.limits.scoreTol} fail; area and bbox are informational):`);
+    const detection = r.matching === 'by-detection' ? ', as do category_id, prompt_box and score' : '';
+    lines.push('', `differing fields of matched masks (scores beyond ±${r.limits.scoreTol} fail${detection}; area and bbox are informational):`);
     for (const d of r.field_diffs.slice(0, 50)) {
-      const v = (x: number | number[]): string => (Array.isArray(x) ? `[${x.join(', ')}]` : String(x));
+      const v = (x: number | number[] | null): string => (x === null ? 'none' : Array.isArray(x) ? `[${x.join(', ')}]` : String(x));
       lines.push(`  ${d.file_name}#${d.expected_id} ↔ #${d.actual_id}  ${d.field}  ${v(d.expected)} → ${v(d.actual)}${d.fails ? '  (fails)' : ''}`);
     }
     if (r.field_diffs.length > 50) lines.push(`  … ${r.field_diffs.length - 50} more (see --json)`);

@@ -66,6 +66,53 @@ export function matchMasks(expected: MatchItem[], actual: MatchItem[], minIou: n
   return { pairs, missing, extra };
 }
 
+/**
+ * Pairs box-prompted records by detection instead of by mask: the n-th record of detection id d among `expected`
+ * with the n-th of d among `actual` (a repeated id pairs in order of appearance, as the detection file lists it).
+ * A pair matches at IoU ≥ minIou, and two empty masks match (IoU 1); a pair below is missing on one side and extra
+ * on the other, and `partner` keeps it (with its IoU) for the message. Pairs come in expected order.
+ */
+export function matchByDetection(
+  expectedIds: readonly number[],
+  actualIds: readonly number[],
+  expected: MatchItem[],
+  actual: MatchItem[],
+  minIou: number,
+): MatchResult & { partner: Map<number, { index: number; iou: number }> } {
+  const queue = new Map<number, number[]>();
+  actualIds.forEach((id, j) => {
+    const q = queue.get(id);
+    if (q) q.push(j);
+    else queue.set(id, [j]);
+  });
+  const pairs: MatchPair[] = [];
+  const missing: number[] = [];
+  const partner = new Map<number, { index: number; iou: number }>();
+  expectedIds.forEach((id, i) => {
+    const j = queue.get(id)?.shift();
+    if (j === undefined) {
+      missing.push(i);
+      return;
+    }
+    const e = expected[i];
+    const a = actual[j];
+    const iou = e.area === 0 && a.area === 0 ? 1 : maskIou(e, a);
+    if (iou >= minIou) {
+      pairs.push({ expected: i, actual: j, iou });
+    } else {
+      missing.push(i);
+      partner.set(i, { index: j, iou });
+    }
+  });
+  // Every actual record not in a matching pair: without a partner, or paired below minIou.
+  const paired = new Set(pairs.map((p) => p.actual));
+  const extra: number[] = [];
+  actual.forEach((_, j) => {
+    if (!paired.has(j)) extra.push(j);
+  });
+  return { pairs, missing, extra, partner };
+}
+
 /** The actual mask with the highest IoU to `item` (for failure messages), or undefined when none overlaps. */
 export function nearestMask(item: MatchItem, pool: MatchItem[]): { index: number; iou: number } | undefined {
   let best: { index: number; iou: number } | undefined;

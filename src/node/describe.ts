@@ -8,7 +8,7 @@ import { HF_SAM, HF_SAM2 } from '../model/layouts/hugging-face.js';
 import { familyName } from '../model/load.js';
 import { FolderModelFiles, loadModel } from './model-folder.js';
 
-/** Family, layout, pre-processing, I/O of both sessions, and the dtype files present. */
+/** Family, layout, outputs, box prompts, m2m, I/O of both sessions, and the dtype files present. */
 export async function describeModel(dir: string, dtype: DtypeChoice): Promise<string> {
   // The decoder as exported: this describes the model folder, not the optimised graphs built from it.
   const loaded = await loadModel(dir, { dtype, threads: 1, optimise: false });
@@ -23,6 +23,7 @@ export async function describeModel(dir: string, dtype: DtypeChoice): Promise<st
   const d = loaded.description;
   const m2mNote = d.m2mNote;
   lines.push(`outputs:  ${[a.supportsMultimask !== false ? 'multimask (3 per prompt)' : '', a.supportsSingleMask ? 'single-mask (--no-multimask)' : ''].filter(Boolean).join(', ')}`);
+  lines.push(`boxes:    ${a.decodeBoxes ? 'yes (box prompts: sam-amg segment --boxes)' : 'no (this layout cannot take box prompts)'}`);
   lines.push(`use_m2m:  ${a.supportsMaskInput ? `yes (--use-m2m${m2mNote ? `; ${m2mNote}` : ''})` : 'no (the decoder takes no mask input)'}`);
   for (const [name, io] of [['encoder', d.encoder], ['decoder', d.decoder]] as const) {
     lines.push(`${name} inputs:  ${io.inputs.map(fmt).join(', ')}`);

@@ -9,6 +9,10 @@
  *     the id, area, bbox and crop box, Python floats for the point and the two scores (`28.0`, `0.9599999785423279`,
  *     `1e-05`) — rows joined with "\n" and no newline after the last one.
  *
+ * A box-prompted run (`sam-amg segment`) writes the same folder with {@link PROMPTED_PNG_HEADER}'s columns: the
+ * detection's category, prompt box (Python floats), id and score (empty when the detection has none) in place of the
+ * prompt point and crop box.
+ *
  * Writing a folder: every mask PNG atomically, then metadata.csv atomically, last, so a folder with a metadata.csv
  * is complete; PNGs numbered beyond the record count (left by an earlier run of the same output) are removed
  * after that. A crash halfway leaves an image that is not journaled yet, and a resumed run rewrites its folder.
@@ -17,17 +21,22 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { MaskRecord } from '../base/types.js';
+import type { PromptedRecord } from '../prompt/box-segmenter.js';
 import { decodeToRowMajor, type Rle } from '../rle/rle.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { checkMaskSize, type ImageResult } from './coco.js';
 import { describeFsError } from '../fs/errno.js';
 import { pythonFloatRepr, pythonIntStr } from './python-number.js';
-import { finite } from './records.js';
+import { finite, isPromptedRecord } from './records.js';
 import { sa1bPathFor } from './sa1b.js';
 
 /** The reference's metadata.csv header. */
 export const AMG_PNG_HEADER =
   'id,area,bbox_x0,bbox_y0,bbox_w,bbox_h,point_input_x,point_input_y,predicted_iou,stability_score,crop_box_x0,crop_box_y0,crop_box_w,crop_box_h';
+
+/** The metadata.csv header of a box-prompted run's folders. */
+export const PROMPTED_PNG_HEADER =
+  'id,area,bbox_x0,bbox_y0,bbox_w,bbox_h,predicted_iou,stability_score,category_id,prompt_box_x0,prompt_box_y0,prompt_box_w,prompt_box_h,detection_id,score';
 
 /** The file in each image folder that is written last: its presence means the folder is complete. */
 export const AMG_PNG_METADATA = 'metadata.csv';
@@ -48,9 +57,35 @@ export function amgPngRow(record: MaskRecord, i: number, where = `record ${i}`):
   ].join(',');
 }
 
-/** The whole metadata.csv of one image: header and rows joined by "\n", no final newline (as the reference). */
+/** One metadata.csv row of a box-prompted record `i`, in the same Python forms (the score empty when there is none). */
+export function promptedPngRow(record: PromptedRecord, i: number, where = `record ${i}`): string {
+  const int = (n: number, field: string): string => pythonIntStr(n, `${where}.${field}`);
+  const float = (n: number, field: string): string => pythonFloatRepr(finite(n, `${where}.${field}`));
+  return [
+    int(i, 'id'),
+    int(record.area, 'area'),
+    ...record.bbox.map((v) => int(v, 'bbox')),
+    float(record.predictedIou, 'predicted_iou'),
+    float(record.stabilityScore, 'stability_score'),
+    int(record.categoryId, 'category_id'),
+    ...record.promptBox.map((v) => float(v, 'prompt_box')),
+    int(record.detectionId, 'detection_id'),
+    record.score === undefined ? '' : float(record.score, 'score'),
+  ].join(',');
+}
+
+/**
+ * The whole metadata.csv of one image: header and rows joined by "\n", no final newline (as the reference). The
+ * image of a box-prompted run (its result has an `imageId`) gets the prompted columns, even without records.
+ */
 export function amgPngCsv(result: ImageResult): string {
-  return [AMG_PNG_HEADER, ...result.records.map((r, i) => amgPngRow(r, i, `${result.relPath}: record ${i}`))].join('\n');
+  const prompted = result.imageId !== undefined;
+  const rows = result.records.map((r, i) => {
+    const where = `${result.relPath}: record ${i}`;
+    if (isPromptedRecord(r) !== prompted) throw new Error(`${where}: ${prompted ? 'an automatic' : 'a box-prompted'} record in ${prompted ? 'a box-prompted' : 'an automatic'} image`);
+    return isPromptedRecord(r) ? promptedPngRow(r, i, where) : amgPngRow(r, i, where);
+  });
+  return [prompted ? PROMPTED_PNG_HEADER : AMG_PNG_HEADER, ...rows].join('\n');
 }
 
 /**

@@ -5,11 +5,13 @@
  * (`annotations[12].bbox`).
  */
 import type { Rle } from '../base/types.js';
-import type { CocoAnnotation, CocoCategory, CocoDocument, CocoImage, CocoInfo, RunError, ShardInfo } from './coco.js';
+import { isPromptedOptions, type CocoAnnotation, type CocoCategory, type CocoDocument, type CocoImage, type CocoInfo, type RunError, type ShardInfo } from './coco.js';
 import {
   arrayAt as array,
   fieldAt as field,
   FormatError,
+  integerAt as integer,
+  isPromptedFields,
   nonNegativeIntAt as nonNegativeInt,
   objectAt as object,
   parseMaskFields,
@@ -58,17 +60,22 @@ export function parseCocoInfo(raw: unknown, at: string): CocoInfo {
   return infoOf(raw, at);
 }
 
-/** The document; every annotation's decoded mask is pushed onto `masks`, in order. */
+/**
+ * The document; every annotation's decoded mask is pushed onto `masks`, in order. A box-prompted run's document
+ * (its options say so) holds only prompted annotations, with any integer category_id, and keeps its categories as
+ * the detection file gave them; an automatic run's holds only category-1 masks.
+ */
 function documentOf(raw: unknown, masks: Rle[]): CocoDocument {
   const top = object(raw, 'the top level');
   const info = infoOf(field(top, 'info', ''), 'info');
+  const prompted = isPromptedOptions(info.options);
   const images = array(field(top, 'images', ''), 'images').map((v, i) => imageOf(v, `images[${i}]`));
   const byId = new Map<number, CocoImage>();
   images.forEach((im, i) => {
     if (byId.has(im.id)) throw new FormatError(`images[${i}].id: ${im.id} is used twice`);
     byId.set(im.id, im);
   });
-  const categories = array(field(top, 'categories', ''), 'categories').map((v, i) => categoryOf(v, `categories[${i}]`));
+  const categories = array(field(top, 'categories', ''), 'categories').map((v, i) => (prompted ? givenCategoryOf : categoryOf)(v, `categories[${i}]`));
   const seenAnn = new Set<number>();
   const annotations = array(field(top, 'annotations', ''), 'annotations').map((v, i) => {
     const at = `annotations[${i}]`;
@@ -79,14 +86,19 @@ function documentOf(raw: unknown, masks: Rle[]): CocoDocument {
     const imageId = positiveInt(field(o, 'image_id', at), `${at}.image_id`);
     const im = byId.get(imageId);
     if (!im) throw new FormatError(`${at}.image_id: no image has id ${imageId}`);
-    const categoryId = field(o, 'category_id', at);
-    if (categoryId !== 1) throw new FormatError(`${at}.category_id: expected 1, got ${JSON.stringify(categoryId)}`);
-    if (!categories.some((c) => c.id === 1)) throw new FormatError(`${at}.category_id: no category has id 1`);
     const iscrowd = field(o, 'iscrowd', at);
     if (iscrowd !== 0) throw new FormatError(`${at}.iscrowd: expected 0, got ${JSON.stringify(iscrowd)}`);
     const parsed = parseMaskFields(o, at, im);
+    const f = parsed.fields;
+    if (isPromptedFields(f) !== prompted) {
+      throw new FormatError(`${at}: ${prompted ? 'an automatic mask (no prompt_box) in a box-prompted' : 'a box-prompted record (prompt_box) in an automatic-mask'} output`);
+    }
     masks.push(parsed.rle);
-    const a: CocoAnnotation = { id, image_id: imageId, category_id: 1, iscrowd: 0, ...parsed.fields };
+    if (isPromptedFields(f)) return { id, image_id: imageId, iscrowd: 0, ...f } satisfies CocoAnnotation;
+    const categoryId = field(o, 'category_id', at);
+    if (categoryId !== 1) throw new FormatError(`${at}.category_id: expected 1, got ${JSON.stringify(categoryId)}`);
+    if (!categories.some((c) => c.id === 1)) throw new FormatError(`${at}.category_id: no category has id 1`);
+    const a: CocoAnnotation = { id, image_id: imageId, category_id: 1, iscrowd: 0, ...f };
     return a;
   });
   return { info, images, annotations, categories };
@@ -162,4 +174,12 @@ function imageOf(v: unknown, at: string): CocoImage {
 function categoryOf(v: unknown, at: string): CocoCategory {
   const o = object(v, at);
   return { id: positiveInt(field(o, 'id', at), `${at}.id`), name: string(field(o, 'name', at), `${at}.name`) };
+}
+
+/** A box-prompted output's category: a detection file's entry, as given (an integer id; a name when it has one). */
+function givenCategoryOf(v: unknown, at: string): CocoCategory {
+  const o = object(v, at);
+  integer(field(o, 'id', at), `${at}.id`);
+  if (o.name !== undefined) string(o.name, `${at}.name`);
+  return { ...o } as CocoCategory;
 }

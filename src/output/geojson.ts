@@ -19,7 +19,7 @@
 import type { GeoReference } from '../base/types.js';
 import { geoJsonGeometry, type GeoTransform } from '../polygon/index.js';
 import { checkMaskSize, type ImageResult } from './coco.js';
-import { recordFields } from './records.js';
+import { outputFields } from './records.js';
 import { imageFilePath } from './sa1b.js';
 import type { MaskTracer, SegmentationEncoder } from './segmentation.js';
 
@@ -72,7 +72,7 @@ export function geoJsonText(result: ImageResult, tracer: MaskTracer): string {
     const t = tracer.trace(record.segmentation);
     // The record's fields through the one converter, with the loss of its polygons; the segmentation is the geometry.
     const lossOnly: SegmentationEncoder = { encode: () => ({ segmentation: [], ...(t.loss ? { polygon_loss: t.loss } : {}) }) };
-    const f = recordFields(record, where, lossOnly);
+    const f = outputFields(record, where, lossOnly);
     const geometry = geoJsonGeometry(t.polygons, transform ? { transform } : {});
     // Every field of the record but its segmentation (whatever fields the record has), numbered like SA-1B ids.
     const { segmentation: _geometry, ...fields } = f;

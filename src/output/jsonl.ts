@@ -9,7 +9,10 @@ import type { ImageResult } from './coco.js';
 import { sa1bAnnotations } from './sa1b.js';
 import { RLE_SEGMENTATION, type SegmentationEncoder } from './segmentation.js';
 
-/** One image as a JSONL line (`file_name`, `width`, `height`, SA-1B `annotations` with ids from 1), with "\n". */
+/**
+ * One image as a JSONL line (`file_name`, the detection file's `image_id` for a box-prompted run, `width`, `height`,
+ * SA-1B `annotations` with ids from 1), with "\n".
+ */
 export function jsonlLine(result: ImageResult): string {
   return encodedJsonlLine(result, RLE_SEGMENTATION);
 }
@@ -18,6 +21,7 @@ export function jsonlLine(result: ImageResult): string {
 export function encodedJsonlLine(result: ImageResult, encoding: SegmentationEncoder): string {
   const line = {
     file_name: result.relPath,
+    ...(result.imageId !== undefined ? { image_id: result.imageId } : {}),
     width: result.width,
     height: result.height,
     annotations: sa1bAnnotations(result, 1, encoding),

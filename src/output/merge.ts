@@ -11,11 +11,13 @@
  *   annotation ids 1…m in image order then each image's own order. info.errors are concatenated in shard index
  *   order (for shards; the same order a single run writes them in), else in argument order. info.shard is dropped.
  *   date_created: `date` when given (null omits it), else the inputs' common date, else the latest one.
+ * - Box-prompted outputs (`sam-amg segment`) merge the same way, but keep their image ids (the detection file's) and
+ *   their categories (which must be the same in every COCO input); they do not mix with automatic-mask outputs.
  * With shards made by contiguous blocks of the sorted list, the merged COCO file is byte-identical to the single
  * run with the same options (and the same pinned date).
  */
 import type { Rle } from '../base/types.js';
-import type { CocoInfo, ImageResult, RunError, RunInfo } from './coco.js';
+import type { CocoCategory, CocoInfo, ImageResult, RunError, RunInfo } from './coco.js';
 import type { MaskSet, SetImage } from './read.js';
 import { maskRecordOf } from './records.js';
 import type { EncodedSegmentation, SegmentationEncoder } from './segmentation.js';
@@ -36,6 +38,10 @@ export interface MergedSet {
   images: SetImage[];
   /** The shard count when the inputs were shards. */
   shards?: number;
+  /** Box-prompted outputs: image ids and categories are kept. */
+  prompted: boolean;
+  /** Box-prompted COCO inputs: their (common) categories. */
+  categories?: CocoCategory[];
 }
 
 /** Merges `sets` (as given on the command line); throws MergeError with a clear message when they do not belong together. */
@@ -56,6 +62,12 @@ export function mergeSets(sets: MaskSet[], opts: MergeOptions = {}): MergedSet {
   }
   const first = withInfo[0];
   for (const s of withInfo.slice(1)) checkSameRun(first, s);
+  const prompted = sets.filter((s) => s.prompted).map((s) => s.path);
+  if (prompted.length > 0 && prompted.length < sets.length) {
+    const automatic = sets.filter((s) => !s.prompted).map((s) => s.path);
+    throw new MergeError(`cannot merge box-prompted outputs (${prompted.join(', ')}) with automatic-mask outputs (${automatic.join(', ')})`);
+  }
+  const categories = commonCategories(sets);
 
   let ordered = sets;
   let shards: number | undefined;
@@ -85,8 +97,11 @@ export function mergeSets(sets: MaskSet[], opts: MergeOptions = {}): MergedSet {
   }
   const images = ordered.flatMap((s) => s.images);
   images.sort((a, b) => (a.file_name < b.file_name ? -1 : a.file_name > b.file_name ? 1 : 0));
+  const isPrompted = prompted.length > 0;
+  if (isPrompted) checkImageIds(images);
+  const kind = { prompted: isPrompted, ...(categories ? { categories } : {}) };
 
-  if (!first?.info) return { images, ...(shards === undefined ? {} : { shards }) };
+  if (!first?.info) return { images, ...(shards === undefined ? {} : { shards }), ...kind };
   const errors: RunError[] = ordered.flatMap((s) => s.info?.errors ?? []);
   const dates = withInfo.map((s) => s.info?.date_created);
   let date: string | undefined;
@@ -104,7 +119,31 @@ export function mergeSets(sets: MaskSet[], opts: MergeOptions = {}): MergedSet {
     ...(base.segmentation ? { segmentation: base.segmentation } : {}),
     ...(errors.length > 0 ? { errors } : {}),
   };
-  return { info, images, ...(shards === undefined ? {} : { shards }) };
+  return { info, images, ...(shards === undefined ? {} : { shards }), ...kind };
+}
+
+/** The categories of box-prompted COCO inputs, which must all be the same; undefined when no input has any. */
+function commonCategories(sets: MaskSet[]): CocoCategory[] | undefined {
+  const withCategories = sets.filter((s) => s.categories !== undefined);
+  if (withCategories.length === 0) return undefined;
+  const [a, ...rest] = withCategories;
+  for (const b of rest) {
+    if (canonical(a.categories) !== canonical(b.categories)) {
+      throw new MergeError(`cannot merge: ${a.path} and ${b.path} have different categories (were they made from different detection files?)`);
+    }
+  }
+  return a.categories;
+}
+
+/** Box-prompted images keep their ids: two images with one id cannot go into one output. */
+function checkImageIds(images: SetImage[]): void {
+  const seen = new Map<number, string>();
+  for (const im of images) {
+    if (im.image_id === undefined) continue;
+    const other = seen.get(im.image_id);
+    if (other !== undefined) throw new MergeError(`cannot merge: ${other} and ${im.file_name} both have image id ${im.image_id}`);
+    seen.set(im.image_id, im.file_name);
+  }
 }
 
 /** Refuses two inputs made by different versions, models or options, naming the difference. */
@@ -232,13 +271,18 @@ export function mergedEncoding(m: MergedSet): SegmentationEncoder {
 
 /**
  * The merged images as results for the output sinks, in merged order. Every sam-amg output holds one prompt point
- * per mask and canonical RLE strings, so writing these gives back the bytes each input held.
+ * per mask and canonical RLE strings, so writing these gives back the bytes each input held. Box-prompted images
+ * keep their image ids.
  */
 export function mergedResults(m: MergedSet): ImageResult[] {
-  return m.images.map((im) => ({
-    relPath: im.file_name,
-    width: im.width,
-    height: im.height,
-    records: im.annotations.map((a) => maskRecordOf({ fields: a, rle: a.rle })),
-  }));
+  return m.images.map((im) => {
+    const imageId = m.prompted ? im.image_id : undefined;
+    return {
+      relPath: im.file_name,
+      width: im.width,
+      height: im.height,
+      records: im.annotations.map((a) => maskRecordOf({ fields: a, rle: a.rle }, imageId)),
+      ...(imageId !== undefined ? { imageId } : {}),
+    };
+  });
 }

@@ -10,10 +10,11 @@
  * result gives the same bytes.
  */
 import sharp from 'sharp';
-import type { MaskRecord, RgbImage } from '../base/types.js';
+import type { RgbImage } from '../base/types.js';
 import { rgbaToRgb, rgbToRgba } from '../draw/frame.js';
 import { drawMasks, labelScale, lineWidth, MAX_LINE_WIDTH, type DrawMask } from '../draw/rasterise.js';
 import { MASK_FILL_ALPHA, maskColour } from './mask-colour.js';
+import { isPromptedRecord, type OutputRecord } from './records.js';
 import { sa1bPathFor } from './sa1b.js';
 
 export { maskColour } from './mask-colour.js';
@@ -86,15 +87,17 @@ export function overlayPathFor(dir: string, relPath: string): string {
 /**
  * Draws the overlay into a copy of the image's RGB bytes and returns it (row-major, 3 bytes per pixel).
  * Labels show `firstId + i` for record `i` (1: the ids of sa1b and jsonl files; 0: the `<i>.png` names of
- * amg-png). Throws when a mask's size is not the image's.
+ * amg-png). A box-prompted record's point (where `points` and `labels` go) is its prompt box's centre. Throws when a
+ * mask's size is not the image's.
  */
-export function renderOverlay(image: RgbImage, records: MaskRecord[], style: OverlayStyle = DEFAULT_OVERLAY_STYLE, firstId = 1): Uint8Array {
+export function renderOverlay(image: RgbImage, records: readonly OutputRecord[], style: OverlayStyle = DEFAULT_OVERLAY_STYLE, firstId = 1): Uint8Array {
   const { width: W, height: H } = image;
   const masks: DrawMask[] = records.map((r, i) => {
     if (r.segmentation.h !== H || r.segmentation.w !== W) {
       throw new Error(`overlay: mask ${i} is ${r.segmentation.w}x${r.segmentation.h} but the image is ${W}x${H}`);
     }
-    return { rle: r.segmentation, area: r.area, bbox: r.bbox, colour: maskColour(i), point: r.pointCoords, label: String(firstId + i) };
+    const point = isPromptedRecord(r) ? [r.promptBox[0] + r.promptBox[2] / 2, r.promptBox[1] + r.promptBox[3] / 2] : r.pointCoords;
+    return { rle: r.segmentation, area: r.area, bbox: r.bbox, colour: maskColour(i), point, label: String(firstId + i) };
   });
   const frame = { data: rgbToRgba(image.data, W, H), width: W, height: H };
   drawMasks(frame, masks, {
@@ -112,7 +115,7 @@ export function renderOverlay(image: RgbImage, records: MaskRecord[], style: Ove
 }
 
 /** The overlay as PNG bytes (see {@link renderOverlay} for `firstId`). */
-export async function overlayPng(image: RgbImage, records: MaskRecord[], style: OverlayStyle = DEFAULT_OVERLAY_STYLE, firstId = 1): Promise<Buffer> {
+export async function overlayPng(image: RgbImage, records: readonly OutputRecord[], style: OverlayStyle = DEFAULT_OVERLAY_STYLE, firstId = 1): Promise<Buffer> {
   const rgb = renderOverlay(image, records, style, firstId);
   return sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), {
     raw: { width: image.width, height: image.height, channels: 3 },

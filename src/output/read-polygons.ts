@@ -25,15 +25,15 @@ import {
   positiveIntAt,
   stringAt,
   withMask,
-  type MaskFields,
+  type AnyMaskFields,
 } from './records.js';
 import { YOLO_DATA_YAML, YOLO_INFO } from './yolo.js';
 
 /** One mask read from a polygon format (the shape of read.ts's SetAnnotation). */
-export interface PolygonAnnotation extends MaskFields {
+export type PolygonAnnotation = AnyMaskFields & {
   id: number;
   rle: Rle;
-}
+};
 
 /** One image read from a polygon format (the shape of read.ts's SetImage). */
 export interface PolygonImage {

@@ -10,18 +10,20 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Rle } from '../base/types.js';
 import { cocoDocumentWithMasks, parseCocoInfo } from './coco-parse.js';
-import type { CocoInfo, RunError } from './coco.js';
+import { isPromptedOptions, type CocoCategory, type CocoInfo, type RunError } from './coco.js';
 import { describeFsError } from '../fs/errno.js';
 import {
   arrayAt,
   fieldAt,
   FormatError,
+  integerAt,
+  isPromptedFields,
   objectAt,
   parseMaskFields,
   pickMaskFields,
   positiveIntAt,
   stringAt,
-  type MaskFields,
+  type AnyMaskFields,
 } from './records.js';
 import { errorMessage } from '../base/errors.js';
 import { GEOJSON_PREFIX } from './geojson.js';
@@ -30,17 +32,19 @@ import { isYoloDataset, parseGeoJsonImage, readGeoJsonFolder, readYoloDataset } 
 /** The output formats that hold masks. */
 export type MaskSetFormat = 'coco' | 'sa1b' | 'jsonl' | 'yolo' | 'geojson';
 
-/** One mask as every format stores it, with the mask itself decoded once by the reader. */
-export interface SetAnnotation extends MaskFields {
+/** One mask as every format stores it (automatic or box-prompted), with the mask itself decoded once by the reader. */
+export type SetAnnotation = AnyMaskFields & {
   /** The id in the file (COCO: global; SA-1B and JSONL: per image). */
   id: number;
   /** The mask, decoded from `segmentation` when the record was checked (runs, never a bitmap). */
   rle: Rle;
-}
+};
 
 /** One image and its masks, in file order. */
 export interface SetImage {
   file_name: string;
+  /** The image's id in a box-prompted output (the detection file's); unset for automatic masks (ids are positions). */
+  image_id?: number;
   width: number;
   height: number;
   annotations: SetAnnotation[];
@@ -57,6 +61,13 @@ export interface MaskSet {
   images: SetImage[];
   /** Set for a YOLO dataset: its labels hold no scores (predicted_iou and stability_score read as 0). */
   unscored?: true;
+  /**
+   * A box-prompted output (`sam-amg segment`): its info says so, or (SA-1B, JSONL without one) its records or a
+   * JSONL line's image_id do. An SA-1B folder of prompted images without a single record cannot be told apart.
+   */
+  prompted: boolean;
+  /** A box-prompted COCO output's categories (the detection file's, as given). */
+  categories?: CocoCategory[];
 }
 
 /** An input that cannot be read or is not a sam-amg output (the CLI's exit code 2). */
@@ -99,10 +110,12 @@ export function parseMaskSet(text: string, file: string): MaskSet {
   try {
     if (isJson && isObject(whole) && 'images' in whole && 'annotations' in whole) return fromCoco(whole, file);
     if (isJson && isObject(whole) && whole.type === 'FeatureCollection') {
-      return { format: 'geojson', path: file, images: [parseGeoJsonImage(text, file)] };
+      const images = [parseGeoJsonImage(text, file)];
+      return { format: 'geojson', path: file, images, prompted: promptedImages(images) };
     }
     if (isJson && isObject(whole) && 'image' in whole && 'annotations' in whole) {
-      return { format: 'sa1b', path: file, images: [sa1bImage(whole, file)] };
+      const images = [sa1bImage(whole, file)];
+      return { format: 'sa1b', path: file, images, prompted: promptedImages(images) };
     }
     if (isJson && !(isObject(whole) && 'file_name' in whole)) {
       throw new ReadError(`${file}: not a sam-amg output (COCO JSON, SA-1B JSON or JSONL)`);
@@ -133,12 +146,13 @@ async function readFolder(dir: string): Promise<MaskSet> {
     if (await isYoloDataset(dir)) {
       const { info, images } = await readYoloDataset(dir);
       checkUniqueNames(images, dir);
-      return { format: 'yolo', path: dir, ...(info ? { info } : {}), images, unscored: true };
+      // YOLO labels hold only class and polygon: even a box-prompted run's dataset reads as masks paired by IoU.
+      return { format: 'yolo', path: dir, ...(info ? { info } : {}), images, unscored: true, prompted: false };
     }
     const geo = await readGeoJsonFolder(dir);
     if (geo !== null) {
       checkUniqueNames(geo.images, dir);
-      return { format: 'geojson', path: dir, images: geo.images };
+      return { format: 'geojson', path: dir, images: geo.images, prompted: promptedImages(geo.images) };
     }
   } catch (err) {
     if (err instanceof FormatError) throw new ReadError(err.message);
@@ -149,9 +163,10 @@ async function readFolder(dir: string): Promise<MaskSet> {
 
 function fromCoco(raw: unknown, file: string): MaskSet {
   const { document: doc, masks } = cocoDocumentWithMasks(raw, file);
+  const prompted = isPromptedOptions(doc.info.options);
   const byId = new Map<number, SetImage>();
   const images = doc.images.map((im) => {
-    const s: SetImage = { file_name: im.file_name, width: im.width, height: im.height, annotations: [] };
+    const s: SetImage = { file_name: im.file_name, ...(prompted ? { image_id: im.id } : {}), width: im.width, height: im.height, annotations: [] };
     byId.set(im.id, s);
     return s;
   });
@@ -159,7 +174,7 @@ function fromCoco(raw: unknown, file: string): MaskSet {
     (byId.get(a.image_id) as SetImage).annotations.push({ id: a.id, ...pickMaskFields(a), rle: masks[i] });
   });
   checkUniqueNames(images, file);
-  return { format: 'coco', path: file, info: doc.info, images };
+  return { format: 'coco', path: file, info: doc.info, images, prompted, ...(prompted ? { categories: doc.categories } : {}) };
 }
 
 function fromJsonl(text: string, file: string): MaskSet {
@@ -185,7 +200,8 @@ function fromJsonl(text: string, file: string): MaskSet {
     images.push(recordImage(raw, raw.annotations, where));
   });
   checkUniqueNames(images, file);
-  return { format: 'jsonl', path: file, ...(info ? { info } : {}), images };
+  const prompted = info ? isPromptedOptions(info.options) : promptedImages(images);
+  return { format: 'jsonl', path: file, ...(info ? { info } : {}), images, prompted };
 }
 
 async function readSa1bFolder(dir: string): Promise<MaskSet> {
@@ -232,16 +248,32 @@ async function readSa1bFolder(dir: string): Promise<MaskSet> {
   if (images.length === 0 && files.length === 0) throw new ReadError(`${dir}: no SA-1B .json files in this folder`);
   images.sort((a, b) => (a.file_name < b.file_name ? -1 : a.file_name > b.file_name ? 1 : 0));
   checkUniqueNames(images, dir);
-  return { format: 'sa1b', path: dir, ...(info ? { info } : {}), images };
+  const prompted = info ? isPromptedOptions(info.options) : promptedImages(images);
+  return { format: 'sa1b', path: dir, ...(info ? { info } : {}), images, prompted };
 }
 
 function sa1bImage(raw: unknown, where: string): SetImage {
   if (!isObject(raw) || !isObject(raw.image)) throw new ReadError(`${where}: not an SA-1B document (no "image" object)`);
-  return recordImage(raw.image, raw.annotations, where);
+  return recordImage(raw.image, raw.annotations, where, 'image_id');
 }
 
-/** One image of an SA-1B document or a JSONL line: its size, then every annotation through the record parser. */
-function recordImage(image: Record<string, unknown>, annotations: unknown, where: string): SetImage {
+/**
+ * Whether images read without an info block are a box-prompted output's: a JSONL line with an image_id, or a
+ * prompted record. Refuses a mix of the two kinds.
+ */
+function promptedImages(images: SetImage[]): boolean {
+  const kinds = new Set(images.flatMap((im) => im.annotations.map((a) => isPromptedFields(a))));
+  const prompted = kinds.has(true) || images.some((im) => im.image_id !== undefined && im.annotations.length === 0);
+  if (kinds.size > 1) throw new ReadError('automatic masks and box-prompted records (prompt_box) mixed in one output');
+  return prompted;
+}
+
+/**
+ * One image of an SA-1B document or a JSONL line: its size, then every annotation through the record parser. The
+ * image id is kept for box-prompted images (SA-1B: `image.image_id`, when the image has prompted records; JSONL: a
+ * line's `image_id`, which only prompted runs write).
+ */
+function recordImage(image: Record<string, unknown>, annotations: unknown, where: string, sa1bId?: 'image_id'): SetImage {
   const bad = (err: unknown): never => {
     if (err instanceof FormatError) throw new ReadError(`${where}: not a sam-amg record: ${err.message}`);
     throw err;
@@ -251,18 +283,16 @@ function recordImage(image: Record<string, unknown>, annotations: unknown, where
     const width = positiveIntAt(fieldAt(image, 'width', ''), 'width');
     const height = positiveIntAt(fieldAt(image, 'height', ''), 'height');
     const list = arrayAt(annotations, 'annotations');
-    return {
-      file_name,
-      width,
-      height,
-      annotations: list.map((a, i) => {
-        const at = `annotations[${i}]`;
-        const o = objectAt(a, at);
-        const id = o.id === undefined ? i + 1 : positiveIntAt(o.id, `${at}.id`);
-        const parsed = parseMaskFields(o, at, { width, height });
-        return { id, ...parsed.fields, rle: parsed.rle };
-      }),
-    };
+    const parsed: SetAnnotation[] = list.map((a, i) => {
+      const at = `annotations[${i}]`;
+      const o = objectAt(a, at);
+      const id = o.id === undefined ? i + 1 : positiveIntAt(o.id, `${at}.id`);
+      const p = parseMaskFields(o, at, { width, height });
+      return { id, ...p.fields, rle: p.rle };
+    });
+    const idKey = sa1bId === undefined || parsed.some((a) => isPromptedFields(a)) ? 'image_id' : undefined;
+    const imageId = idKey !== undefined && image[idKey] !== undefined ? integerAt(image[idKey], idKey) : undefined;
+    return { file_name, ...(imageId !== undefined ? { image_id: imageId } : {}), width, height, annotations: parsed };
   } catch (err) {
     return bad(err);
   }

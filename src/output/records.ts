@@ -3,8 +3,14 @@
  * MaskRecord into the reference's snake_case names (numbers are checked here because JSON.stringify would silently
  * write NaN or Infinity as null and produce a file that no reader accepts), and read back by the one record parser
  * every reader uses ({@link parseMaskFields}), which checks that the fields agree with the mask.
+ *
+ * Two kinds of record: automatic masks (MaskRecord: a prompt point and a crop box) and box-prompted masks
+ * (PromptedRecord, `sam-amg segment`: the detection's category, box, id and score instead; ../../shared/spec/prompted.md).
+ * The kind is a per-record matter: a record with a `promptBox` (written `prompt_box`) is prompted. Only the fields
+ * differ; the mask (`segmentation`, `area`, `bbox`) and the scores are the same in both.
  */
 import type { BoxXYWH, MaskRecord } from '../base/types.js';
+import type { PromptedRecord } from '../prompt/box-segmenter.js';
 import { rleFromPolygons } from '../polygon/index.js';
 import { fromCoco, rleArea, rleBoxXYXY, type Rle } from '../rle/rle.js';
 import { errorMessage } from '../base/errors.js';
@@ -21,6 +27,62 @@ export interface RecordFields {
   stability_score: number;
   /** Polygon segmentations only, when simplification dropped something (src/output/segmentation.ts). */
   polygon_loss?: PolygonLoss;
+}
+
+/** A record of either kind: automatic (MaskRecord) or box-prompted (PromptedRecord). */
+export type OutputRecord = MaskRecord | PromptedRecord;
+
+/** Whether a record is box-prompted (it carries its detection's fields instead of a prompt point and crop box). */
+export function isPromptedRecord(r: OutputRecord): r is PromptedRecord {
+  return 'promptBox' in r;
+}
+
+/**
+ * The output fields of a box-prompted record, as the reference writes them (prompted.md "Records"): the mask and
+ * scores, then the detection's category, box, id and (when it has one) score. Also the parsed form.
+ */
+export interface PromptedMaskFields {
+  segmentation: Segmentation;
+  area: number;
+  bbox: BoxXYWH;
+  predicted_iou: number;
+  stability_score: number;
+  category_id: number;
+  prompt_box: BoxXYWH;
+  detection_id: number;
+  score?: number;
+  /** Polygon segmentations only, when simplification dropped something (src/output/segmentation.ts). */
+  polygon_loss?: PolygonLoss;
+}
+
+/** Converts a box-prompted record; throws when a number is not finite. */
+export function promptedFields(record: PromptedRecord, where: string, encoding: SegmentationEncoder = RLE_SEGMENTATION): PromptedMaskFields {
+  const seg = encoding.encode(record);
+  return {
+    segmentation: seg.segmentation,
+    area: finite(record.area, `${where}.area`),
+    bbox: box(record.bbox, `${where}.bbox`),
+    predicted_iou: finite(record.predictedIou, `${where}.predicted_iou`),
+    stability_score: finite(record.stabilityScore, `${where}.stability_score`),
+    category_id: finite(record.categoryId, `${where}.category_id`),
+    prompt_box: box(record.promptBox, `${where}.prompt_box`),
+    detection_id: finite(record.detectionId, `${where}.detection_id`),
+    ...(record.score !== undefined ? { score: finite(record.score, `${where}.score`) } : {}),
+    ...(seg.polygon_loss ? { polygon_loss: seg.polygon_loss } : {}),
+  };
+}
+
+/** The output fields of a record of either kind (the journal's form). */
+export function outputFields(record: OutputRecord, where: string, encoding: SegmentationEncoder = RLE_SEGMENTATION): RecordFields | PromptedMaskFields {
+  return isPromptedRecord(record) ? promptedFields(record, where, encoding) : recordFields(record, where, encoding);
+}
+
+/** The mask fields of a parsed annotation of either kind. */
+export type AnyMaskFields = MaskFields | PromptedMaskFields;
+
+/** Whether parsed fields are a box-prompted record's. */
+export function isPromptedFields(f: AnyMaskFields): f is PromptedMaskFields {
+  return 'prompt_box' in f;
 }
 
 /**
@@ -65,7 +127,10 @@ export interface MaskFields {
 }
 
 /** Copies an annotation's mask fields in COCO key order, dropping anything else (ids, unknown keys). */
-export function pickMaskFields(a: MaskFields): MaskFields {
+export function pickMaskFields(a: MaskFields): MaskFields;
+export function pickMaskFields(a: AnyMaskFields): AnyMaskFields;
+export function pickMaskFields(a: AnyMaskFields): AnyMaskFields {
+  if (isPromptedFields(a)) return pickPromptedFields(a);
   return {
     segmentation: a.segmentation,
     area: a.area,
@@ -78,6 +143,22 @@ export function pickMaskFields(a: MaskFields): MaskFields {
   };
 }
 
+/** A prompted annotation's fields in COCO key order (the reference's), dropping anything else. */
+export function pickPromptedFields(a: PromptedMaskFields): PromptedMaskFields {
+  return {
+    segmentation: a.segmentation,
+    area: a.area,
+    bbox: a.bbox,
+    predicted_iou: a.predicted_iou,
+    stability_score: a.stability_score,
+    category_id: a.category_id,
+    prompt_box: a.prompt_box,
+    detection_id: a.detection_id,
+    ...(a.score !== undefined ? { score: a.score } : {}),
+    ...(a.polygon_loss ? { polygon_loss: { ...a.polygon_loss } } : {}),
+  };
+}
+
 /** Text that is not what sam-amg writes; the message names the JSON location (`annotations[3].area: …`). */
 export class FormatError extends Error {
   override name = 'FormatError';
@@ -85,18 +166,20 @@ export class FormatError extends Error {
 
 /** A parsed record: its fields and its decoded mask (runs, never a bitmap). */
 export interface ParsedMask {
-  fields: MaskFields;
+  fields: AnyMaskFields;
   rle: Rle;
 }
 
 /**
  * Reads the mask fields of one record of any output format or the journal, at JSON location `at`, for an image
  * of `image.width`×`image.height`. Checks every type, that `point_coords` holds at least one point and `crop_box`
- * four numbers. An RLE segmentation must be the image's size with counts covering exactly its pixels, `area` the
- * number of mask pixels and `bbox` the mask's box (XYWH, w = max x − min x, the reference's convention; [0, 0, 0, 0]
- * for an empty mask). A polygon segmentation (COCO lists) is rasterised with the COCO API's rule; its `area` and
- * `bbox` are the mask's the polygons were made from, so they are only type-checked (filled holes and simplification
- * make them differ from the polygons'). Unknown keys are dropped. Throws {@link FormatError}.
+ * four numbers — or, for a box-prompted record (one with a `prompt_box`), that `category_id` and `detection_id` are
+ * integers, `prompt_box` four numbers and `score`, when present, a number. An RLE segmentation must be the image's
+ * size with counts covering exactly its pixels, `area` the number of mask pixels and `bbox` the mask's box (XYWH,
+ * w = max x − min x, the reference's convention; [0, 0, 0, 0] for an empty mask). A polygon segmentation (COCO lists)
+ * is rasterised with the COCO API's rule; its `area` and `bbox` are the mask's the polygons were made from, so they
+ * are only type-checked (filled holes and simplification make them differ from the polygons'). Unknown keys are
+ * dropped. Throws {@link FormatError}.
  */
 export function parseMaskFields(raw: unknown, at: string, image: { width: number; height: number }): ParsedMask {
   const o = objectAt(raw, at);
@@ -146,6 +229,25 @@ export function withMask(o: Record<string, unknown>, at: string, segmentation: S
       throw new FormatError(`${at}.bbox: [${bbox.join(', ')}] but the mask's box is [${box.join(', ')}]`);
     }
   }
+  const scores = {
+    predicted_iou: numberAt(fieldAt(o, 'predicted_iou', at), `${at}.predicted_iou`),
+    stability_score: numberAt(fieldAt(o, 'stability_score', at), `${at}.stability_score`),
+  };
+  if (Object.hasOwn(o, 'prompt_box')) {
+    const loss = o.polygon_loss === undefined ? undefined : polygonLossAt(o.polygon_loss, `${at}.polygon_loss`);
+    const fields: PromptedMaskFields = {
+      segmentation,
+      area,
+      bbox,
+      ...scores,
+      category_id: integerAt(fieldAt(o, 'category_id', at), `${at}.category_id`),
+      prompt_box: boxAt(o.prompt_box, `${at}.prompt_box`),
+      detection_id: integerAt(fieldAt(o, 'detection_id', at), `${at}.detection_id`),
+    };
+    if (o.score !== undefined) fields.score = numberAt(o.score, `${at}.score`);
+    if (loss) fields.polygon_loss = loss;
+    return { fields, rle };
+  }
   const points = arrayAt(fieldAt(o, 'point_coords', at), `${at}.point_coords`);
   if (points.length === 0) throw new FormatError(`${at}.point_coords: expected at least one [x, y]`);
   const loss = o.polygon_loss === undefined ? undefined : polygonLossAt(o.polygon_loss, `${at}.polygon_loss`);
@@ -153,8 +255,7 @@ export function withMask(o: Record<string, unknown>, at: string, segmentation: S
     segmentation,
     area,
     bbox,
-    predicted_iou: numberAt(fieldAt(o, 'predicted_iou', at), `${at}.predicted_iou`),
-    stability_score: numberAt(fieldAt(o, 'stability_score', at), `${at}.stability_score`),
+    ...scores,
     point_coords: points.map((p, i) => pointAt(p, `${at}.point_coords[${i}]`)),
     crop_box: boxAt(fieldAt(o, 'crop_box', at), `${at}.crop_box`),
     ...(loss ? { polygon_loss: loss } : {}),
@@ -183,9 +284,29 @@ function polygonLossAt(v: unknown, at: string): PolygonLoss {
   };
 }
 
-/** The MaskRecord of parsed fields (the inverse of {@link recordFields}; the first prompt point). */
-export function maskRecordOf(p: ParsedMask): MaskRecord {
+/**
+ * The record of parsed fields (the inverse of {@link recordFields}; the first prompt point), or of a prompted
+ * record's (the inverse of {@link promptedFields}), which belongs to the image with id `imageId`.
+ */
+export function maskRecordOf(p: ParsedMask & { fields: MaskFields }): MaskRecord;
+export function maskRecordOf(p: ParsedMask, imageId?: number): OutputRecord;
+export function maskRecordOf(p: ParsedMask, imageId = 0): OutputRecord {
   const f = p.fields;
+  if (isPromptedFields(f)) {
+    const record: PromptedRecord = {
+      segmentation: p.rle,
+      area: f.area,
+      bbox: f.bbox,
+      predictedIou: f.predicted_iou,
+      stabilityScore: f.stability_score,
+      imageId,
+      categoryId: f.category_id,
+      promptBox: f.prompt_box,
+      detectionId: f.detection_id,
+    };
+    if (f.score !== undefined) record.score = f.score;
+    return record;
+  }
   return {
     segmentation: p.rle,
     area: f.area,
@@ -225,6 +346,11 @@ export function numberAt(v: unknown, at: string): number {
 
 export function nonNegativeIntAt(v: unknown, at: string): number {
   if (!Number.isSafeInteger(v) || (v as number) < 0) throw new FormatError(`${at}: expected a non-negative integer`);
+  return v as number;
+}
+
+export function integerAt(v: unknown, at: string): number {
+  if (!Number.isSafeInteger(v)) throw new FormatError(`${at}: expected an integer`);
   return v as number;
 }
 

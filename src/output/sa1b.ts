@@ -6,11 +6,32 @@ import type { BoxXYWH } from '../base/types.js';
 import type { ImageResult } from './coco.js';
 import { checkMaskSize } from './coco.js';
 import { isInsideDir } from '../fs/paths.js';
-import { recordFields } from './records.js';
+import { isPromptedRecord, promptedFields, recordFields } from './records.js';
 import { RLE_SEGMENTATION, type PolygonLoss, type Segmentation, type SegmentationEncoder } from './segmentation.js';
 
-/** One annotation, keys in the SA-1B release's order. */
-export interface Sa1bAnnotation {
+/** One annotation: an automatic mask's, or a box-prompted record's. */
+export type Sa1bAnnotation = AmgSa1bAnnotation | PromptedSa1bAnnotation;
+
+/**
+ * A box-prompted record as an SA-1B annotation: id, the mask and scores (in the SA-1B order), then the detection's
+ * category, box, id and score.
+ */
+export interface PromptedSa1bAnnotation {
+  id: number;
+  segmentation: Segmentation;
+  bbox: BoxXYWH;
+  area: number;
+  predicted_iou: number;
+  stability_score: number;
+  category_id: number;
+  prompt_box: BoxXYWH;
+  detection_id: number;
+  score?: number;
+  polygon_loss?: PolygonLoss;
+}
+
+/** One automatic mask, keys in the SA-1B release's order. */
+export interface AmgSa1bAnnotation {
   id: number;
   segmentation: Segmentation;
   bbox: BoxXYWH;
@@ -45,6 +66,22 @@ export function sa1bAnnotations(result: ImageResult, firstId = 1, encoding: Segm
   return result.records.map((record, r) => {
     const where = `${result.relPath}: record ${r}`;
     checkMaskSize(record, result, where);
+    if (isPromptedRecord(record)) {
+      const p = promptedFields(record, where, encoding);
+      return {
+        id: firstId + r,
+        segmentation: p.segmentation,
+        bbox: p.bbox,
+        area: p.area,
+        predicted_iou: p.predicted_iou,
+        stability_score: p.stability_score,
+        category_id: p.category_id,
+        prompt_box: p.prompt_box,
+        detection_id: p.detection_id,
+        ...(p.score !== undefined ? { score: p.score } : {}),
+        ...(p.polygon_loss ? { polygon_loss: p.polygon_loss } : {}),
+      };
+    }
     const f = recordFields(record, where, encoding);
     return {
       id: firstId + r,
@@ -60,10 +97,13 @@ export function sa1bAnnotations(result: ImageResult, firstId = 1, encoding: Segm
   });
 }
 
-/** The SA-1B document of one image; annotation ids count from `firstAnnotationId` (default 1, per file). */
+/**
+ * The SA-1B document of one image; annotation ids count from `firstAnnotationId` (default 1, per file). The image id
+ * is the result's own when it has one (a box-prompted run: the detection file's), else `imageId`.
+ */
 export function sa1bDocument(result: ImageResult, imageId: number, firstAnnotationId = 1, encoding: SegmentationEncoder = RLE_SEGMENTATION): Sa1bDocument {
   return {
-    image: { image_id: imageId, width: result.width, height: result.height, file_name: result.relPath },
+    image: { image_id: result.imageId ?? imageId, width: result.width, height: result.height, file_name: result.relPath },
     annotations: sa1bAnnotations(result, firstAnnotationId, encoding),
   };
 }

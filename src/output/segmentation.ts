@@ -64,7 +64,8 @@ export interface EncodedSegmentation {
 export interface SegmentationEncoder {
   /** What the output's info block says; undefined for RLE (the format's default, nothing to say). */
   readonly info?: SegmentationInfo;
-  encode(record: MaskRecord): EncodedSegmentation;
+  /** Only the mask is read, so records of either kind (automatic or box-prompted) go through the same encoder. */
+  encode(record: Pick<MaskRecord, 'segmentation'>): EncodedSegmentation;
   /** What the masks encoded so far add up to, for the run's closing lines (none for RLE). */
   notes?(): PolygonNote[];
 }
@@ -182,7 +183,7 @@ export class CocoPolygonEncoder implements SegmentationEncoder {
     this.info = { type: 'polygon', tolerance: options.tolerance, holes: options.holes };
   }
 
-  encode(record: MaskRecord): EncodedSegmentation {
+  encode(record: Pick<MaskRecord, 'segmentation'>): EncodedSegmentation {
     const rle = record.segmentation;
     const first = !this.seen.has(rle);
     this.seen.add(rle);

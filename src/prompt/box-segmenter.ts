@@ -100,12 +100,27 @@ export class BoxSegmenter {
     this.options = o;
   }
 
-  /** A segmenter over a model being loaded; the model is released when it cannot take the options. */
-  static async fromModel(loading: LoadedModel | Promise<LoadedModel>, options: Partial<BoxSegmenterOptions> = {}): Promise<BoxSegmenter> {
-    const model = await loading;
+  /**
+   * A segmenter (of the class it is called on) over a model being loaded, post-processing on `evaluator` (default:
+   * inline); the model and the evaluator are released when the model cannot take the options.
+   */
+  static async fromModel<S extends BoxSegmenter>(
+    this: new (adapter: ModelAdapter, options?: Partial<BoxSegmenterOptions>, model?: LoadedModel, evaluator?: CandidateEvaluator) => S,
+    loading: LoadedModel | Promise<LoadedModel>,
+    options: Partial<BoxSegmenterOptions> = {},
+    evaluator?: CandidateEvaluator,
+  ): Promise<S> {
+    let model: LoadedModel;
     try {
-      return new BoxSegmenter(model.adapter, options, model);
+      model = await loading;
     } catch (err) {
+      await evaluator?.close();
+      throw err;
+    }
+    try {
+      return new this(model.adapter, options, model, evaluator);
+    } catch (err) {
+      await evaluator?.close();
       await model.adapter.release();
       throw err;
     }
@@ -116,21 +131,41 @@ export class BoxSegmenter {
    * model sees box [x, y, x + w, y + h]. No box: no encoder run.
    */
   async segment(image: RgbImage, boxes: readonly BoxXYWH[], opts: SegmentOptions = {}): Promise<BoxMask[]> {
-    const n = boxes.length;
-    const xyxy = new Float64Array(4 * n);
-    boxes.forEach((b, i) => {
-      if (b.length !== 4 || !b.every((v) => Number.isFinite(v))) throw new RangeError(`box ${i}: expected four finite numbers [x, y, w, h], got [${b.join(', ')}]`);
-      xyxy.set([b[0], b[1], b[0] + b[2], b[1] + b[3]], 4 * i);
-    });
-    const progress = new Progress(n, opts.onProgress);
-    const masks: BoxMask[] = [];
-    if (n === 0) {
+    const xyxy = cornerBoxes(boxes);
+    const progress = new Progress(boxes.length, opts.onProgress);
+    if (boxes.length === 0) {
       progress.report(true);
-      return masks;
+      return [];
     }
     const te = now();
     const crop = await this.adapter.encode(image);
     progress.encoderS += now() - te;
+    return this.decodeAll(crop, xyxy, progress);
+  }
+
+  /**
+   * Encodes an image once for several {@link segmentEncoded} calls: the page's boxes, drawn one at a time, each
+   * without an encoder run of its own.
+   */
+  encode(image: RgbImage): Promise<EncodedCrop> {
+    return this.adapter.encode(image);
+  }
+
+  /** {@link segment} on an image encoded by {@link encode}: the same masks, no encoder run. */
+  async segmentEncoded(crop: EncodedCrop, boxes: readonly BoxXYWH[], opts: SegmentOptions = {}): Promise<BoxMask[]> {
+    const xyxy = cornerBoxes(boxes);
+    const progress = new Progress(boxes.length, opts.onProgress);
+    if (boxes.length === 0) {
+      progress.report(true);
+      return [];
+    }
+    return this.decodeAll(crop, xyxy, progress);
+  }
+
+  /** Every box of an encoded image, batch after batch (the next decoded while this one is post-processed). */
+  private async decodeAll(crop: EncodedCrop, xyxy: Float64Array, progress: Progress): Promise<BoxMask[]> {
+    const n = xyxy.length / 4;
+    const masks: BoxMask[] = [];
     progress.report(false);
     const settings = this.settings(crop);
     const batch = this.options.boxesPerBatch;
@@ -226,6 +261,16 @@ export class BoxSegmenter {
       };
     });
   }
+}
+
+/** Boxes [x, y, w, h] as corners [x0, y0, x1, y1]; throws for a box that is not four finite numbers. */
+function cornerBoxes(boxes: readonly BoxXYWH[]): Float64Array {
+  const xyxy = new Float64Array(4 * boxes.length);
+  boxes.forEach((b, i) => {
+    if (b.length !== 4 || !b.every((v) => Number.isFinite(v))) throw new RangeError(`box ${i}: expected four finite numbers [x, y, w, h], got [${b.join(', ')}]`);
+    xyxy.set([b[0], b[1], b[0] + b[2], b[1] + b[3]], 4 * i);
+  });
+  return xyxy;
 }
 
 /** A detection's record from its mask. */

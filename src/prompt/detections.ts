@@ -7,7 +7,8 @@
  *   file cannot be used at all). `categories` is optional and copied as given (entries with an integer id).
  * - An image entry needs an integer `id` and a non-empty `file_name`; otherwise, or when its id repeats an earlier
  *   entry's, it is skipped (error). `width` / `height`, when given, must be positive integers (else ignored, warning);
- *   they are only checked against the decoded image (imageProblems). Two entries naming the same file: warning.
+ *   they are only checked against the decoded image (imageProblems). Two entries naming the same file: warning (the
+ *   library segments each; `sam-amg segment` segments the first and fails the later one, src/run/box-images.ts).
  * - An annotation is skipped (error) when it is not an object, its `image_id` is not the id of a usable image entry,
  *   its `bbox` is not four finite numbers [x, y, w, h] with w ≥ 0 and h ≥ 0, its `category_id` is not an integer,
  *   its `score` is present but not a finite number, or its `id` is present but not an integer.
@@ -125,7 +126,7 @@ export function parseDetections(value: unknown, source: string): DetectionFile {
       }
     }
     const other = byName.get(image.fileName);
-    if (other !== undefined) problems.add('warning', 'image entry', 'file named by an earlier entry too, segmented for each', `${at} id ${id} and id ${other}: ${image.fileName}`);
+    if (other !== undefined) problems.add('warning', 'image entry', 'file named by an earlier entry too', `${at} id ${id} and id ${other}: ${image.fileName}`);
     else byName.set(image.fileName, id);
     byId.set(id, image);
     images.push(image);

@@ -18,6 +18,7 @@ import type { MaskRecord, RgbImage } from '../base/types.js';
 import { compareSets, DEFAULT_LIMITS, type ImageReport } from '../compare/compare.js';
 // The one import of the output reader in src/report and the report command (ReadError is re-exported for it).
 import { readMaskSet, setErrors, type MaskSet, type SetAnnotation, type SetImage } from '../output/read.js';
+import { isPromptedFields } from '../output/records.js';
 export { ReadError } from '../output/read.js';
 import { decodeImage } from '../node/decode.js';
 import { describeFsError } from '../fs/errno.js';
@@ -194,7 +195,7 @@ async function buildImage(
       problem({ file: entry.name, stage: 'report', message: `${labels[k]} is ${im.width}x${im.height} but ${labels[0]} is ${width}x${height}; its masks are not shown` });
       return { label: labels[k], masks: null };
     }
-    return { label: labels[k], masks: im.annotations.map(reportMask) };
+    return { label: labels[k], masks: im.annotations.map((a) => reportMask(a, width, height)) };
   });
   if (match !== undefined && sides.length === 2 && sides[0].masks !== null && sides[1].masks !== null) {
     markMatches(match, entry.sides[0] as SetImage, entry.sides[1] as SetImage, sides[0].masks, sides[1].masks);
@@ -239,15 +240,18 @@ async function buildImage(
   return row;
 }
 
-function reportMask(a: SetAnnotation): ReportMask {
+/** A mask as the page shows it; a box-prompted record has no point, the whole image as its crop, and its detection. */
+function reportMask(a: SetAnnotation, width: number, height: number): ReportMask {
+  // Polygon outputs are drawn through the RLE their polygons rasterise to.
+  const counts = Array.isArray(a.segmentation) ? toCoco(a.rle).counts : a.segmentation.counts;
+  const common = { id: a.id, counts, area: a.area, bbox: [...a.bbox] as ReportMask['bbox'], predicted_iou: a.predicted_iou, stability_score: a.stability_score };
+  if (isPromptedFields(a)) {
+    const prompt: NonNullable<ReportMask['prompt']> = { category_id: a.category_id, prompt_box: [...a.prompt_box], detection_id: a.detection_id };
+    if (a.score !== undefined) prompt.score = a.score;
+    return { ...common, point: null, crop_box: [0, 0, width, height], prompt };
+  }
   return {
-    id: a.id,
-    // Polygon outputs are drawn through the RLE their polygons rasterise to.
-    counts: Array.isArray(a.segmentation) ? toCoco(a.rle).counts : a.segmentation.counts,
-    area: a.area,
-    bbox: [...a.bbox],
-    predicted_iou: a.predicted_iou,
-    stability_score: a.stability_score,
+    ...common,
     point: a.point_coords.length > 0 ? [a.point_coords[0][0], a.point_coords[0][1]] : null,
     crop_box: [...a.crop_box],
   };

@@ -37,6 +37,8 @@ export interface ReportMask {
   /** The first prompt point, or null when the record has none. */
   point: [number, number] | null;
   crop_box: [number, number, number, number];
+  /** A box-prompted record's detection (`sam-amg segment`): its category, box [x, y, w, h], id and score. */
+  prompt?: { category_id: number; prompt_box: [number, number, number, number]; detection_id: number; score?: number };
   /** Two outputs: index of the matched mask in the other side's list, -1 when unmatched (missed in A, extra in B). */
   match?: number;
   /** Two outputs: IoU with the matched mask. */

@@ -1,6 +1,7 @@
 /**
- * The batch: schedules images through the generator, turns every per-image failure into an error record (never an
- * exception that ends the batch), and hands finished images to the writer in input order.
+ * The batch: schedules images through the segmenter (segmenter.ts: the generator, or the box segmenter), turns
+ * every per-image failure into an error record (never an exception that ends the batch), and hands finished images
+ * to the writer in input order.
  *
  * Two kinds of trouble are told apart:
  * - a per-image failure (unreadable file, decoder error, a failing per-image output write) becomes a RunError and
@@ -11,12 +12,13 @@
  */
 import { promises as fsp } from 'node:fs';
 import pLimit from 'p-limit';
-import type { GenerateProgress, MaskGenerator } from '../amg/generator.js';
+import type { GenerateProgress } from '../amg/generator.js';
 import type { RgbImage } from '../base/types.js';
 import { decodeImage, ImageDecodeError } from '../node/decode.js';
 import type { ImageResult, RunError } from '../output/coco.js';
 import { errorCode } from '../fs/errno.js';
 import type { InputItem } from './inputs.js';
+import type { ImageSegmenter } from './segmenter.js';
 import { asError, errorMessage } from '../base/errors.js';
 
 /** Size and modification time of an input file as it was read; the journal uses them to spot changed files. */
@@ -69,7 +71,8 @@ export class StageError extends Error {
 /** Options of {@link runBatch}. */
 export interface BatchOptions {
   items: InputItem[];
-  generator: MaskGenerator;
+  /** What turns each decoded image into its records. */
+  segmenter: ImageSegmenter;
   /** Images in flight at once (default 1). */
   concurrency?: number;
   /** Refuse images above this many pixels before decoding. */
@@ -105,9 +108,9 @@ type Settled =
 /** errno codes after which no later write can succeed either. */
 const DISK_FATAL = new Set(['ENOSPC', 'EDQUOT', 'EROFS']);
 
-/** Runs every item through the generator. */
+/** Runs every item through the segmenter. */
 export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
-  const { items, generator, events = {} } = opts;
+  const { items, segmenter, events = {} } = opts;
   const limit = pLimit(Math.max(1, opts.concurrency ?? 1));
   const settled: (Settled | undefined)[] = new Array(items.length);
   let stop = false;
@@ -163,7 +166,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       }
       events.onStart?.(item, index);
       const t0 = performance.now();
-      const s = await processOne(item, index, generator, opts);
+      const s = await processOne(item, index, segmenter, opts);
       if (s.kind === 'ok') s.seconds = (performance.now() - t0) / 1000;
       if (s.kind === 'error' && (opts.failFast || s.fatal)) stop = true;
       settled[index] = s;
@@ -179,23 +182,21 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   return outcome;
 }
 
-async function processOne(item: InputItem, index: number, generator: MaskGenerator, opts: BatchOptions): Promise<Settled> {
+async function processOne(item: InputItem, index: number, segmenter: ImageSegmenter, opts: BatchOptions): Promise<Settled> {
   let stage = 'decode';
   try {
     const file = await identify(item.path);
     const image = await decodeImage(item.path, { maxPixels: opts.maxPixels });
     stage = 'generate';
     const timing: ImageTiming = { encoderMs: 0, decoderMs: 0, postprocessMs: 0, prompts: 0 };
-    const records = await generator.generate(image, {
-      onProgress: (p) => {
-        timing.encoderMs = p.encoderMs;
-        timing.decoderMs = p.decoderMs;
-        timing.postprocessMs = p.postprocessMs;
-        timing.prompts = p.promptsDone;
-        opts.events?.onProgress?.(item, index, p);
-      },
+    const { records, imageId } = await segmenter.segment(item, image, (p) => {
+      timing.encoderMs = p.encoderMs;
+      timing.decoderMs = p.decoderMs;
+      timing.postprocessMs = p.postprocessMs;
+      timing.prompts = p.promptsDone;
+      opts.events?.onProgress?.(item, index, p);
     });
-    const result: ImageResult = { relPath: item.relPath, width: image.width, height: image.height, records };
+    const result: ImageResult = { relPath: item.relPath, width: image.width, height: image.height, records, ...(imageId !== undefined ? { imageId } : {}) };
     if (opts.afterImage) {
       stage = 'output';
       await opts.afterImage(item, image, result, index);

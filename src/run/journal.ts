@@ -5,6 +5,7 @@
  *
  *   line 1   {"sam_amg_journal":1,"fingerprint":{version, model, model_sha256, format, device, options}}
  *   line 2…  {"file":"<relPath>","size":<bytes>,"mtime_ms":<ms>,"width":W,"height":H,"records":[…]}
+ *            (a box-prompted run adds "image_id":<the detection file's id> after "height")
  *
  * A new journal is created atomically with its header alone; every finished image is then appended as one line
  * and fdatasync'ed before the image counts as done (JsonlWriter). A line holds the image's complete result (the
@@ -21,12 +22,11 @@
 import { createReadStream, promises as fsp } from 'node:fs';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
-import type { MaskRecord } from '../base/types.js';
 import type { ImageResult } from '../output/coco.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { describeFsError, errorCode } from '../fs/errno.js';
 import { JsonlWriter } from '../output/jsonl.js';
-import { maskRecordOf, parseMaskFields, recordFields } from '../output/records.js';
+import { isPromptedRecord, maskRecordOf, outputFields, parseMaskFields, type OutputRecord } from '../output/records.js';
 import { isFolderFormat, type OutputFormat } from '../output/sink.js';
 import type { FileIdentity } from './batch.js';
 import { errorMessage } from '../base/errors.js';
@@ -90,13 +90,14 @@ export function journalHeader(fp: JournalFingerprint): string {
 
 /** One image as a journal line. */
 export function journalLine(result: ImageResult, file: FileIdentity): string {
-  const records = result.records.map((r, i) => recordFields(r, `${result.relPath}: record ${i}`));
+  const records = result.records.map((r, i) => outputFields(r, `${result.relPath}: record ${i}`));
   return `${JSON.stringify({
     file: result.relPath,
     size: file.size,
     mtime_ms: file.mtimeMs,
     width: result.width,
     height: result.height,
+    ...(result.imageId !== undefined ? { image_id: result.imageId } : {}),
     records,
   })}\n`;
 }
@@ -283,13 +284,20 @@ function parseEntry(line: string): JournalEntry {
   const size = nonNegative(o.size, 'size');
   const mtimeMs = nonNegative(o.mtime_ms, 'mtime_ms');
   if (!Array.isArray(o.records)) throw new Error('no records');
+  const imageId = o.image_id === undefined ? undefined : integer(o.image_id, 'image_id');
   // The same record parser as every output reader: a line whose area or bbox disagrees with its mask is not used.
-  const records: MaskRecord[] = o.records.map((r: unknown, i: number) => maskRecordOf(parseMaskFields(r, `record ${i}`, { width, height })));
-  return { result: { relPath, width, height, records }, file: { size, mtimeMs } };
+  const records: OutputRecord[] = o.records.map((r: unknown, i: number) => maskRecordOf(parseMaskFields(r, `record ${i}`, { width, height }), imageId));
+  if (records.some((r) => isPromptedRecord(r) !== (imageId !== undefined))) throw new Error('records of the wrong kind for the image');
+  return { result: { relPath, width, height, records, ...(imageId !== undefined ? { imageId } : {}) }, file: { size, mtimeMs } };
 }
 
 function posInt(v: unknown, where: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${where} is not a positive integer`);
+  return v;
+}
+
+function integer(v: unknown, where: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new Error(`${where} is not an integer`);
   return v;
 }
 

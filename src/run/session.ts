@@ -1,6 +1,7 @@
 /**
  * A resumable batch run: writes through the run's output plan (src/run/output-plan.ts), opens (or resumes) the
- * journal, runs the images through the generator, puts restored and new results back in input order and writes the output through its format's sink.
+ * journal, runs the images through the segmenter (the generator or the box segmenter), puts restored and new
+ * results back in input order and writes the output through its format's sink.
  * It decides nothing the user sees: progress, messages, signals and exit codes are the caller's (src/cli/batch-run.ts),
  * through {@link SessionReporter} and {@link SessionOutcome}.
  *
@@ -11,9 +12,9 @@
  * A crash between steps leaves an image that is not journaled: a resumed run recomputes it and overwrites what
  * steps 1–2 left, so nothing is duplicated or half-used.
  */
-import type { GenerateProgress, MaskGenerator } from '../amg/generator.js';
+import type { GenerateProgress } from '../amg/generator.js';
 import { ImageDecodeError } from '../node/decode.js';
-import type { ImageResult, RunError, RunInfo } from '../output/coco.js';
+import type { CocoCategory, ImageResult, RunError, RunInfo } from '../output/coco.js';
 import { DEFAULT_OVERLAY_STYLE, type OverlayStyle } from '../output/overlay.js';
 import type { OutputSink } from '../output/sink.js';
 import { createSink } from '../output/sinks/index.js';
@@ -23,6 +24,7 @@ import type { Journal, JournalEntry } from './journal.js';
 import type { RunPlan } from './output-plan.js';
 import { OverlayFiles } from './overlays.js';
 import { resumeJournal, type Resumed, type ResumeReporter } from './resume.js';
+import type { ImageSegmenter } from './segmenter.js';
 import { asError, errorMessage } from '../base/errors.js';
 import type { PolygonNote, PolygonOptions } from '../output/segmentation.js';
 
@@ -32,7 +34,8 @@ export interface SessionParams {
   items: InputItem[];
   /** Problems found while listing (stage 'input'); they go into the output's error list first. */
   inputErrors: RunError[];
-  generator: MaskGenerator;
+  /** What segments each image: the generator (segmenter.ts amgSegmenter) or the box segmenter (box-images.ts). */
+  segmenter: ImageSegmenter;
   /** Every path the run writes (planRun over `items`): the session writes there and nowhere else. */
   plan: RunPlan;
   /** Write the output (coco or jsonl) to this stream (`--out -`: the plan's `out` is null; no journal, no list). */
@@ -41,6 +44,8 @@ export interface SessionParams {
   outLabel: string;
   /** The info block without errors (version, date, model, sha, options, shard). */
   info: Omit<RunInfo, 'errors'>;
+  /** COCO categories (default: the one automatic-mask category; a box-prompted run: the detection file's). */
+  categories?: readonly CocoCategory[];
   /** Execution provider (part of the journal fingerprint). */
   device: string;
   concurrency: number;
@@ -142,6 +147,7 @@ export class BatchSession {
       imageLinks: new Map([...plan.links].map(([i, link]) => [i, { link, input: items[i].path }])),
       label: p.outLabel,
       info: p.info,
+      ...(p.categories ? { categories: p.categories } : {}),
       streamed: true,
       ...(p.polygons ? { polygons: p.polygons } : {}),
     });
@@ -216,11 +222,11 @@ export class BatchSession {
       if (!restored.has(i) && !early.has(i)) pendingIndex.push(i);
     });
 
-    report.start(p.items.length, restored.size, p.generator.promptsPerImage);
+    report.start(p.items.length, restored.size, p.segmenter.promptsPerImage);
     for (const e of sortedByIndex(early)) report.imageFailed(e.file, e.stage, e.message);
     const outcome: BatchOutcome = await runBatch({
       items: pendingIndex.map((i) => p.items[i]),
-      generator: p.generator,
+      segmenter: p.segmenter,
       concurrency: p.concurrency,
       maxPixels: p.maxPixels,
       failFast: p.failFast,

@@ -5,7 +5,8 @@
  * records the Node library gives for the same photo and model (the same masks; scores within the conformance
  * tolerance, as wasm rounds differently, so that records with tied scores may trade places); the page's COCO file
  * must be what the CLI writes for the same records. A screenshot after the run must show the photo and its masks, not
- * a blank page, and hovering a mask must show its record.
+ * a blank page, and hovering a mask must show its record. Dragging a box over the image (mouse events) must give the
+ * box's mask, as the Node library's BoxSegmenter gives it for the same box.
  *
  * The figures (counts, largest score difference, time per image in the page and in Node) go to
  * $SAM_AMG_BROWSER_SUMMARY when it is set: scripts/test-browser.sh prints them as its last line.
@@ -15,9 +16,11 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MaskRecord } from '../../src/base/types.js';
+import type { BoxXYWH, MaskRecord } from '../../src/base/types.js';
+import { BoxSegmenter } from '../../src/node/box-segmenter.js';
+import { decodeImage } from '../../src/node/decode.js';
 import { parseCocoDocument } from '../../src/output/coco-parse.js';
-import { serializeCoco } from '../../src/output/coco.js';
+import { serializeCoco, type AmgCocoAnnotation } from '../../src/output/coco.js';
 import { compressCounts, decodeToRowMajor, fromCoco, type CocoRle } from '../../src/rle/rle.js';
 import { startWebServer, type WebServer } from '../../scripts/web-server.js';
 import { compareGroup, CONFORMANCE, generateGroup, LIMITS, listGroups, SHARED, type Family, type GroupReport } from '../conformance/harness.js';
@@ -82,7 +85,7 @@ async function runInPage(req: HookRequest): Promise<HookResult> {
 function cocoRecords(text: string, where: string): MaskRecord[] {
   const doc = parseCocoDocument(text, where);
   expect(doc.images.length).toBe(1);
-  return doc.annotations.map((a) => ({
+  return doc.annotations.filter((a): a is AmgCocoAnnotation => 'point_coords' in a).map((a) => ({
     segmentation: fromCoco(a.segmentation as CocoRle),
     area: a.area,
     bbox: a.bbox,
@@ -287,5 +290,38 @@ describe('AMG page in headless Chromium (onnxruntime-web, wasm)', () => {
     // Off the image, nothing is shown.
     await page.mouse.move(box.x - 5, box.y - 5);
     await expect.poll(() => info.getAttribute('data-id')).toBe('');
+  });
+
+  it("dragging a box over the image gives the box's mask (box prompts), as the Node library gives it", async () => {
+    const model = path.join(CONFORMANCE, 'sam1-toy-prompts');
+    const name = 'dog.jpg';
+    await runInPage({ model: modelUrl(model), image: `images/${name}`, options: { pointsPerSide: 2 }, noDate: true });
+    // Detection 8 of the shared detection file, at integer corners; drawn with the mouse from corner to corner.
+    const want: BoxXYWH = [512, 55, 48, 32];
+    const hl = await page.locator('#hl').boundingBox();
+    if (hl === null) throw new Error('the mask canvas is not shown');
+    const [W, H] = [800, 534];
+    const at = (x: number, y: number): [number, number] => [hl.x + (x * hl.width) / W, hl.y + (y * hl.height) / H];
+    await page.mouse.move(...at(want[0], want[1]));
+    await page.mouse.down();
+    await page.mouse.move(...at(want[0] + want[2] / 2, want[1] + want[3] / 2), { steps: 3 });
+    await page.mouse.move(...at(want[0] + want[2], want[1] + want[3]), { steps: 3 });
+    await page.mouse.up();
+    await expect.poll(() => page.evaluate(() => document.body.dataset.boxes ?? '0'), { timeout: 60_000 }).toBe('1');
+    const info = page.locator('#info');
+    expect(await info.getAttribute('data-id')).toBe('box-1');
+    const field = async (f: string): Promise<string> => (await info.locator(`dd[data-field="${f}"]`).textContent()) ?? '';
+    // The box the page took from the mouse (integer image pixels; the pointer may land a pixel off a corner).
+    const got = JSON.parse(await field('prompt_box')) as BoxXYWH;
+    got.forEach((v, k) => expect(Math.abs(v - want[k]), `prompt_box ${got.join(', ')}`).toBeLessThanOrEqual(1));
+    const seg = await BoxSegmenter.load(model, {}, { threads: 2 });
+    const [node] = await seg.segment(await decodeImage(path.join(SHARED, 'images', name)), [got]).finally(() => seg.release());
+    expect(node.area).toBeGreaterThan(0);
+    expect(await field('area')).toBe(count(node.area));
+    expect(await field('bbox')).toBe(`[${node.bbox.join(', ')}]`);
+    // Three decimals on the page; wasm's scores differ from Node's in the fifth (see above).
+    expect(Math.abs(Number(await field('predicted_iou')) - node.predictedIou)).toBeLessThanOrEqual(5e-4 + LIMITS.iouTol);
+    expect(Math.abs(Number(await field('stability_score')) - node.stabilityScore)).toBeLessThanOrEqual(5e-4 + LIMITS.stabilityTol);
+    expect(await page.locator('#masks').getAttribute('data-count')).toBe('1');
   });
 });

@@ -1,17 +1,27 @@
 /**
  * The AMG page (index.html + app.js): choose a model folder URL and an image (file picker or drag and drop), run
  * automatic mask generation with onnxruntime-web, watch the progress over prompt batches, hover the masks, download
- * the COCO JSON. Served by `npm run web` (scripts/web-server.ts) or any static server; threads need the page to be
+ * the COCO JSON; or drag a box over the image to get that box's mask (box prompts: BoxSegmenter, the image encoded
+ * once for every box drawn on it). Served by `npm run web` (scripts/web-server.ts) or any static server; threads need the page to be
  * cross-origin isolated (COOP/COEP headers).
  */
-import { MaskGenerator, OPTION_BOUNDS, type AmgOptions, type GenerateProgress, type MaskRecord } from '../../src/core/index.js';
+import {
+  BoxSegmenter,
+  MaskGenerator,
+  OPTION_BOUNDS,
+  type AmgOptions,
+  type BoxXYWH,
+  type EncodedCrop,
+  type GenerateProgress,
+  type MaskRecord,
+} from '../../src/core/index.js';
 import { el, setChildren } from '../shared/dom.js';
 import { count } from '../shared/format.js';
 import { downloadName, pageCoco, type PageResult } from './coco.js';
 import { decodeImageBlob, type DecodedImage } from './decode.js';
 import { configureWasm, loadPageModel, webgpuAvailable, type Backend, type PageModel } from './engine.js';
 import type { HookRequest, HookResult } from './hook.js';
-import { MaskView } from './view.js';
+import { MaskView, type BoxResult } from './view.js';
 import { errorMessage } from '../../src/base/errors.js';
 
 type BoundKey = keyof typeof OPTION_BOUNDS;
@@ -69,6 +79,8 @@ let model: PageModel | undefined;
 let image: { name: string; decoded: DecodedImage } | undefined;
 let coco: { name: string; text: string } | undefined;
 let busy = false;
+/** Box prompts on the current image: its encoding (made once, for the model it was made with) and the masks so far. */
+let boxes: { image: NonNullable<typeof image>; model: PageModel; seg: BoxSegmenter; crop: EncodedCrop; results: BoxResult[] } | undefined;
 
 /** The options as the form gives them; empty fields take the family's defaults. */
 function formOptions(): Partial<AmgOptions> {
@@ -118,6 +130,7 @@ async function openImage(blob: Blob, name: string): Promise<number> {
   image?.decoded.bitmap.close();
   image = { name, decoded };
   coco = undefined;
+  boxes = undefined;
   view.showPhoto(decoded.bitmap);
   setStatus(`${name}: ${decoded.rgb.width}×${decoded.rgb.height}`);
   setBusy(busy);
@@ -164,6 +177,7 @@ async function generate(): Promise<Omit<HookResult, 'decodeMs'>> {
     // The generator is not released: that would release the model, which stays loaded for the next run.
     const records: MaskRecord[] = await gen.generate(img.decoded.rgb, { onProgress });
     const generateMs = performance.now() - t0;
+    if (boxes !== undefined) boxes.results = [];
     view.setMasks(records);
     const result: PageResult = { fileName: img.name, width: img.decoded.rgb.width, height: img.decoded.rgb.height, records };
     const label = modelLabel.value.trim() || m.url;
@@ -191,6 +205,45 @@ async function generate(): Promise<Omit<HookResult, 'decodeMs'>> {
     setBusy(false);
   }
 }
+
+/**
+ * The mask of a box dragged over the current image ([x, y, w, h] in its pixels), added to the box masks shown. The
+ * image is encoded once per image and model; each box is then one decoder call.
+ */
+async function segmentBox(box: BoxXYWH): Promise<BoxResult> {
+  if (image === undefined) throw new Error('no image: choose one first');
+  const img = image;
+  setBusy(true);
+  try {
+    const { model: m } = await currentModel();
+    if (boxes === undefined || boxes.image !== img || boxes.model !== m) {
+      // Not released when replaced: that would release the model, which stays loaded for the next run.
+      const seg = new BoxSegmenter(m.loaded.adapter, {}, m.loaded);
+      setStatus(`${img.name}: encoding for box prompts …`);
+      boxes = { image: img, model: m, seg, crop: await seg.encode(img.decoded.rgb), results: [] };
+    }
+    const t0 = performance.now();
+    const [mask] = await boxes.seg.segmentEncoded(boxes.crop, [box]);
+    const result: BoxResult = { mask, box };
+    boxes.results.push(result);
+    view.setBoxMasks(boxes.results);
+    setStatus(`${img.name}: box [${box.join(', ')}] → mask of ${count(mask.area)} px, predicted IoU ${mask.predictedIou.toFixed(3)} (${((performance.now() - t0) / 1000).toFixed(2)} s)`);
+    document.body.dataset.boxes = String(boxes.results.length);
+    return result;
+  } finally {
+    setBusy(false);
+  }
+}
+
+async function segmentBoxFromUi(box: BoxXYWH): Promise<void> {
+  if (busy) return;
+  try {
+    await segmentBox(box);
+  } catch (err) {
+    setStatus(errorMessage(err), 'error');
+  }
+}
+view.onBox = (box) => void segmentBoxFromUi(box);
 
 /** Runs and reports failures on the page (one line naming what failed), for the page's own buttons. */
 async function generateFromUi(): Promise<void> {

@@ -11,7 +11,7 @@ import { drawOrder, type DrawMask, type DrawStyle } from '../../src/draw/rasteri
 import type { ReportImageData, ReportIndex, ReportMask } from '../../src/report/data.js';
 import { cssColour, MASK_FILL_ALPHA, maskColour } from '../shared/colours.js';
 import { el, setChildren } from '../shared/dom.js';
-import { count, plural, score } from '../shared/format.js';
+import { coord, count, plural, score } from '../shared/format.js';
 import { infoPanel, recordRows, showHint, showMask } from '../shared/info.js';
 import { MaskFrame } from '../shared/mask-frame.js';
 import { loadImage } from './data.js';
@@ -333,6 +333,11 @@ export class ImageView {
       point: m.point,
       cropBox: m.crop_box,
     });
+    if (m.prompt !== undefined) {
+      // A box-prompted record (`sam-amg segment`): the detection it answers.
+      rows.push(['category_id', String(m.prompt.category_id)], ['prompt_box', `[${m.prompt.prompt_box.map(coord).join(', ')}]`], ['detection_id', String(m.prompt.detection_id)]);
+      if (m.prompt.score !== undefined) rows.push(['score', score(m.prompt.score)]);
+    }
     if (m.match !== undefined && other !== undefined) {
       rows.push(
         m.match >= 0

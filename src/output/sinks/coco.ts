@@ -3,7 +3,7 @@
  * previous file), or to a stream (`--out -`). Failures go into info.errors.
  */
 import { writeFileAtomic } from '../../fs/atomic.js';
-import { cocoChunks, cocoDocument, type ImageResult, type RunError, type RunInfo } from '../coco.js';
+import { cocoChunks, cocoDocument, OBJECT_CATEGORY, type CocoCategory, type ImageResult, type RunError, type RunInfo } from '../coco.js';
 import { asError } from '../../base/errors.js';
 import type { FinishReport, OutputSink } from '../sink.js';
 import { StreamLineWriter } from '../stream-writer.js';
@@ -28,6 +28,8 @@ export class CocoSink implements OutputSink {
     private readonly label: string,
     /** How each record's segmentation is written. */
     private readonly encoding: SegmentationEncoder = RLE_SEGMENTATION,
+    /** The document's categories: the one automatic-mask category, or a box-prompted run's detection file's. */
+    private readonly categories: readonly CocoCategory[] = [OBJECT_CATEGORY],
   ) {
     // The stream writer listens for the stream's errors from now on, so a reader that left early is noticed.
     this.out = 'stream' in target ? { writer: new StreamLineWriter(target.stream, label) } : { file: target.file };
@@ -42,7 +44,7 @@ export class CocoSink implements OutputSink {
 
   async finish(results: readonly ImageResult[], errors: readonly RunError[]): Promise<FinishReport> {
     try {
-      const chunks = cocoChunks(cocoDocument(results, { ...this.info, errors: [...errors] }, this.encoding));
+      const chunks = cocoChunks(cocoDocument(results, { ...this.info, errors: [...errors] }, { encoding: this.encoding, categories: this.categories }));
       if ('writer' in this.out) {
         await this.out.writer.writeAll(chunks);
         await this.out.writer.close();

@@ -1,5 +1,5 @@
 /** The sink of each output format, built the same way for a run and for `sam-amg merge`. */
-import type { RunInfo } from '../coco.js';
+import type { CocoCategory, RunInfo } from '../coco.js';
 import { geoJsonPathFor } from '../geojson.js';
 import { sa1bPathFor } from '../sa1b.js';
 import { CocoPolygonEncoder, DEFAULT_POLYGON_TOLERANCE, RLE_SEGMENTATION, type PolygonOptions, type SegmentationEncoder } from '../segmentation.js';
@@ -26,6 +26,8 @@ export interface SinkOptions {
   label: string;
   /** The info block without errors: required for coco and yolo. */
   info?: Omit<RunInfo, 'errors'>;
+  /** coco: the categories (default: the one automatic-mask category; a box-prompted run: the detection file's). */
+  categories?: readonly CocoCategory[];
   /** Where to list failed images (sa1b, amg-png, yolo, geojson, jsonl); unset to write no list (merge, stdout). */
   errorsFile?: string;
   /**
@@ -53,7 +55,7 @@ export function createSink(o: SinkOptions): OutputSink {
   switch (o.format) {
     case 'coco':
       if (o.info === undefined) throw new Error('COCO output needs an info block');
-      return new CocoSink(o.stream ? { stream: o.stream } : { file: o.out }, o.info, o.label, encoding);
+      return new CocoSink(o.stream ? { stream: o.stream } : { file: o.out }, o.info, o.label, encoding, o.categories);
     case 'jsonl':
       return new JsonlSink(
         o.stream ? { stream: o.stream, label: o.label } : { file: o.out, streamed: o.streamed, errorsFile: o.errorsFile },
