@@ -54,8 +54,8 @@ export interface MaskerOptions {
 
 /**
  * Per-crop post-processor: owns the scratch buffers that every candidate of the crop reuses. The pass runs down each
- * output column (the RLE's order), one column group (blocks sharing their low-res window columns) at a time; area
- * and box come from the runs each column emitted, so pixels carry no bookkeeping beyond the run-length update.
+ * output column (the RLE's order), one column group (blocks sharing their low-res window columns) at a time; a
+ * column's edges become runs, area and box in one step, so pixels carry no bookkeeping beyond marking an edge.
  */
 export class CandidateMasker {
   private readonly plan: UpscalePlan;
@@ -71,7 +71,7 @@ export class CandidateMasker {
     this.runDecisions = options.runDecisions ?? true;
     this.bounds = new BlockBounds(plan);
     this.source = new FrameSource(plan);
-    this.pass = new ColumnPass(plan, this.bounds, this.source, this.writer);
+    this.pass = new ColumnPass(plan, this.bounds, this.source);
     this.scan = new BoxScan(plan, this.bounds, this.source);
   }
 
@@ -121,10 +121,8 @@ export class CandidateMasker {
     const { colStart } = plan;
     const [cx0, cy0, cx1, cy1] = cropBox;
     const cropH = cy1 - cy0;
-    const padTop = cy0;
-    const padBottom = imageH - cy1;
     pass.begin(low, threshold, high);
-    writer.reset(imageH * cx0);
+    writer.begin(imageH * cx0, cy0, imageH - cy1);
     let minX = Infinity;
     let minY = Infinity;
     let maxX = -1;
@@ -135,15 +133,9 @@ export class CandidateMasker {
       if (undecided > 0) source.prepareGroup(gx, bounds.modes, undecided);
       const x1 = colStart[gx + 1];
       for (let x = colStart[gx]; x < x1; x++) {
-        // Room for every run this column can close (one per pixel at most, plus the padding).
-        writer.reserve(cropH + 4);
-        if (padTop > 0) writer.append(0, padTop);
-        writer.startColumn();
-        pass.column(x, undecided > 0);
-        const colArea = writer.endColumn(cropH);
-        if (padBottom > 0) writer.append(0, padBottom);
-        if (colArea > 0) {
-          area += colArea;
+        writer.column(pass.edges, pass.column(x), cropH);
+        if (writer.colArea > 0) {
+          area += writer.colArea;
           if (x < minX) minX = x;
           maxX = x;
           if (writer.colFirst < minY) minY = writer.colFirst;
@@ -159,11 +151,8 @@ export class CandidateMasker {
     }
     const counts = { high: pass.cHigh, low: pass.cLow };
     if (area === 0) return { counts, mask: null, rejected: false };
-    // Right padding (zeros) and the last run.
-    const tail = imageH * (imageW - cx1);
-    writer.reserve(2);
-    if (tail > 0) writer.append(0, tail);
-    const rle: Rle = { h: imageH, w: imageW, counts: writer.finish() };
+    // The image columns right of the crop, and the last run.
+    const rle: Rle = { h: imageH, w: imageW, counts: writer.finish(imageH * (imageW - cx1)) };
     return { counts, mask: { rle, box: [minX, minY, maxX, maxY], area }, rejected: false };
   }
 

@@ -1,40 +1,75 @@
 /**
- * The runs of a column-major binary mask (COCO RLE: runs alternate 0/1, starting with 0), written in order. The
- * buffer grows on demand and is reused across candidates; append() is the one place a run is added.
+ * The runs of a crop's mask placed in an image (COCO RLE: column-major, runs alternate 0/1 starting with 0),
+ * written column by column from each column's edges. The buffer grows on demand and is reused across candidates;
+ * append() is the one place a run is added.
  */
 export class RunWriter {
-  /** Closed runs: runs[0…n−1]. */
-  runs = new Uint32Array(4096);
-  n = 0;
-  /** The open run: its value and length. */
-  cur = 0;
-  run = 0;
-  /** The current column's first and last mask rows, set by endColumn(). */
+  /** The current column's mask pixels and first and last mask rows (−1 when none), set by column(). */
+  colArea = 0;
   colFirst = -1;
   colLast = -1;
-  private colN = 0;
-  private colOpen = 0;
-  private colCur = 0;
+  private runs = new Uint32Array(4096);
+  /** Closed runs: runs[0…n−1]; the open run has value `cur` and length `run`. */
+  private n = 0;
+  private cur = 0;
+  private run = 0;
+  private padTop = 0;
+  private padBottom = 0;
 
-  /** Starts a mask whose first `zeros` pixels are 0. */
-  reset(zeros: number): void {
+  /**
+   * Starts a mask whose crop columns have `padTop` zeros above and `padBottom` below them in the image, and
+   * `before` zeros ahead of the first crop column (the image columns left of the crop).
+   */
+  begin(before: number, padTop: number, padBottom: number): void {
     this.n = 0;
     this.cur = 0;
-    this.run = zeros;
+    this.run = before;
+    this.padTop = padTop;
+    this.padBottom = padBottom;
   }
 
-  /** Room for `count` more closed runs (call before a stretch of appends that can close up to that many). */
-  reserve(count: number): void {
-    if (this.n + count <= this.runs.length) return;
-    let size = this.runs.length * 2;
-    while (size < this.n + count) size *= 2;
-    const next = new Uint32Array(size);
-    next.set(this.runs);
-    this.runs = next;
+  /**
+   * Appends one crop column of `height` rows whose mask value flips at edges[0…count−1] (increasing, starting from
+   * 0), with its padding; sets colArea, colFirst and colLast.
+   */
+  column(edges: Int32Array, count: number, height: number): void {
+    this.reserve(count + 3);
+    this.append(0, this.padTop);
+    let y = 0;
+    let bit = 0;
+    let area = 0;
+    let first = -1;
+    let last = -1;
+    for (let i = 0; i <= count; i++) {
+      const end = i < count ? edges[i] : height;
+      if (end > y) {
+        this.append(bit, end - y);
+        if (bit === 1) {
+          area += end - y;
+          if (first < 0) first = y;
+          last = end - 1;
+        }
+      }
+      y = end;
+      bit ^= 1;
+    }
+    this.append(0, this.padBottom);
+    this.colArea = area;
+    this.colFirst = first;
+    this.colLast = last;
   }
 
-  /** Appends `len` pixels of value `bit`; `len` > 0, or `bit` equal to the open run's (a no-op). */
-  append(bit: number, len: number): void {
+  /** Appends `zeros` zeros and closes the open run: the mask's runs, copied out. */
+  finish(zeros: number): Uint32Array {
+    this.reserve(2);
+    this.append(0, zeros);
+    this.runs[this.n++] = this.run;
+    return this.runs.slice(0, this.n);
+  }
+
+  /** Appends `len` pixels of value `bit` (nothing when len is 0). */
+  private append(bit: number, len: number): void {
+    if (len === 0) return;
     if (bit !== this.cur) {
       this.runs[this.n++] = this.run;
       this.run = 0;
@@ -43,47 +78,13 @@ export class RunWriter {
     this.run += len;
   }
 
-  /** Marks where a column of the mask begins (after any padding above it). */
-  startColumn(): void {
-    this.colN = this.n;
-    this.colOpen = this.run;
-    this.colCur = this.cur;
-  }
-
-  /**
-   * Ends the column begun by startColumn(), `height` pixels after it: its number of mask pixels, and its first and
-   * last mask rows in colFirst / colLast (−1 when none), read from the runs it closed and the open one.
-   */
-  endColumn(height: number): number {
-    const { runs, n } = this;
-    // The run open at the column's start began colOpen pixels before its row 0 (padding, or the previous column).
-    let y = -this.colOpen;
-    let bit = this.colCur;
-    let first = -1;
-    let last = -1;
-    let area = 0;
-    for (let i = this.colN; i <= n; i++) {
-      const end = i < n ? y + runs[i] : height;
-      if (bit === 1) {
-        const s = y > 0 ? y : 0;
-        if (end > s) {
-          area += end - s;
-          if (first < 0) first = s;
-          last = end - 1;
-        }
-      }
-      y = end;
-      bit ^= 1;
-    }
-    this.colFirst = first;
-    this.colLast = last;
-    return area;
-  }
-
-  /** Closes the open run: the mask's runs, copied out. */
-  finish(): Uint32Array {
-    this.reserve(1);
-    this.runs[this.n++] = this.run;
-    return this.runs.slice(0, this.n);
+  /** Room for `count` more closed runs. */
+  private reserve(count: number): void {
+    if (this.n + count <= this.runs.length) return;
+    let size = this.runs.length * 2;
+    while (size < this.n + count) size *= 2;
+    const next = new Uint32Array(size);
+    next.set(this.runs);
+    this.runs = next;
   }
 }
