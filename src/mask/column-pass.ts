@@ -49,15 +49,14 @@ export class ColumnPass {
   column(x: number): number {
     const { plan, colVec, edges, low, threshold, high } = this;
     const { modes, sureAbove, mayAbove } = this.bounds;
-    const { rowStart, rowFrameLo, rowFrameHi, rowRunEnd, sy2 } = plan;
+    const { rowStart, rowRunEnd, sy2 } = plan;
     const { i0, i1, w0, w1 } = sy2;
     const nGy = plan.rowGroups;
     let k = 0;
     let cur = 0;
     let cLow = 0;
     let cHigh = 0;
-    // Last frame row of colVec computed for this column (groups come in increasing row order).
-    let done = -1;
+    this.source.undecidedColumnVector(x, modes, colVec);
     for (let gy = 0; gy < nGy; gy++) {
       let y = rowStart[gy];
       const y1 = rowStart[gy + 1];
@@ -72,11 +71,6 @@ export class ColumnPass {
           cur = bit;
         }
         continue;
-      }
-      const Yb = rowFrameHi[gy];
-      if (Yb > done) {
-        this.source.columnVector(x, done >= rowFrameLo[gy] ? done + 1 : rowFrameLo[gy], Yb, colVec);
-        done = Yb;
       }
       const decide = md === RUNS;
       const g = gy * 3;
