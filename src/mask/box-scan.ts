@@ -111,7 +111,8 @@ export class BoxScan {
   /** colVec on the frame rows block row gy reads, for output column x. */
   private columnVector(x: number, gy: number): void {
     this.source.prepareBlock(x, gy);
-    this.source.columnVector(x, this.plan.rowFrameLo[gy], this.plan.rowFrameHi[gy], this.colVec);
+    this.source.selectColumn(x);
+    this.source.columnRows(this.plan.rowFrameLo[gy], this.plan.rowFrameHi[gy], this.colVec);
   }
 
   /** Output row y of the column whose vector columnVector() filled. */

@@ -54,8 +54,8 @@ export interface MaskerOptions {
 
 /**
  * Per-crop post-processor: owns the scratch buffers that every candidate of the crop reuses. The pass runs down each
- * output column (the RLE's order), one column group (blocks sharing their low-res window columns) at a time; a
- * column's edges become runs, area and box in one step, so pixels carry no bookkeeping beyond marking an edge.
+ * output column (the RLE's order), one column group (blocks sharing their low-res window columns) at a time; area
+ * and box come from the runs each column emitted, so pixels carry no bookkeeping beyond the run-length update.
  */
 export class CandidateMasker {
   private readonly plan: UpscalePlan;
@@ -71,7 +71,7 @@ export class CandidateMasker {
     this.runDecisions = options.runDecisions ?? true;
     this.bounds = new BlockBounds(plan);
     this.source = new FrameSource(plan);
-    this.pass = new ColumnPass(plan, this.bounds, this.source);
+    this.pass = new ColumnPass(plan, this.bounds, this.source, this.writer);
     this.scan = new BoxScan(plan, this.bounds, this.source);
   }
 
@@ -132,8 +132,11 @@ export class CandidateMasker {
       const undecided = bounds.classifyGroup(gx, low, threshold, high, this.runDecisions);
       if (undecided > 0) source.prepareGroup(gx, bounds.modes, undecided);
       const x1 = colStart[gx + 1];
+      pass.group(x1 - colStart[gx]);
       for (let x = colStart[gx]; x < x1; x++) {
-        writer.column(pass.edges, pass.column(x), cropH);
+        writer.startColumn(cropH);
+        pass.column(x, undecided > 0);
+        writer.endColumn(cropH);
         if (writer.colArea > 0) {
           area += writer.colArea;
           if (x < minX) minX = x;

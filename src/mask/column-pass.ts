@@ -1,13 +1,13 @@
 /**
- * The column pass: one output column of a candidate, upscaled and thresholded, as the rows where its mask value
- * flips (`edges`, starting from 0 above row 0), with its pixels counted against the stability thresholds. A decided
- * block is one stretch. In an undecided block the rows are taken by *row runs*: the output rows that read the same
+ * The column pass: one output column of a candidate, upscaled and thresholded into the mask's runs, with its pixels
+ * counted against the stability thresholds. A decided block is one stretch. In an undecided block the rows are taken by *row runs*: the output rows that read the same
  * two intermediate rows are a lerp between the same two float32 values a, b, so a row run whose [min(a, b),
  * max(a, b)] (guarded, RUNS blocks) lies on one side of the thresholds is decided at once too, and only the row runs
  * a threshold crosses go through the exact pixel loop, with the plain path's float32 steps.
  */
 import { RUNS, type BlockBounds } from './block-bounds.js';
 import type { FrameSource } from './frame-source.js';
+import type { RunWriter } from './run-writer.js';
 import type { UpscalePlan } from './upscale.js';
 
 const f32 = Math.fround;
@@ -16,8 +16,6 @@ export class ColumnPass {
   /** Pixels above low and above high so far (since begin()). */
   cLow = 0;
   cHigh = 0;
-  /** The last column's edges: rows where the mask value flips, increasing (the first one turns it on). */
-  readonly edges: Int32Array;
   private low = 0;
   private threshold = 0;
   private high = 0;
@@ -28,9 +26,9 @@ export class ColumnPass {
     private readonly plan: UpscalePlan,
     private readonly bounds: BlockBounds,
     private readonly source: FrameSource,
+    private readonly writer: RunWriter,
   ) {
     this.colVec = new Float32Array(plan.midH);
-    this.edges = new Int32Array(plan.outH + 1);
   }
 
   /** Starts a candidate's pass against low ≤ threshold ≤ high. */
@@ -42,35 +40,57 @@ export class ColumnPass {
     this.cHigh = 0;
   }
 
+  /** Counts the decided blocks' pixels in the column group last classified (bounds.modes), `width` columns wide. */
+  group(width: number): void {
+    const { modes } = this.bounds;
+    const { rowStart } = this.plan;
+    for (let gy = 0; gy < modes.length; gy++) {
+      const md = modes[gy];
+      if (md >= RUNS) continue;
+      if (md > 0) this.cLow += (rowStart[gy + 1] - rowStart[gy]) * width;
+      if (md > 2) this.cHigh += (rowStart[gy + 1] - rowStart[gy]) * width;
+    }
+  }
+
   /**
-   * Output column x, rows 0…outH−1, in the column group last classified (bounds.modes, its frame values made ready
-   * for the undecided blocks): fills `edges` and returns how many. Everything per pixel stays in locals.
+   * Output column x, rows 0…outH−1, in the column group last classified (bounds.modes; `undecided` when some of its
+   * blocks are, their frame values made ready): its runs go on from the writer's open run (between the writer's
+   * startColumn() and endColumn(), which made room for them), and the pixels of its undecided blocks are counted
+   * (group() counts the others). The run state stays in locals meanwhile: a run is closed where the value changes.
    */
-  column(x: number): number {
-    const { plan, colVec, edges, low, threshold, high } = this;
+  column(x: number, undecided: boolean): void {
+    const { plan, colVec, writer, low, threshold, high, source } = this;
     const { modes, sureAbove, mayAbove } = this.bounds;
-    const { rowStart, rowRunEnd, sy2 } = plan;
+    const { rowStart, rowFrameLo, rowFrameHi, rowRunEnd, sy2 } = plan;
     const { i0, i1, w0, w1 } = sy2;
     const nGy = plan.rowGroups;
-    let k = 0;
-    let cur = 0;
+    const runs = writer.runs;
+    let k = writer.n;
+    let cur = writer.cur;
+    let run = writer.run;
     let cLow = 0;
     let cHigh = 0;
-    this.source.undecidedColumnVector(x, modes, colVec);
+    if (undecided) source.selectColumn(x);
+    // Last frame row of colVec computed for this column (blocks come in increasing row order and may share rows).
+    let done = -1;
     for (let gy = 0; gy < nGy; gy++) {
       let y = rowStart[gy];
       const y1 = rowStart[gy + 1];
       const md = modes[gy];
       if (md < RUNS) {
         // A decided block: level md throughout.
-        if (md > 0) cLow += y1 - y;
-        if (md > 2) cHigh += y1 - y;
         const bit = md > 1 ? 1 : 0;
         if (bit !== cur) {
-          edges[k++] = y;
+          runs[k++] = run;
+          run = 0;
           cur = bit;
         }
+        run += y1 - y;
         continue;
+      }
+      if (rowFrameHi[gy] > done) {
+        source.columnRows(done >= rowFrameLo[gy] ? done + 1 : rowFrameLo[gy], rowFrameHi[gy], colVec);
+        done = rowFrameHi[gy];
       }
       const decide = md === RUNS;
       const g = gy * 3;
@@ -96,9 +116,11 @@ export class ColumnPass {
             if (lvLo > 2) cHigh += e - y;
             const bit = lvLo > 1 ? 1 : 0;
             if (bit !== cur) {
-              edges[k++] = y;
+              runs[k++] = run;
+              run = 0;
               cur = bit;
             }
+            run += e - y;
             y = e;
             continue;
           }
@@ -112,14 +134,18 @@ export class ColumnPass {
           }
           const bit = v > threshold ? 1 : 0;
           if (bit !== cur) {
-            edges[k++] = y;
+            runs[k++] = run;
+            run = 0;
             cur = bit;
           }
+          run++;
         }
       }
     }
+    writer.n = k;
+    writer.cur = cur;
+    writer.run = run;
     this.cLow += cLow;
     this.cHigh += cHigh;
-    return k;
   }
 }

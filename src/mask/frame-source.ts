@@ -24,6 +24,11 @@ export class FrameSource {
   private base = 0;
   private readonly colStride: number;
   private readonly rowStride: number;
+  /** The selected output column: where its two source columns start, and their weights. */
+  private b0 = 0;
+  private b1 = 0;
+  private wx0 = 0;
+  private wx1 = 0;
 
   constructor(plan: UpscalePlan) {
     this.plan = plan;
@@ -76,32 +81,18 @@ export class FrameSource {
     this.fillTile(this.plan.sx2.i1[x], gy);
   }
 
-  /**
-   * The last stage's horizontal step for output column x on every frame row that an undecided block (`modes`) of
-   * its column group reads, into `out` (values made ready by prepareGroup).
-   */
-  undecidedColumnVector(x: number, modes: Uint8Array, out: Float32Array): void {
-    const { sx2, rowFrameLo, rowFrameHi } = this.plan;
-    const b0 = this.base + sx2.i0[x] * this.colStride;
-    const b1 = this.base + sx2.i1[x] * this.colStride;
-    // Last frame row done (blocks come in increasing row order, and neighbours may share frame rows).
-    let done = -1;
-    for (let gy = 0; gy < modes.length; gy++) {
-      if (modes[gy] < RUNS || rowFrameHi[gy] <= done) continue;
-      this.rows(b0, b1, sx2.w0[x], sx2.w1[x], done >= rowFrameLo[gy] ? done + 1 : rowFrameLo[gy], rowFrameHi[gy], out);
-      done = rowFrameHi[gy];
-    }
-  }
-
-  /** The last stage's horizontal step for output column x on frame rows Ya…Yb, into out[Ya…Yb] (values made ready). */
-  columnVector(x: number, Ya: number, Yb: number, out: Float32Array): void {
+  /** Selects output column x for columnRows(). */
+  selectColumn(x: number): void {
     const { sx2 } = this.plan;
-    this.rows(this.base + sx2.i0[x] * this.colStride, this.base + sx2.i1[x] * this.colStride, sx2.w0[x], sx2.w1[x], Ya, Yb, out);
+    this.b0 = this.base + sx2.i0[x] * this.colStride;
+    this.b1 = this.base + sx2.i1[x] * this.colStride;
+    this.wx0 = sx2.w0[x];
+    this.wx1 = sx2.w1[x];
   }
 
-  /** out[Y] for Y in Ya…Yb: the lerp of the source's values at b0 + Y·rowStride and b1 + Y·rowStride. */
-  private rows(b0: number, b1: number, wx0: number, wx1: number, Ya: number, Yb: number, out: Float32Array): void {
-    const { src, rowStride } = this;
+  /** The last stage's horizontal step for the selected column on frame rows Ya…Yb, into out[Ya…Yb] (values made ready). */
+  columnRows(Ya: number, Yb: number, out: Float32Array): void {
+    const { src, rowStride, b0, b1, wx0, wx1 } = this;
     if (rowStride === 1) {
       // The frame's columns are contiguous: the common case, without the multiplications.
       for (let Y = Ya; Y <= Yb; Y++) out[Y] = f32(f32(src[b0 + Y] * wx0) + f32(src[b1 + Y] * wx1));

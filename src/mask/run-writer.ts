@@ -1,20 +1,26 @@
 /**
  * The runs of a crop's mask placed in an image (COCO RLE: column-major, runs alternate 0/1 starting with 0),
- * written column by column from each column's edges. The buffer grows on demand and is reused across candidates;
- * append() is the one place a run is added.
+ * written column by column. The writer adds the padding around each crop column and reads each column's area and
+ * extent back from its runs; the column pass between startColumn() and endColumn() continues the open run in place
+ * (ColumnPass.column), keeping the run state in locals while it works. The buffer grows on demand and is reused
+ * across candidates.
  */
 export class RunWriter {
-  /** The current column's mask pixels and first and last mask rows (−1 when none), set by column(). */
+  /** Closed runs runs[0…n−1]; the open run has value `cur` and length `run`. */
+  runs = new Uint32Array(4096);
+  n = 0;
+  cur = 0;
+  run = 0;
+  /** The last column's mask pixels and first and last mask rows (−1 when none), set by endColumn(). */
   colArea = 0;
   colFirst = -1;
   colLast = -1;
-  private runs = new Uint32Array(4096);
-  /** Closed runs: runs[0…n−1]; the open run has value `cur` and length `run`. */
-  private n = 0;
-  private cur = 0;
-  private run = 0;
   private padTop = 0;
   private padBottom = 0;
+  /** Where the current column began: runs closed then, and the open run's length and value. */
+  private colN = 0;
+  private colOpen = 0;
+  private colCur = 0;
 
   /**
    * Starts a mask whose crop columns have `padTop` zeros above and `padBottom` below them in the image, and
@@ -28,35 +34,44 @@ export class RunWriter {
     this.padBottom = padBottom;
   }
 
-  /**
-   * Appends one crop column of `height` rows whose mask value flips at edges[0…count−1] (increasing, starting from
-   * 0), with its padding; sets colArea, colFirst and colLast.
-   */
-  column(edges: Int32Array, count: number, height: number): void {
-    this.reserve(count + 3);
+  /** Pads above a crop column of `height` rows and makes room for every run it can close (one per row at most). */
+  startColumn(height: number): void {
+    this.reserve(height + 3);
     this.append(0, this.padTop);
-    let y = 0;
-    let bit = 0;
+    this.colN = this.n;
+    this.colOpen = this.run;
+    this.colCur = this.cur;
+  }
+
+  /**
+   * Ends the crop column begun by startColumn(), `height` rows after it: sets colArea, colFirst and colLast from the
+   * runs it closed and the open one, and pads below it.
+   */
+  endColumn(height: number): void {
+    const { runs, n } = this;
+    // The run open at the column's start began colOpen pixels before its row 0 (padding, or the previous column).
+    let y = -this.colOpen;
+    let bit = this.colCur;
     let area = 0;
     let first = -1;
     let last = -1;
-    for (let i = 0; i <= count; i++) {
-      const end = i < count ? edges[i] : height;
-      if (end > y) {
-        this.append(bit, end - y);
-        if (bit === 1) {
-          area += end - y;
-          if (first < 0) first = y;
+    for (let i = this.colN; i <= n; i++) {
+      const end = i < n ? y + runs[i] : height;
+      if (bit === 1) {
+        const s = y > 0 ? y : 0;
+        if (end > s) {
+          area += end - s;
+          if (first < 0) first = s;
           last = end - 1;
         }
       }
       y = end;
       bit ^= 1;
     }
-    this.append(0, this.padBottom);
     this.colArea = area;
     this.colFirst = first;
     this.colLast = last;
+    this.append(0, this.padBottom);
   }
 
   /** Appends `zeros` zeros and closes the open run: the mask's runs, copied out. */
