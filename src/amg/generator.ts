@@ -150,9 +150,12 @@ export class MaskGenerator {
       ledger.decoderWaited(now() - tw);
       const nextStart = start + batch;
       pending = nextStart < nPoints ? this.decodeBatch(encoded, points, nextStart, Math.min(batch, nPoints - nextStart)) : null;
-      const tr = now();
-      const decoded = o.useM2m ? await this.refineM2m(encoded, out, points, start) : out;
-      ledger.decoderRan(now() - tr);
+      let decoded = out;
+      if (o.useM2m) {
+        const tr = now();
+        decoded = await this.refineM2m(encoded, out, points, start);
+        ledger.decoderRan(now() - tr);
+      }
       // The batch's logits belong to the post-processor from here on (an evaluator on threads may keep them).
       await post.addBatch(decoded, points, start);
       ledger.batchDone(count);

@@ -170,9 +170,10 @@ export class WorkerPoolEvaluator implements CandidateEvaluator {
 }
 
 /**
- * The request's candidates, one after another, in memory every worker reads in place (posting a view of a
+ * The request's candidates, one 256×256 slot each, in memory every worker reads in place (posting a view of a
  * SharedArrayBuffer shares it; an ArrayBuffer would be cloned per chunk, or detached from the chunks that a dead
- * worker leaves to be evaluated here). The copy also frees the caller's buffer at once: outcomes never refer to it.
+ * worker leaves to be evaluated here). Taken before evaluate() returns, so the caller may reuse its buffer at once.
+ * Deferred candidates hold only the rows their crop reads; the rest of their slot is never read.
  */
 function sharedCopy(request: EvaluationRequest): Float32Array {
   const cells = request.settings.geometry.lowRes ** 2;
