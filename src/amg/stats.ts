@@ -24,7 +24,7 @@ export interface GeneratorStats {
 }
 
 /**
- * Progress of one {@link MaskGenerator.generate} call, reported after each crop's encoder run, after each decoder
+ * Progress of one MaskGenerator.generate() call, reported after each crop's encoder run, after each decoder
  * batch and once at the end (`done`). Times are this call's own, in milliseconds: encoder runs (pre-processing
  * included), waiting for decoder batches, and post-processing in JavaScript (filters, NMS, small regions).
  */
