@@ -53,16 +53,6 @@ const LAYERS: readonly (readonly string[])[] = [
   ['index.ts'],
 ];
 
-/**
- * Cycles known and being removed elsewhere, each as its files (relative to src/, any order). The lead empties
- * this list once the branch that removes them is merged; a cycle not listed here fails, and so does a listed one
- * that no longer exists (so the list cannot go stale).
- */
-const KNOWN_CYCLES: readonly (readonly string[])[] = [
-  // removed by core21 (the generator ↔ crop post-processor circle, replaced by one stats module)
-  ['amg/crop-postprocessor.ts', 'amg/generator.ts'],
-];
-
 /** Packages the browser entry must never reach. */
 const NODE_ONLY_PACKAGES = ['sharp', 'onnxruntime-node'];
 
@@ -221,14 +211,8 @@ describe('the import graph of src/', () => {
     expect(units.filter((u) => layerOf(u) < 0)).toEqual([]);
   });
 
-  it('has no cycle (apart from the known ones listed in KNOWN_CYCLES)', () => {
-    const found = cycles(graph);
-    const key = (files: readonly string[]): string => [...files].sort().join(' | ');
-    const known = new Set(KNOWN_CYCLES.map(key));
-    expect(found.filter((scc) => !known.has(key(scc))).map((scc) => circleThrough(scc, graph))).toEqual([]);
-    // A listed cycle that is gone is taken off the list.
-    const present = new Set(found.map(key));
-    expect(KNOWN_CYCLES.map(key).filter((k) => !present.has(k))).toEqual([]);
+  it('has no cycle', () => {
+    expect(cycles(graph).map((scc) => circleThrough(scc, graph))).toEqual([]);
   });
 
   it('points down: no import from a higher layer, or from another folder of the same layer', () => {

@@ -12,8 +12,8 @@ import { isBoxNearCropEdge } from '../crop/crop-boxes.js';
 import type { CandidateEvaluator, CandidateOutcome, EvaluationRequest, EvaluationSettings } from '../mask/evaluator.js';
 import type { DecodedBatch, EncodedCrop } from '../model/adapter.js';
 import type { Rle } from '../rle/rle.js';
-import type { GeneratorStats } from './generator.js';
 import type { AmgOptions } from './options.js';
+import type { CallLedger } from './stats.js';
 import type { BoxXYXY } from '../base/types.js';
 
 const f32 = Math.fround;
@@ -29,7 +29,7 @@ export const SAM2_CLEANUP_THRESHOLD = 0;
 /** The longest stretch of inline post-processing between two turns of the event loop, in seconds. */
 const YIELD_EVERY_S = 0.1;
 
-/** Candidates per inline evaluation call: small enough that a turn of the event loop is never far away. */
+/** Candidates per call to an inline evaluator: small enough that a turn of the event loop is never far away. */
 const INLINE_SLICE = 4;
 
 /** Batches handed to an asynchronous evaluator and not yet applied; the generator waits beyond this. */
@@ -56,12 +56,12 @@ interface Entry {
   deferred: Float32Array | null;
 }
 
-/** What the post-processor needs from its generator. */
+/** What the post-processor needs from its generator: the options, the evaluator, and the call's ledger to record in. */
 export interface PostprocessContext {
   readonly options: AmgOptions;
   readonly family: 'sam' | 'sam2';
-  readonly stats: GeneratorStats;
   readonly evaluator: CandidateEvaluator;
+  readonly ledger: CallLedger;
 }
 
 export class CropPostprocessor {
@@ -102,15 +102,17 @@ export class CropPostprocessor {
   }
 
   /**
-   * Filters one decoded batch (prompts start … start + count − 1 of `points`); resolves to the seconds spent here
-   * (turns of the event loop excluded) once the evaluator can take another batch. The batch's candidates are in
-   * `finish()`'s result either way. Evaluated inline, a long batch (seconds on large images) gives the event loop a
-   * turn every {@link YIELD_EVERY_S} so that timers, signals, progress and I/O are served; the records do not change.
+   * Filters one decoded batch (prompts start … start + count − 1 of `points`); resolves once the evaluator can take
+   * another batch. The batch's candidates are in `finish()`'s result either way, and its logits must stay as they
+   * are until then (an evaluator on threads may still read them). An inline evaluator gets the candidates in slices
+   * of {@link INLINE_SLICE}, and a long batch (seconds on large images) gives the event loop a turn every
+   * {@link YIELD_EVERY_S} so that timers, signals, progress and I/O are served; any other gets the batch in one
+   * request. The records do not change.
    */
-  async addBatch(out: DecodedBatch, points: Float64Array, start: number): Promise<number> {
+  async addBatch(out: DecodedBatch, points: Float64Array, start: number): Promise<void> {
     const clock = new SpentClock();
     const o = this.ctx.options;
-    const stats = this.ctx.stats;
+    const ledger = this.ctx.ledger;
     const cells = this.settings.geometry.lowRes ** 2;
     const iouThresh = f32(o.predIouThresh);
     const total = out.count * out.masksPerPrompt;
@@ -119,8 +121,8 @@ export class CropPostprocessor {
       if (o.predIouThresh > 0 && !(out.iou[idx] > iouThresh)) continue;
       selected.push(idx);
     }
-    stats.candidates += total;
-    stats.afterIou += selected.length;
+    ledger.count('candidates', total);
+    ledger.count('afterIou', selected.length);
     const request = (from: number, to: number): EvaluationRequest => ({
       settings: this.settings,
       logits: out.logits,
@@ -128,28 +130,25 @@ export class CropPostprocessor {
       full: false,
     });
     const apply = (r: CandidateOutcome[], from: number): void => this.apply(r, selected, from, out, points, start);
-    // The first slice tells whether the evaluator answers at once (inline) or later (threads).
-    const first = Math.min(INLINE_SLICE, selected.length);
-    const outcomes = first > 0 ? this.ctx.evaluator.evaluate(request(0, first)) : [];
-    if (Array.isArray(outcomes)) {
-      apply(outcomes, 0);
-      for (let from = first; from < selected.length; from += INLINE_SLICE) {
-        await clock.yieldIfDue();
-        apply(this.ctx.evaluator.evaluate(request(from, from + INLINE_SLICE)) as CandidateOutcome[], from);
+    if (this.ctx.evaluator.inline === true) {
+      for (let from = 0; from < selected.length; from += INLINE_SLICE) {
+        if (from > 0) await clock.yieldIfDue();
+        apply(this.evaluateNow(request(from, from + INLINE_SLICE)), from);
       }
-      return this.spend(clock);
+      this.spend(clock);
+      return;
     }
-    const parts: Promise<[CandidateOutcome[], number]>[] = [outcomes.then((r): [CandidateOutcome[], number] => [r, 0])];
-    if (first < selected.length) parts.push(Promise.resolve(this.ctx.evaluator.evaluate(request(first, selected.length))).then((r): [CandidateOutcome[], number] => [r, first]));
-    for (const part of parts) {
-      this.applied = this.applied.then(() => part).then(([r, from]) => apply(r, from));
+    if (selected.length > 0) {
+      const outcomes = Promise.resolve(this.ctx.evaluator.evaluate(request(0, selected.length)));
+      this.applied = this.applied.then(() => outcomes).then((r) => apply(r, 0));
+      // Handled here so that a failure that comes before its turn in the chain, or is left behind when the crop is
+      // abandoned, is not an unhandled rejection; whoever awaits the chain still gets the error.
+      outcomes.catch(() => undefined);
+      this.applied.catch(() => undefined);
+      this.inFlight.push(this.applied);
     }
-    // Handled here so that a failure left behind when the crop is abandoned is not an unhandled rejection; whoever
-    // awaits the chain still gets the error.
-    this.applied.catch(() => undefined);
-    this.inFlight.push(this.applied);
     if (this.inFlight.length >= MAX_BATCHES_IN_FLIGHT) await this.waitFor(this.inFlight.shift() as Promise<void>, clock);
-    return this.spend(clock);
+    this.spend(clock);
   }
 
   /** Every candidate that passed the filters, in candidate order: boxes and predicted IoUs for NMS. */
@@ -191,26 +190,28 @@ export class CropPostprocessor {
     return keep.map((k) => this.entries[k].done as Candidate);
   }
 
-  /** A full evaluation of NMS's survivors: inline in slices with turns of the event loop, or on the evaluator's threads. */
+  /** A full evaluation of NMS's survivors: inline in slices with turns of the event loop, or in one request. */
   private async evaluateFully(request: EvaluationRequest, clock: SpentClock): Promise<CandidateOutcome[]> {
+    if (this.ctx.evaluator.inline !== true) return await this.ctx.evaluator.evaluate(request);
     const n = request.offsets.length;
-    const slice = (from: number): EvaluationRequest => ({ ...request, offsets: request.offsets.subarray(from, Math.min(n, from + INLINE_SLICE)) });
-    const first = this.ctx.evaluator.evaluate(slice(0));
-    if (!Array.isArray(first)) {
-      const rest = n > INLINE_SLICE ? await this.ctx.evaluator.evaluate({ ...request, offsets: request.offsets.subarray(INLINE_SLICE) }) : [];
-      return [...(await first), ...rest];
-    }
-    const all = first;
-    for (let from = INLINE_SLICE; from < n; from += INLINE_SLICE) {
-      await clock.yieldIfDue();
-      all.push(...(this.ctx.evaluator.evaluate(slice(from)) as CandidateOutcome[]));
+    const all: CandidateOutcome[] = [];
+    for (let from = 0; from < n; from += INLINE_SLICE) {
+      if (from > 0) await clock.yieldIfDue();
+      all.push(...this.evaluateNow({ ...request, offsets: request.offsets.subarray(from, Math.min(n, from + INLINE_SLICE)) }));
     }
     return all;
   }
 
+  /** An inline evaluator's outcomes, which it promises to give at once. */
+  private evaluateNow(request: EvaluationRequest): CandidateOutcome[] {
+    const outcomes = this.ctx.evaluator.evaluate(request);
+    if (!Array.isArray(outcomes)) throw new Error('internal: an evaluator declared inline answered with a promise');
+    return outcomes;
+  }
+
   /** Applies the outcomes of selected[from], selected[from + 1], … in order. */
   private apply(outcomes: CandidateOutcome[], selected: number[], from: number, out: DecodedBatch, points: Float64Array, start: number): void {
-    const stats = this.ctx.stats;
+    const ledger = this.ctx.ledger;
     const m = out.masksPerPrompt;
     for (let k = 0; k < outcomes.length; k++) {
       const r = outcomes[k];
@@ -222,19 +223,19 @@ export class CropPostprocessor {
       if (r.kind === 'evaluated') {
         const stability = stabilityOf(r.counts.high, r.counts.low);
         if (this.stabilityFilter && !(stability >= this.stabilityThresh)) continue;
-        stats.afterStability++;
+        ledger.count('afterStability');
         // An empty mask is never emitted (a documented departure: the reference would write NaN scores for it).
         if (r.mask === null) continue;
         if (isBoxNearCropEdge(r.mask.box, this.cropBox, this.imageW, this.imageH)) continue;
-        stats.afterEdge++;
+        ledger.count('afterEdge');
         const box = r.mask.box;
         this.entries.push({ box, iou, ...point, done: this.candidate(r.mask.rle, r.mask.area, box, iou, stability, point), deferred: null });
       } else {
         // Deferred only when the stability filter is off: every candidate passes it.
-        stats.afterStability++;
+        ledger.count('afterStability');
         if (r.box === null) continue;
         if (isBoxNearCropEdge(r.box, this.cropBox, this.imageW, this.imageH)) continue;
-        stats.afterEdge++;
+        ledger.count('afterEdge');
         this.entries.push({ box: r.box, iou, ...point, done: null, deferred: r.logits });
       }
     }
@@ -250,10 +251,8 @@ export class CropPostprocessor {
     clock.lap();
   }
 
-  private spend(clock: SpentClock): number {
-    const s = clock.total();
-    this.ctx.stats.postprocessS += s;
-    return s;
+  private spend(clock: SpentClock): void {
+    this.ctx.ledger.postprocessed(clock.total());
   }
 }
 

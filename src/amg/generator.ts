@@ -13,45 +13,14 @@ import { OptionsError, resolveOptions, type AmgOptions } from './options.js';
 import { buildLayerGrids } from './point-grid.js';
 import { removeSmallRegionsFromRecords } from './small-region-pass.js';
 import { CropPostprocessor } from './crop-postprocessor.js';
-export { SAM2_CLEANUP_THRESHOLD } from './crop-postprocessor.js';
+import { CallLedger, emptyStats, type GeneratorStats, type GenerateProgress } from './stats.js';
 import type { BoxXYXY, MaskRecord, RgbImage } from '../base/types.js';
+
+export { SAM2_CLEANUP_THRESHOLD } from './crop-postprocessor.js';
+export type { GeneratorStats, GenerateProgress } from './stats.js';
 
 const f32 = Math.fround;
 const now = (): number => performance.now() / 1000;
-
-/** Work counters and timings of the last generate() calls, for the benchmark and progress display. */
-export interface GeneratorStats {
-  crops: number;
-  prompts: number;
-  candidates: number;
-  afterIou: number;
-  afterStability: number;
-  afterEdge: number;
-  afterCropNms: number;
-  afterCrossCropNms: number;
-  final: number;
-  postprocessS: number;
-  nmsS: number;
-  smallRegionsS: number;
-  /** Time JavaScript spent waiting for a decoder batch it had nothing else to do for (ORT was the bottleneck). */
-  decodeWaitS: number;
-}
-
-/**
- * Progress of one {@link MaskGenerator.generate} call, reported after each crop's encoder run, after each decoder
- * batch and once at the end (`done`). Times are this call's own, in milliseconds: encoder runs (pre-processing
- * included), waiting for decoder batches, and post-processing in JavaScript (filters, NMS, small regions).
- */
-export interface GenerateProgress {
-  crops: number;
-  cropsDone: number;
-  prompts: number;
-  promptsDone: number;
-  encoderMs: number;
-  decoderMs: number;
-  postprocessMs: number;
-  done: boolean;
-}
 
 /** Options of one {@link MaskGenerator.generate} call; none of them changes the records. */
 export interface GenerateOptions {
@@ -123,35 +92,34 @@ export class MaskGenerator {
     const o = this.options;
     const { width: W, height: H } = image;
     const plan = generateCropBoxes(W, H, o.cropNLayers, o.cropOverlapRatio);
-    const call = new CallProgress(plan.boxes.length, plan.layers.reduce((n, l) => n + this.grids[l].length / 2, 0), opts.onProgress);
+    const prompts = plan.layers.reduce((n, l) => n + this.grids[l].length / 2, 0);
+    const ledger = new CallLedger(this.stats, plan.boxes.length, prompts, opts.onProgress);
     let records: MaskRecord[] = [];
     for (let i = 0; i < plan.boxes.length; i++) {
-      const cropRecords = await this.processCrop(image, plan.boxes[i], plan.layers[i], call);
+      const cropRecords = await this.processCrop(image, plan.boxes[i], plan.layers[i], ledger);
       for (const r of cropRecords) records.push(r);
     }
-    const tp = now();
     if (plan.boxes.length > 1) {
       // Prefer masks from smaller crops.
       const t = now();
       const boxes = recordBoxes(records);
       const scores = records.map((r) => f32(1 / (r.cropBox[2] * r.cropBox[3])));
       records = boxNms(boxes, scores, o.cropNmsThresh).map((k) => records[k]);
-      this.stats.nmsS += now() - t;
+      ledger.nms(now() - t);
     }
-    this.stats.afterCrossCropNms += records.length;
+    ledger.count('afterCrossCropNms', records.length);
     if (o.minMaskRegionArea > 0 && this.family === 'sam' && records.length > 0) {
       const t = now();
       records = removeSmallRegionsFromRecords(records, o.minMaskRegionArea, Math.max(o.boxNmsThresh, o.cropNmsThresh));
-      this.stats.smallRegionsS += now() - t;
+      ledger.smallRegions(now() - t);
     }
-    this.stats.final += records.length;
-    call.postprocessS += now() - tp;
-    call.finish();
+    ledger.count('final', records.length);
+    ledger.finish();
     return records;
   }
 
   /** One crop: encode, prompt in batches, filter, NMS within the crop, back to the image frame. */
-  private async processCrop(image: RgbImage, cropBox: BoxXYXY, layer: number, call: CallProgress): Promise<MaskRecord[]> {
+  private async processCrop(image: RgbImage, cropBox: BoxXYXY, layer: number, ledger: CallLedger): Promise<MaskRecord[]> {
     const o = this.options;
     const [x0, y0, x1, y1] = cropBox;
     const cw = x1 - x0;
@@ -159,9 +127,7 @@ export class MaskGenerator {
     const te = now();
     const crop = x0 === 0 && y0 === 0 && cw === image.width && ch === image.height ? image : cropImage(image, x0, y0, x1, y1);
     const encoded = await this.adapter.encode(crop);
-    call.encoderS += now() - te;
-    call.cropDone();
-    this.stats.crops++;
+    ledger.cropEncoded(now() - te);
     const grid = this.grids[layer];
     const nPoints = grid.length / 2;
     const points = new Float64Array(nPoints * 2);
@@ -173,7 +139,7 @@ export class MaskGenerator {
       // SAM 2's generator casts the scaled grid to float32 before anything else.
       for (let i = 0; i < points.length; i++) points[i] = f32(points[i]);
     }
-    const post = new CropPostprocessor(this, encoded, cropBox, image.width, image.height);
+    const post = new CropPostprocessor({ options: o, family: this.family, evaluator: this.evaluator, ledger }, encoded, cropBox, image.width, image.height);
     const batch = o.pointsPerBatch;
     // Keep ONNX Runtime busy: the next batch is decoding on its threads while this one is post-processed.
     let pending: Promise<DecodedBatch> | null = nPoints > 0 ? this.decodeBatch(encoded, points, 0, Math.min(batch, nPoints)) : null;
@@ -181,18 +147,19 @@ export class MaskGenerator {
       const count = Math.min(batch, nPoints - start);
       const tw = now();
       const out = await (pending as Promise<DecodedBatch>);
-      this.stats.decodeWaitS += now() - tw;
-      call.decoderS += now() - tw;
+      ledger.decoderWaited(now() - tw);
       const nextStart = start + batch;
       pending = nextStart < nPoints ? this.decodeBatch(encoded, points, nextStart, Math.min(batch, nPoints - nextStart)) : null;
-      this.stats.prompts += count;
-      const tr = now();
-      const decoded = o.useM2m ? await this.refineM2m(encoded, out, points, start) : out;
-      call.decoderS += now() - tr;
-      call.postprocessS += await post.addBatch(decoded, points, start);
-      call.promptsDone(count);
+      let decoded = out;
+      if (o.useM2m) {
+        const tr = now();
+        decoded = await this.refineM2m(encoded, out, points, start);
+        ledger.decoderRan(now() - tr);
+      }
+      // The batch's logits belong to the post-processor from here on (an evaluator on threads may keep them).
+      await post.addBatch(decoded, points, start);
+      ledger.batchDone(count);
     }
-    const tf = now();
     const cands = await post.finish();
     const t = now();
     const keep = boxNms(
@@ -200,12 +167,11 @@ export class MaskGenerator {
       cands.map((c) => c.iou),
       o.boxNmsThresh,
     );
-    this.stats.nmsS += now() - t;
-    this.stats.afterCropNms += keep.length;
+    ledger.nms(now() - t);
+    ledger.count('afterCropNms', keep.length);
     const cropXYWH = cropBoxToXYWH(cropBox);
     // Masks that waited for NMS (see CropPostprocessor) are computed now, for the survivors only.
     const kept = await post.resolve(keep);
-    call.postprocessS += now() - tf;
     return kept.map((c) => {
       const px = this.family === 'sam2' ? f32(c.pointX + x0) : c.pointX + x0;
       const py = this.family === 'sam2' ? f32(c.pointY + y0) : c.pointY + y0;
@@ -271,48 +237,6 @@ export class MaskGenerator {
   }
 }
 
-/** The counters and timers behind one generate() call's progress reports. */
-class CallProgress {
-  encoderS = 0;
-  decoderS = 0;
-  postprocessS = 0;
-  private cropsDone = 0;
-  private prompted = 0;
-
-  constructor(
-    private readonly crops: number,
-    private readonly prompts: number,
-    private readonly onProgress: ((p: GenerateProgress) => void) | undefined,
-  ) {}
-
-  cropDone(): void {
-    this.cropsDone++;
-    this.report(false);
-  }
-
-  promptsDone(n: number): void {
-    this.prompted += n;
-    this.report(false);
-  }
-
-  finish(): void {
-    this.report(true);
-  }
-
-  private report(done: boolean): void {
-    this.onProgress?.({
-      crops: this.crops,
-      cropsDone: this.cropsDone,
-      prompts: this.prompts,
-      promptsDone: this.prompted,
-      encoderMs: this.encoderS * 1000,
-      decoderMs: this.decoderS * 1000,
-      postprocessMs: this.postprocessS * 1000,
-      done,
-    });
-  }
-}
-
 function recordBoxes(records: MaskRecord[]): number[] {
   const boxes: number[] = new Array(records.length * 4);
   records.forEach((r, i) => {
@@ -322,22 +246,4 @@ function recordBoxes(records: MaskRecord[]): number[] {
     boxes[4 * i + 3] = r.bbox[1] + r.bbox[3];
   });
   return boxes;
-}
-
-function emptyStats(): GeneratorStats {
-  return {
-    crops: 0,
-    prompts: 0,
-    candidates: 0,
-    afterIou: 0,
-    afterStability: 0,
-    afterEdge: 0,
-    afterCropNms: 0,
-    afterCrossCropNms: 0,
-    final: 0,
-    postprocessS: 0,
-    nmsS: 0,
-    smallRegionsS: 0,
-    decodeWaitS: 0,
-  };
 }

@@ -35,7 +35,10 @@ export interface EvaluationSettings {
   allowDeferral: boolean;
 }
 
-/** One batch of work: candidate k's 256×256 logits start at logits[offsets[k]]. */
+/**
+ * One batch of work: candidate k's 256×256 logits start at logits[offsets[k]]. The evaluator only reads the logits;
+ * the caller leaves them as they are until the outcomes are back.
+ */
 export interface EvaluationRequest {
   settings: EvaluationSettings;
   logits: Float32Array;
@@ -59,6 +62,12 @@ export type CandidateOutcome =
 
 /** Evaluates batches of candidates; outcomes come back in request order. */
 export interface CandidateEvaluator {
+  /**
+   * True for an evaluator that computes on the calling thread and returns its outcomes at once (an array, never a
+   * promise): it is then given a batch in small slices, with turns of the event loop between them. Any other
+   * evaluator gets each batch in one request, and its answer is awaited.
+   */
+  readonly inline?: boolean;
   evaluate(request: EvaluationRequest): CandidateOutcome[] | Promise<CandidateOutcome[]>;
   /** Frees threads or buffers the evaluator holds. */
   close(): Promise<void>;
@@ -131,6 +140,7 @@ export function evaluateCandidates(request: EvaluationRequest, cache: MaskerCach
 
 /** Evaluation on the calling thread, synchronously: the default, and the fallback when threads would not help. */
 export class InlineEvaluator implements CandidateEvaluator {
+  readonly inline = true;
   private readonly cache = new MaskerCache();
 
   evaluate(request: EvaluationRequest): CandidateOutcome[] {

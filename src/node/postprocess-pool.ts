@@ -4,8 +4,9 @@
  * that knows about worker_threads.
  *
  * A batch is cut into small chunks that idle workers take in turn, so cheap and expensive candidates even out; the
- * outcomes are put back in request order. A worker that dies has its chunks evaluated inline instead (same function,
- * same outcomes) and is not used again.
+ * outcomes are put back in request order. The batch's candidates are copied once into shared memory that every
+ * chunk reads in place, so no logits are cloned on the way to a worker. A worker that dies has its chunks evaluated
+ * inline instead (same function, same outcomes, from the same shared memory) and is not used again.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -68,7 +69,8 @@ interface Slot {
 export class WorkerPoolEvaluator implements CandidateEvaluator {
   private readonly slots: Slot[] = [];
   private readonly queue: Chunk[] = [];
-  private readonly inline = new InlineEvaluator();
+  readonly inline = false;
+  private readonly fallback = new InlineEvaluator();
   private nextId = 0;
   private closed = false;
   /** Why the last worker that died did (its chunks were evaluated inline). */
@@ -97,21 +99,15 @@ export class WorkerPoolEvaluator implements CandidateEvaluator {
   evaluate(request: EvaluationRequest): Promise<CandidateOutcome[]> {
     if (this.closed) return Promise.reject(new Error('post-processing pool is closed'));
     const n = request.offsets.length;
+    const logits = sharedCopy(request);
     const cells = request.settings.geometry.lowRes ** 2;
     const parts: Promise<CandidateOutcome[]>[] = [];
     for (let s = 0; s < n; s += CHUNK) {
       const k = Math.min(CHUNK, n - s);
-      // Each chunk owns a copy of its logits: the decoder's buffer may be reused, and a chunk whose worker dies is
-      // evaluated again from it.
-      const logits = new Float32Array(k * cells);
-      for (let i = 0; i < k; i++) {
-        const at = request.offsets[s + i];
-        logits.set(request.logits.subarray(at, at + cells), i * cells);
-      }
       const chunk: EvaluationRequest = {
         settings: request.settings,
         logits,
-        offsets: Int32Array.from({ length: k }, (_, i) => i * cells),
+        offsets: Int32Array.from({ length: k }, (_, i) => (s + i) * cells),
         full: request.full,
       };
       parts.push(new Promise((resolve, reject) => this.queue.push({ request: chunk, resolve, reject })));
@@ -167,11 +163,28 @@ export class WorkerPoolEvaluator implements CandidateEvaluator {
 
   private runInline(c: Chunk): void {
     try {
-      c.resolve(this.inline.evaluate(c.request));
+      c.resolve(this.fallback.evaluate(c.request));
     } catch (err) {
       c.reject(asError(err));
     }
   }
+}
+
+/**
+ * The request's candidates, one 256×256 slot each, in memory every worker reads in place (posting a view of a
+ * SharedArrayBuffer shares it; an ArrayBuffer would be cloned per chunk, or detached from the chunks that a dead
+ * worker leaves to be evaluated here). Taken before evaluate() returns, so the caller may reuse its buffer at once.
+ * Deferred candidates hold only the rows their crop reads; the rest of their slot is never read.
+ */
+function sharedCopy(request: EvaluationRequest): Float32Array {
+  const cells = request.settings.geometry.lowRes ** 2;
+  const n = request.offsets.length;
+  const out = new Float32Array(new SharedArrayBuffer(n * cells * Float32Array.BYTES_PER_ELEMENT));
+  for (let k = 0; k < n; k++) {
+    const at = request.offsets[k];
+    out.set(request.logits.subarray(at, at + cells), k * cells);
+  }
+  return out;
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Node side: the worker-thread entry of the post-processing pool (postprocess-pool.ts). It runs the same
- * evaluateCandidates as inline evaluation, so outcomes are identical wherever they are computed.
+ * evaluateCandidates as inline evaluation, so outcomes are identical wherever they are computed. A task's logits are
+ * a view of memory shared with the pool (read in place, never written); what comes back is the worker's own.
  */
 import { parentPort } from 'node:worker_threads';
 import { evaluateCandidates, MaskerCache, type CandidateOutcome, type EvaluationRequest } from '../mask/evaluator.js';

@@ -1,0 +1,123 @@
+/**
+ * The box of a candidate's mask v > threshold without the mask: columns are scanned from both ends, and from the
+ * top and the bottom only as far as the box can still grow, deciding whole blocks from their bounds and computing
+ * pixels only in blocks the threshold crosses. The same box as a full pass, for a fraction of its work.
+ */
+import { EXACT, type BlockBounds } from './block-bounds.js';
+import type { FrameSource } from './frame-source.js';
+import { Marks } from './marks.js';
+import type { UpscalePlan } from './upscale.js';
+import type { BoxXYXY } from '../base/types.js';
+
+const f32 = Math.fround;
+
+export class BoxScan {
+  /** Block modes per column group (gx-major) against the threshold alone, filled on first use per box() call. */
+  private readonly modes: Uint8Array;
+  private readonly modesReady: Marks;
+  /** The last stage's horizontal step for the current column, per frame row. */
+  private readonly colVec: Float32Array;
+
+  constructor(
+    private readonly plan: UpscalePlan,
+    private readonly bounds: BlockBounds,
+    private readonly source: FrameSource,
+  ) {
+    this.modes = new Uint8Array(plan.rowGroups * plan.colGroups);
+    this.modesReady = new Marks(plan.colGroups);
+    this.colVec = new Float32Array(plan.midH);
+  }
+
+  /** The box (crop frame, max inclusive) of the loaded candidate's mask v > t, or null when the mask is empty. */
+  box(t: number): BoxXYXY | null {
+    const { outW, outH } = this.plan;
+    this.modesReady.clear();
+    let minX = -1;
+    let minY = outH;
+    let maxY = -1;
+    for (let x = 0; x < outW && minX < 0; x++) {
+      const f = this.firstMaskRow(x, t, outH);
+      if (f >= 0) {
+        minX = x;
+        minY = f;
+        maxY = Math.max(f, this.lastMaskRow(x, t, f));
+      }
+    }
+    if (minX < 0) return null;
+    let maxX = minX;
+    for (let x = outW - 1; x > minX; x--) {
+      const f = this.firstMaskRow(x, t, outH);
+      if (f >= 0) {
+        maxX = x;
+        if (f < minY) minY = f;
+        maxY = Math.max(maxY, f, this.lastMaskRow(x, t, maxY));
+        break;
+      }
+    }
+    for (let x = minX + 1; x < maxX; x++) {
+      if (minY > 0) {
+        const f = this.firstMaskRow(x, t, minY);
+        if (f >= 0) minY = f;
+      }
+      if (maxY < outH - 1) {
+        const l = this.lastMaskRow(x, t, maxY);
+        if (l >= 0) maxY = l;
+      }
+    }
+    return [minX, minY, maxX, maxY];
+  }
+
+  /** First row y < yEnd of output column x with v > t, or −1. */
+  private firstMaskRow(x: number, t: number, yEnd: number): number {
+    const { rowStart } = this.plan;
+    const gx = this.plan.colGroupOf[x];
+    const nGy = this.plan.rowGroups;
+    for (let gy = 0; gy < nGy && rowStart[gy] < yEnd; gy++) {
+      const md = this.mode(gx, gy, t);
+      if (md === 0) continue;
+      if (md !== EXACT) return rowStart[gy];
+      this.columnVector(x, gy);
+      const end = Math.min(rowStart[gy + 1], yEnd);
+      for (let y = rowStart[gy]; y < end; y++) if (this.value(y) > t) return y;
+    }
+    return -1;
+  }
+
+  /** Last row y > yStart of output column x with v > t, or −1. */
+  private lastMaskRow(x: number, t: number, yStart: number): number {
+    const { rowStart } = this.plan;
+    const gx = this.plan.colGroupOf[x];
+    for (let gy = this.plan.rowGroups - 1; gy >= 0 && rowStart[gy + 1] - 1 > yStart; gy--) {
+      const md = this.mode(gx, gy, t);
+      if (md === 0) continue;
+      if (md !== EXACT) return rowStart[gy + 1] - 1;
+      this.columnVector(x, gy);
+      const start = Math.max(rowStart[gy], yStart + 1);
+      for (let y = rowStart[gy + 1] - 1; y >= start; y--) if (this.value(y) > t) return y;
+    }
+    return -1;
+  }
+
+  /** Block (gx, gy) against t alone: 0 (below), 3 (above) or EXACT. */
+  private mode(gx: number, gy: number, t: number): number {
+    const nGy = this.plan.rowGroups;
+    if (!this.modesReady.has(gx)) {
+      for (let g = 0; g < nGy; g++) this.modes[gx * nGy + g] = this.bounds.blockMode(gx, g, t, t, t, false);
+      this.modesReady.set(gx);
+    }
+    return this.modes[gx * nGy + gy];
+  }
+
+  /** colVec on the frame rows block row gy reads, for output column x. */
+  private columnVector(x: number, gy: number): void {
+    this.source.prepareBlock(x, gy);
+    this.source.selectColumn(x);
+    this.source.columnRows(this.plan.rowFrameLo[gy], this.plan.rowFrameHi[gy], this.colVec);
+  }
+
+  /** Output row y of the column whose vector columnVector() filled. */
+  private value(y: number): number {
+    const { i0, i1, w0, w1 } = this.plan.sy2;
+    return f32(f32(this.colVec[i0[y]] * w0[y]) + f32(this.colVec[i1[y]] * w1[y]));
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The column pass: one output column of a candidate, upscaled and thresholded into the mask's runs, with its pixels
+ * counted against the stability thresholds. A decided block is one stretch. In an undecided block the rows are taken by *row runs*: the output rows that read the same
+ * two intermediate rows are a lerp between the same two float32 values a, b, so a row run whose [min(a, b),
+ * max(a, b)] (guarded, RUNS blocks) lies on one side of the thresholds is decided at once too, and only the row runs
+ * a threshold crosses go through the exact pixel loop, with the plain path's float32 steps.
+ */
+import { RUNS, type BlockBounds } from './block-bounds.js';
+import type { FrameSource } from './frame-source.js';
+import type { RunWriter } from './run-writer.js';
+import type { UpscalePlan } from './upscale.js';
+
+const f32 = Math.fround;
+
+export class ColumnPass {
+  /** Pixels above low and above high so far (since begin()). */
+  cLow = 0;
+  cHigh = 0;
+  private low = 0;
+  private threshold = 0;
+  private high = 0;
+  /** The last stage's horizontal step for the current column, per frame row. */
+  private readonly colVec: Float32Array;
+
+  constructor(
+    private readonly plan: UpscalePlan,
+    private readonly bounds: BlockBounds,
+    private readonly source: FrameSource,
+    private readonly writer: RunWriter,
+  ) {
+    this.colVec = new Float32Array(plan.midH);
+  }
+
+  /** Starts a candidate's pass against low ≤ threshold ≤ high. */
+  begin(low: number, threshold: number, high: number): void {
+    this.low = low;
+    this.threshold = threshold;
+    this.high = high;
+    this.cLow = 0;
+    this.cHigh = 0;
+  }
+
+  /** Counts the decided blocks' pixels in the column group last classified (bounds.modes), `width` columns wide. */
+  group(width: number): void {
+    const { modes } = this.bounds;
+    const { rowStart } = this.plan;
+    for (let gy = 0; gy < modes.length; gy++) {
+      const md = modes[gy];
+      if (md >= RUNS) continue;
+      if (md > 0) this.cLow += (rowStart[gy + 1] - rowStart[gy]) * width;
+      if (md > 2) this.cHigh += (rowStart[gy + 1] - rowStart[gy]) * width;
+    }
+  }
+
+  /**
+   * Output column x, rows 0…outH−1, in the column group last classified (bounds.modes; `undecided` when some of its
+   * blocks are, their frame values made ready): its runs go on from the writer's open run (between the writer's
+   * startColumn() and endColumn(), which made room for them), and the pixels of its undecided blocks are counted
+   * (group() counts the others). The run state stays in locals meanwhile: a run is closed where the value changes.
+   */
+  column(x: number, undecided: boolean): void {
+    const { plan, colVec, writer, low, threshold, high, source } = this;
+    const { modes, sureAbove, mayAbove } = this.bounds;
+    const { rowStart, rowFrameLo, rowFrameHi, rowRunEnd, sy2 } = plan;
+    const { i0, i1, w0, w1 } = sy2;
+    const nGy = plan.rowGroups;
+    const runs = writer.runs;
+    let k = writer.n;
+    let cur = writer.cur;
+    let run = writer.run;
+    let cLow = 0;
+    let cHigh = 0;
+    if (undecided) source.selectColumn(x);
+    // Last frame row of colVec computed for this column (blocks come in increasing row order and may share rows).
+    let done = -1;
+    for (let gy = 0; gy < nGy; gy++) {
+      let y = rowStart[gy];
+      const y1 = rowStart[gy + 1];
+      const md = modes[gy];
+      if (md < RUNS) {
+        // A decided block: level md throughout.
+        const bit = md > 1 ? 1 : 0;
+        if (bit !== cur) {
+          runs[k++] = run;
+          run = 0;
+          cur = bit;
+        }
+        run += y1 - y;
+        continue;
+      }
+      if (rowFrameHi[gy] > done) {
+        source.columnRows(done >= rowFrameLo[gy] ? done + 1 : rowFrameLo[gy], rowFrameHi[gy], colVec);
+        done = rowFrameHi[gy];
+      }
+      const decide = md === RUNS;
+      const g = gy * 3;
+      const s0 = sureAbove[g];
+      const s1 = sureAbove[g + 1];
+      const s2 = sureAbove[g + 2];
+      const m0 = mayAbove[g];
+      const m1 = mayAbove[g + 1];
+      const m2 = mayAbove[g + 2];
+      while (y < y1) {
+        let e = rowRunEnd[y];
+        if (e > y1) e = y1;
+        const a = colVec[i0[y]];
+        const b = colVec[i1[y]];
+        if (decide) {
+          const mn = a < b ? a : b;
+          const mx = a < b ? b : a;
+          const lvLo = (mn > s0 ? 1 : 0) + (mn > s1 ? 1 : 0) + (mn > s2 ? 1 : 0);
+          const lvHi = (mx > m0 ? 1 : 0) + (mx > m1 ? 1 : 0) + (mx > m2 ? 1 : 0);
+          if (lvLo === lvHi) {
+            // The whole row run is on one side of every threshold.
+            if (lvLo > 0) cLow += e - y;
+            if (lvLo > 2) cHigh += e - y;
+            const bit = lvLo > 1 ? 1 : 0;
+            if (bit !== cur) {
+              runs[k++] = run;
+              run = 0;
+              cur = bit;
+            }
+            run += e - y;
+            y = e;
+            continue;
+          }
+        }
+        // The exact pixel loop.
+        for (; y < e; y++) {
+          const v = f32(f32(a * w0[y]) + f32(b * w1[y]));
+          if (v > low) {
+            cLow++;
+            if (v > high) cHigh++;
+          }
+          const bit = v > threshold ? 1 : 0;
+          if (bit !== cur) {
+            runs[k++] = run;
+            run = 0;
+            cur = bit;
+          }
+          run++;
+        }
+      }
+    }
+    writer.n = k;
+    writer.cur = cur;
+    writer.run = run;
+    this.cLow += cLow;
+    this.cHigh += cHigh;
+  }
+}
