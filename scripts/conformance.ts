@@ -1,9 +1,10 @@
 /**
  * `npm run conformance`: runs every conformance group (and its points_per_batch variants) and prints the table;
  * exits 1 when a limit is missed.
+ * The tiled groups (../shared/conformance/tiles) follow each family's own.
  * Usage: npm run conformance [-- --family sam1|sam2] [--group NAME] [--json]
  */
-import { formatTable, groupRuns, listGroups, runGroup, type Family, type GroupReport } from '../test/conformance/harness.js';
+import { formatTable, groupRuns, listGroups, listTileGroups, runGroup, type Family, type GroupReport } from '../test/conformance/harness.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string): string | undefined => {
@@ -14,7 +15,7 @@ const families: Family[] = opt('--family') ? [opt('--family') as Family] : ['sam
 const only = opt('--group');
 const reports: GroupReport[] = [];
 for (const family of families) {
-  const groups = listGroups(family).filter((g) => !only || g.name === only);
+  const groups = [...listGroups(family), ...listTileGroups(family)].filter((g) => !only || g.name === only);
   for (const run of groupRuns(groups)) {
     const rep = await runGroup(run);
     reports.push(rep);

@@ -4,7 +4,9 @@
  * (src/mask), NMS (src/nms), RLE (src/rle).
  */
 import { cropImage } from '../image/preprocess.js';
+import { isRgbImage, wholeImageSource, type ImageSource } from '../image/source.js';
 import { generateCropBoxes, cropBoxToXYWH } from '../crop/crop-boxes.js';
+import { generateTileBoxes } from '../crop/tiles.js';
 import { InlineEvaluator, type CandidateEvaluator } from '../mask/evaluator.js';
 import { boxNms } from '../nms/nms.js';
 import type { DecodedBatch, EncodedCrop, ModelAdapter, ModelFamily } from '../model/adapter.js';
@@ -51,11 +53,46 @@ export interface GenerateProgress {
   decoderMs: number;
   postprocessMs: number;
   done: boolean;
+  /**
+   * Tiled mode only: `crops` and `cropsDone` count tiles, `cropsDone` includes the `restored` tiles (finished by an
+   * earlier run), and `prompts` counts only the prompts of the tiles this call computes.
+   */
+  tiles?: { restored: number };
+}
+
+/**
+ * Tiled mode's hooks for resuming inside an image: the records of a tile are its records after the NMS inside the
+ * tile, in the image frame, before the NMS across tiles — given back unchanged, they give the same final records.
+ */
+export interface TileHooks {
+  /** Records of tiles finished by an earlier run, by tile index (tile order of amg-reference.md "Tiles"). */
+  restored?: ReadonlyMap<number, MaskRecord[]>;
+  /** Called after each computed tile with its records; awaited before the next tile starts (journal it there). */
+  onTileDone?: (index: number, tiles: number, records: MaskRecord[]) => Promise<void> | void;
 }
 
 /** Options of one {@link MaskGenerator.generate} call; none of them changes the records. */
 export interface GenerateOptions {
   onProgress?: (p: GenerateProgress) => void;
+  /** Tiled mode: tiles restored from an earlier run, and a hook after each tile. */
+  tiles?: TileHooks;
+}
+
+/** A tile of a tiled run whose pixels could not be read (a truncated or damaged file); tiles before it are done. */
+export class TileReadError extends Error {
+  override name = 'TileReadError';
+  constructor(
+    /** Index of the tile (0-based, tile order). */
+    readonly tile: number,
+    readonly tiles: number,
+    readonly box: BoxXYXY,
+    /** Tiles finished before it (computed by this call or restored). */
+    readonly finished: number,
+    cause: unknown,
+  ) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`tile ${tile + 1} of ${tiles} (x ${box[0]}–${box[2]}, y ${box[1]}–${box[3]}) cannot be read: ${reason}`, { cause });
+  }
 }
 
 /** Automatic mask generation with one loaded model and one set of options. */
@@ -112,21 +149,30 @@ export class MaskGenerator {
 
   /**
    * Prompts per image: every layer's grid in each of its (2^i)² crops. It does not depend on the image's size, so
-   * a run knows its total number of prompts (and an ETA from prompt throughput) before the first image.
+   * a run knows its total number of prompts (and an ETA from prompt throughput) before the first image. In tiled
+   * mode it does (the grid runs once per tile): 0 there, and each call's progress reports its own prompt count.
    */
   get promptsPerImage(): number {
+    if (this.options.tile !== null) return 0;
     return this.grids.reduce((sum, g, i) => sum + 4 ** i * (g.length / 2), 0);
   }
 
-  /** Masks of one image, in the reference's record order. */
-  async generate(image: RgbImage, opts: GenerateOptions = {}): Promise<MaskRecord[]> {
+  /**
+   * Masks of one image, in the reference's record order. In tiled mode (`tile` set) the image may be a source read
+   * tile by tile, so that a huge image is never held whole.
+   */
+  async generate(image: RgbImage | ImageSource, opts: GenerateOptions = {}): Promise<MaskRecord[]> {
     const o = this.options;
-    const { width: W, height: H } = image;
+    if (o.tile !== null) return this.generateTiled(isRgbImage(image) ? wholeImageSource(image) : image, o.tile, opts);
+    const whole = isRgbImage(image) ? image : await image.readRegion(0, 0, image.width, image.height);
+    const { width: W, height: H } = whole;
     const plan = generateCropBoxes(W, H, o.cropNLayers, o.cropOverlapRatio);
     const call = new CallProgress(plan.boxes.length, plan.layers.reduce((n, l) => n + this.grids[l].length / 2, 0), opts.onProgress);
     let records: MaskRecord[] = [];
     for (let i = 0; i < plan.boxes.length; i++) {
-      const cropRecords = await this.processCrop(image, plan.boxes[i], plan.layers[i], call);
+      const [x0, y0, x1, y1] = plan.boxes[i];
+      const crop = x0 === 0 && y0 === 0 && x1 === W && y1 === H ? whole : cropImage(whole, x0, y0, x1, y1);
+      const cropRecords = await this.processCrop(crop, plan.boxes[i], W, H, plan.layers[i], call);
       for (const r of cropRecords) records.push(r);
     }
     const tp = now();
@@ -138,6 +184,59 @@ export class MaskGenerator {
       records = boxNms(boxes, scores, o.cropNmsThresh).map((k) => records[k]);
       this.stats.nmsS += now() - t;
     }
+    call.postprocessS += now() - tp;
+    return this.finishRecords(records, call);
+  }
+
+  /**
+   * Tiled mode (amg-reference.md, "Tiles"): every tile of the grid as a crop with the layer-0 grid, read from the
+   * source one at a time; then NMS across tiles by predicted IoU (ties to the earlier record), then the usual end.
+   * Tiles restored through `opts.tiles` are not read nor computed; their records take their place in tile order.
+   */
+  private async generateTiled(source: ImageSource, tile: number, opts: GenerateOptions): Promise<MaskRecord[]> {
+    const o = this.options;
+    const { width: W, height: H } = source;
+    const boxes = generateTileBoxes(W, H, tile, o.tileOverlap ?? 0);
+    const restored = opts.tiles?.restored ?? new Map<number, MaskRecord[]>();
+    const restoredCount = boxes.reduce((n, _, i) => n + (restored.has(i) ? 1 : 0), 0);
+    const perTile = this.grids[0].length / 2;
+    const call = new CallProgress(boxes.length, (boxes.length - restoredCount) * perTile, opts.onProgress, restoredCount);
+    let records: MaskRecord[] = [];
+    for (let i = 0; i < boxes.length; i++) {
+      const done = restored.get(i);
+      if (done !== undefined) {
+        for (const r of done) records.push(r);
+        continue;
+      }
+      const [x0, y0, x1, y1] = boxes[i];
+      const tr = now();
+      let crop: RgbImage;
+      try {
+        crop = await source.readRegion(x0, y0, x1, y1);
+      } catch (err) {
+        throw new TileReadError(i, boxes.length, boxes[i], i, err);
+      }
+      call.encoderS += now() - tr;
+      const tileRecords = await this.processCrop(crop, boxes[i], W, H, 0, call);
+      await opts.tiles?.onTileDone?.(i, boxes.length, tileRecords);
+      for (const r of tileRecords) records.push(r);
+    }
+    const tp = now();
+    if (boxes.length > 1) {
+      // Tiles have equal areas: the score is the predicted IoU, ties to the earlier record (boxNms keeps order).
+      const t = now();
+      records = boxNms(recordBoxes(records), records.map((r) => r.predictedIou), o.cropNmsThresh).map((k) => records[k]);
+      this.stats.nmsS += now() - t;
+    }
+    call.postprocessS += now() - tp;
+    return this.finishRecords(records, call);
+  }
+
+  /** After the NMS across crops or tiles: SAM 1's small-region clean-up, the counters, the last progress report. */
+  private finishRecords(input: MaskRecord[], call: CallProgress): MaskRecord[] {
+    const o = this.options;
+    let records = input;
+    const tp = now();
     this.stats.afterCrossCropNms += records.length;
     if (o.minMaskRegionArea > 0 && this.family === 'sam' && records.length > 0) {
       const t = now();
@@ -150,14 +249,16 @@ export class MaskGenerator {
     return records;
   }
 
-  /** One crop: encode, prompt in batches, filter, NMS within the crop, back to the image frame. */
-  private async processCrop(image: RgbImage, cropBox: BoxXYXY, layer: number, call: CallProgress): Promise<MaskRecord[]> {
+  /**
+   * One crop (its pixels already cut out of the W×H image at `cropBox`): encode, prompt in batches, filter, NMS
+   * within the crop, back to the image frame.
+   */
+  private async processCrop(crop: RgbImage, cropBox: BoxXYXY, imageW: number, imageH: number, layer: number, call: CallProgress): Promise<MaskRecord[]> {
     const o = this.options;
     const [x0, y0, x1, y1] = cropBox;
     const cw = x1 - x0;
     const ch = y1 - y0;
     const te = now();
-    const crop = x0 === 0 && y0 === 0 && cw === image.width && ch === image.height ? image : cropImage(image, x0, y0, x1, y1);
     const encoded = await this.adapter.encode(crop);
     call.encoderS += now() - te;
     call.cropDone();
@@ -173,7 +274,7 @@ export class MaskGenerator {
       // SAM 2's generator casts the scaled grid to float32 before anything else.
       for (let i = 0; i < points.length; i++) points[i] = f32(points[i]);
     }
-    const post = new CropPostprocessor(this, encoded, cropBox, image.width, image.height);
+    const post = new CropPostprocessor(this, encoded, cropBox, imageW, imageH);
     const batch = o.pointsPerBatch;
     // Keep ONNX Runtime busy: the next batch is decoding on its threads while this one is post-processed.
     let pending: Promise<DecodedBatch> | null = nPoints > 0 ? this.decodeBatch(encoded, points, 0, Math.min(batch, nPoints)) : null;
@@ -283,7 +384,11 @@ class CallProgress {
     private readonly crops: number,
     private readonly prompts: number,
     private readonly onProgress: ((p: GenerateProgress) => void) | undefined,
-  ) {}
+    /** Tiled mode: tiles restored from an earlier run (they count as done); undefined for crops. */
+    private readonly restored?: number,
+  ) {
+    if (restored !== undefined) this.cropsDone = restored;
+  }
 
   cropDone(): void {
     this.cropsDone++;
@@ -309,6 +414,7 @@ class CallProgress {
       decoderMs: this.decoderS * 1000,
       postprocessMs: this.postprocessS * 1000,
       done,
+      ...(this.restored !== undefined ? { tiles: { restored: this.restored } } : {}),
     });
   }
 }
