@@ -49,3 +49,15 @@ export interface LogitGeometry {
   validW: number;
   validH: number;
 }
+
+/**
+ * Where a georeferenced image (a GeoTIFF) lies on the map, as the output keeps it per image (`geo`): the map
+ * coordinates of pixel corner (col, row) of the displayed image are x = a·col + b·row + c, y = d·col + e·row + f
+ * with transform [a, b, c, d, e, f] (the order of Python's `affine` / rasterio; GDAL's GeoTransform is
+ * [c, a, b, f, d, e]). (0, 0) is the top-left corner of the top-left pixel.
+ */
+export interface GeoReference {
+  /** "EPSG:<code>", or null when the file names no EPSG code (a user-defined CRS). */
+  crs: string | null;
+  transform: [number, number, number, number, number, number];
+}
