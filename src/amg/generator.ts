@@ -54,10 +54,11 @@ export interface GenerateProgress {
   postprocessMs: number;
   done: boolean;
   /**
-   * Tiled mode only: `crops` and `cropsDone` count tiles, `cropsDone` includes the `restored` tiles (finished by an
-   * earlier run), and `prompts` counts only the prompts of the tiles this call computes.
+   * Tiled mode only: `crops` and `cropsDone` count tiles (`cropsDone` when a tile's encoder has run), `finished`
+   * the tiles done (reported after each), both including the `restored` tiles (finished by an earlier run); `prompts`
+   * counts only the prompts of the tiles this call computes.
    */
-  tiles?: { restored: number };
+  tiles?: { restored: number; finished: number };
 }
 
 /**
@@ -220,6 +221,7 @@ export class MaskGenerator {
       const tileRecords = await this.processCrop(crop, boxes[i], W, H, 0, call);
       await opts.tiles?.onTileDone?.(i, boxes.length, tileRecords);
       for (const r of tileRecords) records.push(r);
+      call.tileDone();
     }
     const tp = now();
     if (boxes.length > 1) {
@@ -378,6 +380,7 @@ class CallProgress {
   decoderS = 0;
   postprocessS = 0;
   private cropsDone = 0;
+  private tilesFinished = 0;
   private prompted = 0;
 
   constructor(
@@ -387,11 +390,20 @@ class CallProgress {
     /** Tiled mode: tiles restored from an earlier run (they count as done); undefined for crops. */
     private readonly restored?: number,
   ) {
-    if (restored !== undefined) this.cropsDone = restored;
+    if (restored !== undefined) {
+      this.cropsDone = restored;
+      this.tilesFinished = restored;
+    }
   }
 
   cropDone(): void {
     this.cropsDone++;
+    this.report(false);
+  }
+
+  /** Tiled mode: a tile is finished (its records kept). */
+  tileDone(): void {
+    this.tilesFinished++;
     this.report(false);
   }
 
@@ -414,7 +426,7 @@ class CallProgress {
       decoderMs: this.decoderS * 1000,
       postprocessMs: this.postprocessS * 1000,
       done,
-      ...(this.restored !== undefined ? { tiles: { restored: this.restored } } : {}),
+      ...(this.restored !== undefined ? { tiles: { restored: this.restored, finished: this.tilesFinished } } : {}),
     });
   }
 }

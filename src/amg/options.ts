@@ -73,6 +73,14 @@ export interface OptionBound {
 /** The largest image, in pixels, whose masks the generator is sized for (sharp's own default pixel limit). */
 export const MAX_IMAGE_PIXELS = 16383 * 16383;
 
+/**
+ * The largest image of a tiled run: what one output can hold. A mask is COCO RLE whose run lengths are 32-bit
+ * unsigned integers (sam-amg's Uint32Array counts, and the COCO toolkit's own `uint`), so width × height must stay
+ * below 2^32 (65,535 × 65,535). Everything else scales with the masks, not with the image: a mask's runs come from
+ * one tile, so its RLE string is at most a few characters per column of that tile.
+ */
+export const MAX_TILED_IMAGE_PIXELS = 2 ** 32 - 1;
+
 /** The largest number of points a grid of `pointGrids` may hold: as many as the largest `pointsPerSide` grid. */
 export const MAX_GRID_POINTS = 256 * 256;
 

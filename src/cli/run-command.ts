@@ -7,9 +7,9 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { MaskGenerator } from '../amg/generator.js';
-import { MAX_IMAGE_PIXELS, resolveOptions, type AmgOptions } from '../amg/options.js';
+import { MAX_IMAGE_PIXELS, MAX_TILED_IMAGE_PIXELS, resolveOptions, type AmgOptions } from '../amg/options.js';
 import { DEFAULT_MODEL_ID, formatProgress, resolveModel } from '../node/hub/index.js';
-import { IMAGE_EXTENSIONS } from '../node/decode.js';
+import { IMAGE_EXTENSIONS, overLimitReason } from '../node/decode.js';
 import { readRegularFile } from '../node/read-input.js';
 import { parseDtype } from '../model/dtype.js';
 import { loadModel, modelSha256 } from '../node/model-folder.js';
@@ -21,6 +21,7 @@ import { isFolderFormat, type OutputFormat } from '../output/sink.js';
 import { listInputs, type InputItem, type InputListing } from '../run/inputs.js';
 import { LockError, OutputLock } from '../run/lock.js';
 import { planRun, type RunPlan } from '../run/output-plan.js';
+import type { TiledReads } from '../run/batch.js';
 import { resolveShard, shardItems, type ResolvedShard } from '../run/shard.js';
 import { runBatchFlow } from './batch-run.js';
 import { CLI_BOUNDS, checkBound, parseNumber } from './numbers.js';
@@ -76,6 +77,8 @@ export interface RunFlags {
   minMaskRegionArea?: number;
   multimask: boolean;
   useM2m?: boolean;
+  tile?: number;
+  tileOverlap?: number;
   postprocessWorkers?: string;
 }
 
@@ -119,6 +122,8 @@ export function addRunOptions(cmd: Command): Command {
     .option('--min-mask-region-area <n>', 'remove holes and islands smaller than n pixels (default 0)', parseNumber)
     .option('--no-multimask', 'use the single-mask output (layouts that have one)')
     .option('--use-m2m', "SAM 2's mask-to-mask refinement (layouts with a mask input)")
+    .option('--tile <px>', `tiled mode for very large images: process tiles of px×px (64–16384) instead of the whole image (no --crop-n-layers); images up to ${MAX_TILED_IMAGE_PIXELS} pixels, read tile by tile`, parseNumber)
+    .option('--tile-overlap <px>', 'overlap of neighbouring tiles in pixels, 0 ≤ px < --tile (default: --tile / 8)', parseNumber)
     .option('--postprocess-workers <n|auto>', 'threads for mask post-processing (speed only; auto: the cores ONNX Runtime leaves idle, at most 4)', 'auto');
 }
 
@@ -157,6 +162,8 @@ export async function amgOptionsFromFlags(f: RunFlags): Promise<Partial<AmgOptio
     minMaskRegionArea: f.minMaskRegionArea,
     multimaskOutput: f.multimask === false ? false : undefined,
     useM2m: f.useM2m ? true : undefined,
+    tile: f.tile,
+    tileOverlap: f.tileOverlap,
   };
 }
 
@@ -187,6 +194,8 @@ interface RunSettings {
   overlayStyle: OverlayStyle;
   reportDir?: string;
   postprocessWorkers: number;
+  /** Tiled runs: how images are opened and the pixel limit they have. */
+  tiled?: TiledReads;
 }
 
 /** The images of the run: the whole listing, and this shard's part of it. */
@@ -304,6 +313,24 @@ async function settingsFromFlags(inputs: string[], f: RunFlags): Promise<RunSett
     overlayStyle,
     ...(f.report !== undefined ? { reportDir: path.resolve(f.report) } : {}),
     postprocessWorkers,
+    ...(given.tile !== undefined ? { tiled: tiledReads(format, f.maxPixels) } : {}),
+  };
+}
+
+/**
+ * The pixel limit of a tiled run's images: what the output can hold ({@link MAX_TILED_IMAGE_PIXELS}), except for
+ * amg-png, which writes one full-size PNG per mask and so keeps --max-pixels.
+ */
+function tiledReads(format: OutputFormat, maxPixels: number): TiledReads {
+  if (format === 'amg-png') {
+    return {
+      maxPixels,
+      overLimit: (w, h) => `${overLimitReason(w, h, maxPixels)}: --format amg-png writes one full-size PNG per mask, so --tile does not lift that limit for it (use coco, jsonl or sa1b)`,
+    };
+  }
+  return {
+    maxPixels: MAX_TILED_IMAGE_PIXELS,
+    overLimit: (w, h) => `image is ${w}x${h} = ${w * h} pixels, more than an output can hold with --tile (${MAX_TILED_IMAGE_PIXELS} pixels: masks are RLE with 32-bit counts)`,
   };
 }
 
@@ -399,6 +426,7 @@ async function runBatch(
     failFast: Boolean(f.failFast),
     resume: Boolean(f.resume),
     overlayStyle: s.overlayStyle,
+    ...(s.tiled !== undefined ? { tiled: s.tiled } : {}),
     progress,
     signals,
   });

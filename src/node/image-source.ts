@@ -58,6 +58,8 @@ export interface FileImageSource extends ImageSource {
   readonly access: SourceAccess;
   /** A GeoTIFF's georeferencing, null for other files. */
   readonly geo: GeoReference | null;
+  /** The whole decoded image when access is 'whole' (small images), so that nothing decodes it again. */
+  readonly image?: RgbImage;
   close(): Promise<void>;
 }
 
@@ -77,7 +79,7 @@ export async function openImageSource(file: string, opts: OpenImageOptions): Pro
 
   if (width * height <= (opts.wholeBelow ?? WHOLE_DECODE_PIXELS)) {
     const image = await decodeImage(file, { maxPixels: width * height });
-    return { ...wholeImageSource(image), access: 'whole', geo, close: () => Promise.resolve() };
+    return { ...wholeImageSource(image), access: 'whole', geo, image, close: () => Promise.resolve() };
   }
   // sharp refuses inputs above its own pixel limit (16383² by default) before reading anything: raise it to this
   // image's size, which the caller's limit has already accepted.

@@ -17,6 +17,7 @@ import {
   stringAt as string,
 } from './records.js';
 import { errorMessage } from '../base/errors.js';
+import { geoField, parseGeo } from './geo.js';
 
 /**
  * Parses and validates `text`. The result holds only the known keys (unknown keys are dropped), so
@@ -142,6 +143,7 @@ function imageOf(v: unknown, at: string): CocoImage {
     file_name: string(field(o, 'file_name', at), `${at}.file_name`),
     width: positiveInt(field(o, 'width', at), `${at}.width`),
     height: positiveInt(field(o, 'height', at), `${at}.height`),
+    ...geoField(parseGeo(o, at)),
   };
 }
 

@@ -6,7 +6,8 @@
  * A float32 score such as predicted_iou is therefore written as the shortest decimal that reads back to the
  * exact double the float32 widens to (e.g. 0.949999988079071), not as the shortest float32 form ("0.95").
  */
-import type { MaskRecord } from '../base/types.js';
+import type { GeoReference, MaskRecord } from '../base/types.js';
+import { geoField } from './geo.js';
 import { pickMaskFields, recordFields, type MaskFields } from './records.js';
 
 /** One processed image and its masks, in output order. */
@@ -16,6 +17,8 @@ export interface ImageResult {
   width: number;
   height: number;
   records: MaskRecord[];
+  /** A GeoTIFF input's georeferencing, written as the image's `geo`. */
+  geo?: GeoReference;
 }
 
 /** One image that failed, as recorded in info.errors. */
@@ -69,6 +72,8 @@ export interface CocoImage {
   file_name: string;
   width: number;
   height: number;
+  /** Only for georeferenced inputs (GeoTIFF). */
+  geo?: GeoReference;
 }
 
 /** One entry of annotations. */
@@ -108,7 +113,7 @@ export function cocoDocument(results: readonly ImageResult[], info: RunInfo): Co
   const annotations: CocoAnnotation[] = [];
   results.forEach((result, i) => {
     const imageId = i + 1;
-    images.push({ id: imageId, file_name: result.relPath, width: result.width, height: result.height });
+    images.push({ id: imageId, file_name: result.relPath, width: result.width, height: result.height, ...geoField(result.geo) });
     result.records.forEach((record, r) => {
       const where = `${result.relPath}: record ${r}`;
       checkMaskSize(record, result, where);
@@ -214,7 +219,7 @@ function infoInOrder(info: CocoInfo): CocoInfo {
 }
 
 function imageInOrder(im: CocoImage): CocoImage {
-  return { id: im.id, file_name: im.file_name, width: im.width, height: im.height };
+  return { id: im.id, file_name: im.file_name, width: im.width, height: im.height, ...geoField(im.geo) };
 }
 
 function annotationInOrder(a: CocoAnnotation): CocoAnnotation {

@@ -7,6 +7,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { describeFsError } from '../fs/errno.js';
 import type { ImageResult } from './coco.js';
 import { sa1bAnnotations } from './sa1b.js';
+import { geoField } from './geo.js';
 
 /** One image as a JSONL line (`file_name`, `width`, `height`, SA-1B `annotations` with ids from 1), with "\n". */
 export function jsonlLine(result: ImageResult): string {
@@ -14,6 +15,7 @@ export function jsonlLine(result: ImageResult): string {
     file_name: result.relPath,
     width: result.width,
     height: result.height,
+    ...geoField(result.geo),
     annotations: sa1bAnnotations(result),
   };
   return `${JSON.stringify(line)}\n`;

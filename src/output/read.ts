@@ -7,7 +7,8 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { Rle } from '../base/types.js';
+import type { GeoReference, Rle } from '../base/types.js';
+import { geoField, parseGeo } from './geo.js';
 import { cocoDocumentWithMasks, parseCocoInfo } from './coco-parse.js';
 import type { CocoInfo, RunError } from './coco.js';
 import { describeFsError } from '../fs/errno.js';
@@ -40,6 +41,8 @@ export interface SetImage {
   file_name: string;
   width: number;
   height: number;
+  /** A GeoTIFF input's georeferencing, when the output kept one. */
+  geo?: GeoReference;
   annotations: SetAnnotation[];
 }
 
@@ -122,7 +125,7 @@ function fromCoco(raw: unknown, file: string): MaskSet {
   const { document: doc, masks } = cocoDocumentWithMasks(raw, file);
   const byId = new Map<number, SetImage>();
   const images = doc.images.map((im) => {
-    const s: SetImage = { file_name: im.file_name, width: im.width, height: im.height, annotations: [] };
+    const s: SetImage = { file_name: im.file_name, width: im.width, height: im.height, ...geoField(im.geo), annotations: [] };
     byId.set(im.id, s);
     return s;
   });
@@ -226,6 +229,7 @@ function recordImage(image: Record<string, unknown>, annotations: unknown, where
       file_name,
       width,
       height,
+      ...geoField(parseGeo(image, 'image')),
       annotations: list.map((a, i) => {
         const at = `annotations[${i}]`;
         const o = objectAt(a, at);

@@ -3,11 +3,12 @@
  */
 import path from 'node:path';
 import type { CocoRle } from '../rle/rle.js';
-import type { BoxXYWH } from '../base/types.js';
+import type { BoxXYWH, GeoReference } from '../base/types.js';
 import type { ImageResult } from './coco.js';
 import { checkMaskSize } from './coco.js';
 import { isInsideDir } from '../fs/paths.js';
 import { recordFields } from './records.js';
+import { geoField } from './geo.js';
 
 /** One annotation, keys in the SA-1B release's order. */
 export interface Sa1bAnnotation {
@@ -28,6 +29,8 @@ export interface Sa1bImage {
   height: number;
   /** The image's path relative to the input root (SA-1B itself stores a bare name; ours may hold folders). */
   file_name: string;
+  /** A GeoTIFF input's georeferencing (src/output/geo.ts). */
+  geo?: GeoReference;
 }
 
 /** A whole per-image SA-1B document. */
@@ -61,7 +64,7 @@ export function sa1bAnnotations(result: ImageResult, firstId = 1): Sa1bAnnotatio
 /** The SA-1B document of one image; annotation ids count from `firstAnnotationId` (default 1, per file). */
 export function sa1bDocument(result: ImageResult, imageId: number, firstAnnotationId = 1): Sa1bDocument {
   return {
-    image: { image_id: imageId, width: result.width, height: result.height, file_name: result.relPath },
+    image: { image_id: imageId, width: result.width, height: result.height, file_name: result.relPath, ...geoField(result.geo) },
     annotations: sa1bAnnotations(result, firstAnnotationId),
   };
 }
