@@ -179,11 +179,14 @@ describe('region reads equal the same region of a whole decode', () => {
 });
 
 describe('opening', () => {
-  it('decodes a small image whole, refuses one over the limit by its reason, and removes the copy on close', async () => {
+  it('decodes a small PNG whole but reads even a small TIFF by region, refuses an image over the limit by its reason, and removes the copy on close', async () => {
     const png = path.join(tmp, 'small.png');
     await sharp(noise(W, H, 3, 6), { raw: { width: W, height: H, channels: 3 } }).png().toFile(png);
     const small = await openImageSource(png, { maxPixels: 1e9, overLimit: () => 'over', tempDir: tmp });
     expect(small.access).toBe('whole');
+    const tif = path.join(tmp, 'small.tif');
+    await sharp(noise(W, H, 3, 6), { raw: { width: W, height: H, channels: 3 } }).tiff().toFile(tif);
+    expect((await openImageSource(tif, { maxPixels: 1e9, overLimit: () => 'over', tempDir: tmp })).access).toBe('region');
     await expect(openImageSource(png, { maxPixels: W * H - 1, overLimit: (w, h) => `${w}x${h} is over` })).rejects.toThrow(`${W}x${H} is over`);
     const before = (await fsp.readdir(tmp)).filter((f) => f.startsWith('sam-amg-tiles-'));
     const copied = await open(png);

@@ -2,10 +2,11 @@
  * Image files as region sources for tiled runs (src/image/source.ts): the generator reads one tile at a time, so a
  * 20,000 px image is never held whole. Three ways, chosen from the header:
  *
- * - **whole**: an image of at most {@link WHOLE_DECODE_PIXELS} is simply decoded (decodeImage), which is faster
- *   than many small reads and already bounded;
  * - **region**: a TIFF / BigTIFF stored in tiles, or in strips of at most {@link MAX_BLOCK_BYTES} decoded bytes, is
- *   read region by region with libvips (only the tiles or strips a region touches are read and decoded);
+ *   read region by region with libvips (only the tiles or strips a region touches are read and decoded), whatever
+ *   its size; a block past the end of a truncated file fails the regions over it, and only those;
+ * - **whole**: any other image of at most {@link WHOLE_DECODE_PIXELS} is simply decoded (decodeImage), which is
+ *   faster than a copy and already bounded;
  * - **copy**: anything else (JPEG, PNG, WebP, GIF, AVIF, a TIFF in huge strips) can only be decoded from the start,
  *   so it is decoded once, streaming, into a temporary tiled, uncompressed TIFF (libvips writes it with bounded
  *   memory; it takes width × height × 3 bytes of disk, 6 for 16-bit samples), which is then read by region and
@@ -24,7 +25,7 @@ import { displayedSize, orientationOf, orientRegion, storedRegion, type Orientat
 import { wholeImageSource, type ImageSource } from '../image/source.js';
 import { decodeImage, ImageDecodeError, PIXEL_READ, readHeader, reasonOf, rgbPixels, samplePipeline, type ImageHeader } from './decode.js';
 import { specialFileKind } from './read-input.js';
-import { readTiffInfo, type TiffInfo } from './tiff-info.js';
+import { readTiffInfo, regionDamaged, type TiffInfo, type TiffLayout } from './tiff-info.js';
 import { errorMessage } from '../base/errors.js';
 
 /** Images up to this many pixels (48 MiB of RGB) are decoded whole even in tiled runs. */
@@ -76,16 +77,18 @@ export async function openImageSource(file: string, opts: OpenImageOptions): Pro
   if (width * height > opts.maxPixels) throw new ImageDecodeError(opts.overLimit(width, height));
   const tiff = header.format === 'tiff' ? await readTiffInfo(file).catch((): TiffInfo | null => null) : null;
   const geo = tiff?.geo ?? null;
-
-  if (width * height <= (opts.wholeBelow ?? WHOLE_DECODE_PIXELS)) {
-    const image = await decodeImage(file, { maxPixels: width * height });
-    return { ...wholeImageSource(image), access: 'whole', geo, image, close: () => Promise.resolve() };
-  }
   // sharp refuses inputs above its own pixel limit (16383² by default) before reading anything: raise it to this
   // image's size, which the caller's limit has already accepted.
   const limit = header.stored.width * header.stored.height;
   if (tiff !== null && !opts.forceCopy && (tiff.layout.tiled || tiff.layout.blockBytes <= MAX_BLOCK_BYTES)) {
-    return regionSource(file, header, orientation, limit, 'region', geo, () => Promise.resolve());
+    return regionSource(file, header, orientation, limit, 'region', geo, () => Promise.resolve(), tiff.layout);
+  }
+  // libvips reads the missing blocks of a truncated TIFF as zeros without failing: only region reads can keep the
+  // part before the damage, every other way refuses the file.
+  if (tiff?.layout.damaged) throw new ImageDecodeError('truncated or corrupt image data (the file ends before the data of its last tiles or strips)');
+  if (width * height <= (opts.wholeBelow ?? WHOLE_DECODE_PIXELS)) {
+    const image = await decodeImage(file, { maxPixels: width * height });
+    return { ...wholeImageSource(image), access: 'whole', geo, image, close: () => Promise.resolve() };
   }
   const dir = await fsp.mkdtemp(path.join(opts.tempDir ?? os.tmpdir(), 'sam-amg-tiles-'));
   const remove = (): Promise<void> => fsp.rm(dir, { recursive: true, force: true });
@@ -127,6 +130,8 @@ async function regionSource(
   access: SourceAccess,
   geo: GeoReference | null,
   close: () => Promise<void>,
+  /** The TIFF's blocks, when the file itself is read: a region over a block past the end of the file is refused. */
+  layout?: TiffLayout,
 ): Promise<FileImageSource> {
   const { width, height } = displayedSize(orientation, header.stored.width, header.stored.height);
   const readRegion = async (x0: number, y0: number, x1: number, y1: number): Promise<RgbImage> => {
@@ -134,6 +139,9 @@ async function regionSource(
       throw new RangeError(`readRegion: [${x0}, ${y0}, ${x1}, ${y1}) is not inside ${width}x${height}`);
     }
     const [sx0, sy0, sx1, sy1] = storedRegion(orientation, header.stored.width, header.stored.height, [x0, y0, x1, y1]);
+    if (layout !== undefined && regionDamaged(layout, sx0, sy0, sx1, sy1)) {
+      throw new ImageDecodeError('truncated or corrupt image data (the file ends before the data of this part of the image)');
+    }
     const pipeline = sharp(file, { ...PIXEL_READ, limitInputPixels: limit, autoOrient: false, sequentialRead: false })
       .extract({ left: sx0, top: sy0, width: sx1 - sx0, height: sy1 - sy0 });
     let region: RgbImage;

@@ -3,6 +3,7 @@
  * read, never the pixels): how its pixels are laid out (tiles or strips, which decides whether it can be read by
  * region), and the georeferencing of a GeoTIFF (CRS and affine transform), which the output keeps per image.
  */
+import { promises as fsp } from 'node:fs';
 import { fromFile, type GeoTIFF } from 'geotiff';
 import type { GeoReference } from '../base/types.js';
 import { orientationOf, swapsAxes, type Orientation } from '../image/orientation.js';
@@ -15,6 +16,15 @@ export interface TiffLayout {
   blockHeight: number;
   /** Decoded bytes of one tile or strip. */
   blockBytes: number;
+  /**
+   * Blocks (tiles or strips) whose data lies past the end of the file — a truncated download or copy — by block
+   * index (row-major; planar files repeat the grid per sample), or null when every block is whole. libvips reads
+   * such blocks as zeros without failing, so region reads check this first.
+   */
+  damaged: Uint8Array | null;
+  /** Blocks per row of the grid (1 for strips) and per plane. */
+  across: number;
+  perPlane: number;
 }
 
 /** A TIFF's layout and georeferencing. */
@@ -37,13 +47,20 @@ export async function readTiffInfo(file: string): Promise<TiffInfo> {
     const image = await tiff.getImage(0);
     const blockWidth = image.getTileWidth();
     const blockHeight = image.getTileHeight();
+    const dir = image.getFileDirectory();
+    const across = Math.ceil(image.getWidth() / blockWidth);
+    const perPlane = across * Math.ceil(image.getHeight() / blockHeight);
+    const offsets = arrayOf(await dir.loadValue(image.isTiled ? 'TileOffsets' : 'StripOffsets')) ?? [];
+    const counts = arrayOf(await dir.loadValue(image.isTiled ? 'TileByteCounts' : 'StripByteCounts')) ?? [];
     const layout: TiffLayout = {
       tiled: image.isTiled,
       blockWidth,
       blockHeight,
       blockBytes: blockWidth * blockHeight * image.getBytesPerPixel(),
+      damaged: damagedBlocks(offsets, counts, (await fsp.stat(file)).size),
+      across,
+      perPlane,
     };
-    const dir = image.getFileDirectory();
     const tags: GeoTags = {
       ModelTransformation: await dir.loadValue('ModelTransformation'),
       ModelTiepoint: await dir.loadValue('ModelTiepoint'),
@@ -55,6 +72,38 @@ export async function readTiffInfo(file: string): Promise<TiffInfo> {
   } finally {
     await (tiff as { close?: () => Promise<void> | void }).close?.();
   }
+}
+
+/**
+ * Which blocks end past `fileSize` (a block with offset 0 and no bytes is a sparse, empty block, not damage); null
+ * when none does.
+ */
+export function damagedBlocks(offsets: readonly number[], counts: readonly number[], fileSize: number): Uint8Array | null {
+  let damaged: Uint8Array | null = null;
+  for (let i = 0; i < offsets.length; i++) {
+    const end = offsets[i] + (counts[i] ?? 0);
+    if (offsets[i] === 0 && (counts[i] ?? 0) === 0) continue;
+    if (end > fileSize) (damaged ??= new Uint8Array(offsets.length))[i] = 1;
+  }
+  return damaged;
+}
+
+/**
+ * Whether the stored region [x0, x1) × [y0, y1) touches a damaged block of `layout` (in any plane).
+ */
+export function regionDamaged(layout: TiffLayout, x0: number, y0: number, x1: number, y1: number): boolean {
+  const d = layout.damaged;
+  if (d === null) return false;
+  const c0 = layout.tiled ? Math.floor(x0 / layout.blockWidth) : 0;
+  const c1 = layout.tiled ? Math.floor((x1 - 1) / layout.blockWidth) : 0;
+  const r0 = Math.floor(y0 / layout.blockHeight);
+  const r1 = Math.floor((y1 - 1) / layout.blockHeight);
+  for (let plane = 0; plane * layout.perPlane < d.length; plane++) {
+    for (let r = r0; r <= r1; r++) {
+      for (let c = c0; c <= c1; c++) if (d[plane * layout.perPlane + r * layout.across + c] === 1) return true;
+    }
+  }
+  return false;
 }
 
 /** The GeoTIFF tags that place an image (absent ones undefined). */
