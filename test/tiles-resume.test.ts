@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { journalPathFor } from '../src/run/journal.js';
-import { lineCount, MODEL, ROOT, runCli, waitForLines } from './helpers/batch.js';
+import { lineCount, MODEL, ROOT, runCli, spawnCli, waitForLines } from './helpers/batch.js';
 import { spotsRaw } from './helpers/spots.js';
 
 const BIN = path.join(ROOT, 'bin/sam-amg.js');
@@ -112,6 +112,27 @@ describe('kill -9 inside a tiled image, then --resume', () => {
     expect(await fsp.readFile(out)).toEqual(await fsp.readFile(clean));
     // A complete run removes its journal.
     await expect(fsp.access(journal)).rejects.toThrow();
+  });
+});
+
+describe('SIGINT inside a tiled image', () => {
+  it('stops after the tile in progress (exit 130, the image skipped), and --resume finishes it with the same bytes', async () => {
+    const out = path.join(tmp, 'stopped.json');
+    const journal = journalPathFor('coco', out);
+    const { child, done } = spawnCli([image, ...TILED, '--out', out]);
+    await waitForLines(journal, 3, child);
+    child.kill('SIGINT');
+    const ended = await done;
+    expect(ended.code).toBe(130);
+    expect(ended.stderr).toContain('SIGINT: finishing the tiles in progress, then writing the output; the journal keeps every finished image and tile');
+    expect(ended.stderr).toMatch(/interrupted \(SIGINT\): 0 images ok, 0 failed, 1 skipped/u);
+    const kept = (await fsp.readFile(journal, 'utf8')).split('\n').filter((l) => l.startsWith('{"tile_of":')).length;
+    expect(kept).toBeGreaterThanOrEqual(2);
+    expect(kept).toBeLessThan(12);
+    const r = await runCli([image, ...TILED, '--out', out, '--resume']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`resuming ortho.tif at tile ${kept + 1} of 12`);
+    expect(await fsp.readFile(out)).toEqual(await fsp.readFile(clean));
   });
 });
 

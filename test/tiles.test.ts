@@ -7,10 +7,12 @@
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { writeArrayBuffer } from 'geotiff';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TileReadError } from '../src/amg/generator.js';
+import { TileReadError, type GenerateProgress } from '../src/amg/generator.js';
+import { createProgress } from '../src/cli/progress.js';
 import { optionsRecord, resolveOptions, type AmgOptions } from '../src/amg/options.js';
 import { cleanMask } from '../src/amg/small-region-pass.js';
 import type { MaskRecord, RgbImage } from '../src/base/types.js';
@@ -271,5 +273,70 @@ describe('the command line', () => {
     expect(r.stderr).toContain(
       'sam-amg: error: wide.png: image is 200x100 = 20000 pixels, over the 10000-pixel limit (--max-pixels): --format amg-png writes one full-size PNG per mask, so --tile does not lift that limit for it (use coco, jsonl or sa1b) (decode)',
     );
+  });
+});
+
+describe('progress per tile', () => {
+  function capture(isTTY: boolean): { stream: NodeJS.WriteStream; text: () => string } {
+    const st = new PassThrough() as unknown as NodeJS.WriteStream & PassThrough;
+    let text = '';
+    st.on('data', (d: Buffer) => (text += d.toString('utf8')));
+    Object.assign(st, { isTTY, columns: 160, cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
+    return { stream: st, text: () => text };
+  }
+  /** A tiled image of 40 tiles, 10 of them restored, `finished` done (64 prompts per tile computed). */
+  const at = (finished: number): GenerateProgress => ({
+    crops: 40,
+    cropsDone: finished,
+    prompts: 30 * 64,
+    promptsDone: (finished - 10) * 64,
+    encoderMs: 0,
+    decoderMs: 0,
+    postprocessMs: 0,
+    done: false,
+    tiles: { restored: 10, finished },
+  });
+
+  it('off a TTY: a line at every twentieth of the tiles with an ETA from the prompts left', async () => {
+    const c = capture(false);
+    const p = createProgress({ quiet: false, stream: c.stream });
+    p.start(1, 0, 0);
+    for (let f = 10; f <= 16; f++) p.imageProgress('big.tif', at(f));
+    await new Promise((r) => setImmediate(r));
+    // Steps of 2 tiles: lines at 12, 14 and 16 (not at 10, where the image started from the journal).
+    const lines = c.text().split('\n').filter((l) => l !== '');
+    expect(lines.map((l) => l.replace(/ETA .*$/u, 'ETA'))).toEqual([
+      'big.tif: tile 12/40 (30 %), ETA',
+      'big.tif: tile 14/40 (35 %), ETA',
+      'big.tif: tile 16/40 (40 %), ETA',
+    ]);
+    for (const l of lines) expect(l).toMatch(/ETA ([\d.]+ (ms|s)|\d+ min \d+ s|\d+ h \d+ min)$/u);
+  });
+
+  it('on a TTY: the live line names the tile in progress and gives an ETA', async () => {
+    const c = capture(true);
+    const p = createProgress({ quiet: false, stream: c.stream, env: { NO_COLOR: '1' } });
+    p.start(1, 0, 0);
+    p.imageStarted('big.tif');
+    p.imageProgress('big.tif', at(12));
+    await new Promise((r) => setTimeout(r, 250));
+    p.finish('done');
+    expect(c.text()).toMatch(/0\/1 images · 0 masks · tile 13\/40, prompts 128\/1,920 · [\d,]+ prompts\/s · [^·]+ elapsed · ETA [\d.]+ [^·]+ · big\.tif/u);
+  });
+});
+
+describe('overlays of a tiled run', () => {
+  it('of an image read by region are drawn within --max-pixels, skipped with a warning beyond it; the masks are kept', async () => {
+    const dir = path.join(tmp, 'ov');
+    await fsp.mkdir(dir, { recursive: true });
+    await sharp(spotsRaw(200, 100, 5), { raw: { width: 200, height: 100, channels: 3 } }).tiff({ tile: true, tileWidth: 64, tileHeight: 64 }).toFile(path.join(dir, 'wide.tif'));
+    await sharp(spotsRaw(80, 60, 6), { raw: { width: 80, height: 60, channels: 3 } }).png().toFile(path.join(dir, 'small.png'));
+    const overlays = path.join(tmp, 'ov-out');
+    const out = path.join(tmp, 'ov.json');
+    const r = await runCli([dir, '--model', MODEL, '--points-per-side', '2', '--tile', '64', '--max-pixels', '10000', '--overlay', overlays, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('sam-amg: warning: wide.tif: no overlay: 200x100 is over the 10000-pixel limit (--max-pixels) of an overlay, which draws the whole image\n');
+    expect((await fsp.readdir(overlays)).sort()).toEqual(['small.png']);
+    expect(await fsp.readFile(out, 'utf8')).toContain('{"id":2,"file_name":"wide.tif","width":200,"height":100}');
   });
 });

@@ -77,6 +77,23 @@ export interface GenerateOptions {
   onProgress?: (p: GenerateProgress) => void;
   /** Tiled mode: tiles restored from an earlier run, and a hook after each tile. */
   tiles?: TileHooks;
+  /**
+   * Tiled mode: once aborted, no further tile starts and the call rejects with {@link GenerationStopped} (the tiles
+   * finished so far have been handed to onTileDone). Untiled calls run to the end.
+   */
+  signal?: AbortSignal;
+}
+
+/** A tiled generate() call stopped between two tiles by its AbortSignal. */
+export class GenerationStopped extends Error {
+  override name = 'GenerationStopped';
+  constructor(
+    /** Tiles finished (computed or restored) when it stopped. */
+    readonly finished: number,
+    readonly tiles: number,
+  ) {
+    super(`stopped after ${finished} of ${tiles} tiles`);
+  }
 }
 
 /** A tile of a tiled run whose pixels could not be read (a truncated or damaged file); tiles before it are done. */
@@ -209,6 +226,7 @@ export class MaskGenerator {
         for (const r of done) records.push(r);
         continue;
       }
+      if (opts.signal?.aborted) throw new GenerationStopped(i, boxes.length);
       const [x0, y0, x1, y1] = boxes[i];
       const tr = now();
       let crop: RgbImage;

@@ -40,8 +40,10 @@ export async function runBatchFlow(p: BatchRunParams): Promise<number> {
   p.signals?.onStop((sig) => {
     caught = sig;
     abort.abort();
-    const hint = session.journaled ? '; the journal keeps every finished image' : '';
-    progress.warn(`${sig}: finishing the images in flight, then writing the output${hint} (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to stop at once)`);
+    const tiled = p.generator.options.tile !== null;
+    const hint = session.journaled ? `; the journal keeps every finished image${tiled ? ' and tile' : ''}` : '';
+    const what = tiled ? 'the tiles in progress' : 'the images in flight';
+    progress.warn(`${sig}: finishing ${what}, then writing the output${hint} (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to stop at once)`);
   });
 
   const s = await session.run(abort.signal);

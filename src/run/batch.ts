@@ -12,7 +12,7 @@
 import { promises as fsp } from 'node:fs';
 import pLimit from 'p-limit';
 import path from 'node:path';
-import { TileReadError, type GenerateProgress, type MaskGenerator } from '../amg/generator.js';
+import { GenerationStopped, TileReadError, type GenerateProgress, type MaskGenerator } from '../amg/generator.js';
 import { MAX_TILED_IMAGE_PIXELS } from '../amg/options.js';
 import type { GeoReference, MaskRecord, RgbImage } from '../base/types.js';
 import { decodeImage, ImageDecodeError } from '../node/decode.js';
@@ -239,7 +239,8 @@ async function processOne(item: InputItem, index: number, generator: MaskGenerat
       try {
         const tiles = opts.tileJournal?.(item, index, { file, width: source.width, height: source.height });
         tilesKept = tiles !== undefined;
-        const records = await generator.generate(source, { onProgress, ...(tiles ? { tiles } : {}) });
+        // A stop request (SIGINT) ends a tiled image after its tile in progress: the tiles are kept, the image skipped.
+        const records = await generator.generate(source, { onProgress, ...(tiles ? { tiles } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
         stage = 'generate';
         result = { relPath: item.relPath, width: source.width, height: source.height, ...geoOf(source.geo), records };
         image = source.image ?? null;
@@ -263,6 +264,7 @@ async function processOne(item: InputItem, index: number, generator: MaskGenerat
     }
     return { kind: 'ok', result, seconds: 0, file, timing };
   } catch (err) {
+    if (err instanceof GenerationStopped) return { kind: 'skipped' };
     if (err instanceof StageError) stage = err.stage;
     let message = errorMessage(err);
     if (err instanceof TileReadError && err.finished > 0) {
