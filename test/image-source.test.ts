@@ -195,4 +195,20 @@ describe('opening', () => {
     await copied.close();
     expect((await fsp.readdir(tmp)).filter((f) => f.startsWith('sam-amg-tiles-'))).toEqual(before);
   });
+
+  it('refuses a format its library decodes whole (WebP, progressive JPEG) beyond the whole-decode limit, naming it', async () => {
+    const webp = path.join(tmp, 'big.webp');
+    await sharp(noise(W, H, 3, 7), { raw: { width: W, height: H, channels: 3 } }).webp({ lossless: true }).toFile(webp);
+    const prog = path.join(tmp, 'prog.jpg');
+    await sharp(noise(W, H, 3, 8), { raw: { width: W, height: H, channels: 3 } }).jpeg({ progressive: true }).toFile(prog);
+    const base = { maxPixels: 1e9, overLimit: () => 'over', wholeBelow: 0, tempDir: tmp };
+    await expect(openImageSource(webp, { ...base, wholeMaxPixels: 1000 })).rejects.toThrow(
+      `a WebP can only be decoded whole: ${W}x${H} is over the 1000-pixel limit of whole decodes (--max-pixels); convert it to a tiled TIFF first`,
+    );
+    await expect(openImageSource(prog, { ...base, wholeMaxPixels: 1000 })).rejects.toThrow('a progressive or interlaced JPEG can only be decoded whole');
+    // Within the limit they are copied like any other file.
+    const ok = await openImageSource(prog, { ...base, wholeMaxPixels: W * H });
+    expect(ok.access).toBe('copy');
+    await ok.close();
+  });
 });

@@ -99,7 +99,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--files-from <file>', 'read input paths from a file, one per line ("-" for stdin)')
     .option('--shard <K/N|auto|none>', 'process only shard K of N (0-based) of the sorted inputs; auto: from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX', 'auto')
     .option('--shard-count <n>', 'the shard count N when the index comes from the environment (SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX)', parseNumber)
-    .option('--max-pixels <n>', `refuse images above this many pixels before decoding (at most ${MAX_IMAGE_PIXELS})`, parseNumber, 100_000_000)
+    .option('--max-pixels <n>', `refuse images above this many pixels before decoding (at most ${MAX_IMAGE_PIXELS}); with --tile, only what needs a whole image in memory: overlays, amg-png, WebP/GIF/AVIF and progressive JPEG/PNG`, parseNumber, 100_000_000)
     .option('--fail-fast', 'stop at the first failing image')
     .option('--resume', 'continue an interrupted run of the same output from its journal (finished images are not recomputed)')
     .option('--no-journal', 'do not write the journal that makes a run resumable')
@@ -325,11 +325,13 @@ function tiledReads(format: OutputFormat, maxPixels: number): TiledReads {
   if (format === 'amg-png') {
     return {
       maxPixels,
+      wholeMaxPixels: maxPixels,
       overLimit: (w, h) => `${overLimitReason(w, h, maxPixels)}: --format amg-png writes one full-size PNG per mask, so --tile does not lift that limit for it (use coco, jsonl or sa1b)`,
     };
   }
   return {
     maxPixels: MAX_TILED_IMAGE_PIXELS,
+    wholeMaxPixels: maxPixels,
     overLimit: (w, h) => `image is ${w}x${h} = ${w * h} pixels, more than an output can hold with --tile (${MAX_TILED_IMAGE_PIXELS} pixels: masks are RLE with 32-bit counts)`,
   };
 }

@@ -127,6 +127,8 @@ export interface ImageHeader {
   cmyk: boolean;
   /** 16-bit samples (the high byte is kept). */
   is16: boolean;
+  /** A progressive JPEG or an interlaced PNG: its decoder needs the whole image before the first row. */
+  progressive: boolean;
 }
 
 /**
@@ -144,7 +146,14 @@ export async function readHeader(input: string | Buffer): Promise<ImageHeader> {
   const w = meta.width ?? 0;
   const h = meta.height ?? 0;
   if (w <= 0 || h <= 0) throw new ImageDecodeError('truncated or corrupt image data');
-  return { format: meta.format, stored: { width: w, height: h }, orientation: meta.orientation ?? 1, cmyk: meta.space === 'cmyk', is16: meta.depth === 'ushort' };
+  return {
+    format: meta.format,
+    stored: { width: w, height: h },
+    orientation: meta.orientation ?? 1,
+    cmyk: meta.space === 'cmyk',
+    is16: meta.depth === 'ushort',
+    progressive: meta.isProgressive === true,
+  };
 }
 
 /**

@@ -23,7 +23,7 @@ import sharp from 'sharp';
 import type { GeoReference, RgbImage } from '../base/types.js';
 import { displayedSize, orientationOf, orientRegion, storedRegion, type Orientation } from '../image/orientation.js';
 import { wholeImageSource, type ImageSource } from '../image/source.js';
-import { decodeImage, ImageDecodeError, PIXEL_READ, readHeader, reasonOf, rgbPixels, samplePipeline, type ImageHeader } from './decode.js';
+import { decodeImage, DEFAULT_MAX_PIXELS, ImageDecodeError, PIXEL_READ, readHeader, reasonOf, rgbPixels, samplePipeline, type ImageHeader } from './decode.js';
 import { specialFileKind } from './read-input.js';
 import { readTiffInfo, regionDamaged, type TiffInfo, type TiffLayout } from './tiff-info.js';
 import { errorMessage } from '../base/errors.js';
@@ -33,6 +33,13 @@ export const WHOLE_DECODE_PIXELS = 4096 * 4096;
 
 /** TIFF strips (or tiles) up to this many decoded bytes are read by region; larger ones go through a copy. */
 export const MAX_BLOCK_BYTES = 64 * 2 ** 20;
+
+/** Formats whose libraries decode the whole image at once (never row by row), as messages name them. */
+const WHOLE_IMAGE_FORMATS: ReadonlyMap<string, string> = new Map([
+  ['webp', 'a WebP'],
+  ['gif', 'a GIF'],
+  ['heif', 'an AVIF / HEIF'],
+]);
 
 /** Tile side of the temporary copy. */
 const COPY_TILE = 256;
@@ -48,6 +55,11 @@ export interface OpenImageOptions {
   overLimit: (width: number, height: number) => string;
   /** Decode images up to this many pixels whole (default {@link WHOLE_DECODE_PIXELS}; 0: never). */
   wholeBelow?: number;
+  /**
+   * Formats whose decoder holds the whole image (WebP, GIF, AVIF/HEIF, progressive JPEG, interlaced PNG) are copied
+   * only up to this many pixels (default {@link DEFAULT_MAX_PIXELS}); beyond, they are refused with the reason.
+   */
+  wholeMaxPixels?: number;
   /** Force the temporary copy even for region-readable TIFFs (tests). */
   forceCopy?: boolean;
   /** Where the temporary copy goes (default: the OS temporary folder, TMPDIR). */
@@ -89,6 +101,14 @@ export async function openImageSource(file: string, opts: OpenImageOptions): Pro
   if (width * height <= (opts.wholeBelow ?? WHOLE_DECODE_PIXELS)) {
     const image = await decodeImage(file, { maxPixels: width * height });
     return { ...wholeImageSource(image), access: 'whole', geo, image, close: () => Promise.resolve() };
+  }
+  const wholeMax = opts.wholeMaxPixels ?? DEFAULT_MAX_PIXELS;
+  const holdsWhole = WHOLE_IMAGE_FORMATS.get(header.format) ?? (header.progressive ? `a progressive or interlaced ${header.format.toUpperCase()}` : null);
+  if (holdsWhole !== null && width * height > wholeMax) {
+    throw new ImageDecodeError(
+      `${holdsWhole} can only be decoded whole: ${width}x${height} is over the ${wholeMax}-pixel limit of whole decodes (--max-pixels); ` +
+        'convert it to a tiled TIFF first (for example: vips tiffsave in out.tif --tile --bigtiff)',
+    );
   }
   const dir = await fsp.mkdtemp(path.join(opts.tempDir ?? os.tmpdir(), 'sam-amg-tiles-'));
   const remove = (): Promise<void> => fsp.rm(dir, { recursive: true, force: true });

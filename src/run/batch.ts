@@ -82,6 +82,8 @@ export interface TiledReads {
   overLimit?: (width: number, height: number) => string;
   /** Where temporary tiled copies go (default: the OS temporary folder). */
   tempDir?: string;
+  /** Formats decoded whole (WebP, GIF, AVIF, progressive JPEG, interlaced PNG) only up to this many pixels. */
+  wholeMaxPixels?: number;
 }
 
 /** An error that knows which stage of an image's processing it belongs to. */
@@ -235,6 +237,7 @@ async function processOne(item: InputItem, index: number, generator: MaskGenerat
         maxPixels: t.maxPixels ?? MAX_TILED_IMAGE_PIXELS,
         overLimit: t.overLimit ?? ((w, h) => `image is ${w}x${h} = ${w * h} pixels, more than an output can hold (${MAX_TILED_IMAGE_PIXELS} pixels: 32-bit RLE counts)`),
         ...(t.tempDir !== undefined ? { tempDir: t.tempDir } : {}),
+        ...(t.wholeMaxPixels !== undefined ? { wholeMaxPixels: t.wholeMaxPixels } : {}),
       });
       try {
         const tiles = opts.tileJournal?.(item, index, { file, width: source.width, height: source.height });
