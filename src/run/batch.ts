@@ -231,28 +231,8 @@ async function processOne(item: InputItem, index: number, generator: MaskGenerat
     let result: ImageResult;
     let image: RgbImage | null;
     if (generator.options.tile !== null) {
-      // Tiled: the image is read tile by tile (stage 'decode' stays for a tile that cannot be read).
-      const t = opts.tiled ?? {};
-      const source = await openImageSource(item.path, {
-        maxPixels: t.maxPixels ?? MAX_TILED_IMAGE_PIXELS,
-        overLimit: t.overLimit ?? ((w, h) => `image is ${w}x${h} = ${w * h} pixels, more than an output can hold (${MAX_TILED_IMAGE_PIXELS} pixels: 32-bit RLE counts)`),
-        ...(t.tempDir !== undefined ? { tempDir: t.tempDir } : {}),
-        ...(t.wholeMaxPixels !== undefined ? { wholeMaxPixels: t.wholeMaxPixels } : {}),
-      });
-      try {
-        const tiles = opts.tileJournal?.(item, index, { file, width: source.width, height: source.height });
-        tilesKept = tiles !== undefined;
-        // A stop request (SIGINT) ends a tiled image after its tile in progress: the tiles are kept, the image skipped.
-        const records = await generator.generate(source, { onProgress, ...(tiles ? { tiles } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
-        stage = 'generate';
-        result = { relPath: item.relPath, width: source.width, height: source.height, ...geoOf(source.geo), records };
-        image = source.image ?? null;
-      } catch (err) {
-        if (!(err instanceof TileReadError)) stage = 'generate';
-        throw err;
-      } finally {
-        await source.close();
-      }
+      stage = 'generate';
+      ({ result, image } = await processTiled(item, index, generator, opts, file, onProgress, () => (tilesKept = true)));
     } else {
       const whole = await decodeImage(item.path, { maxPixels: opts.maxPixels });
       const geo = await readGeoReference(item.path);
@@ -269,6 +249,8 @@ async function processOne(item: InputItem, index: number, generator: MaskGenerat
   } catch (err) {
     if (err instanceof GenerationStopped) return { kind: 'skipped' };
     if (err instanceof StageError) stage = err.stage;
+    // Opening a tiled image, or a tile that cannot be read, is decoding.
+    if (stage === 'generate' && (err instanceof ImageDecodeError || err instanceof TileReadError)) stage = 'decode';
     let message = errorMessage(err);
     if (err instanceof TileReadError && err.finished > 0) {
       message += tilesKept
@@ -281,6 +263,38 @@ async function processOne(item: InputItem, index: number, generator: MaskGenerat
       return { kind: 'error', error, fatal: asError(err) };
     }
     return { kind: 'error', error };
+  }
+}
+
+/**
+ * One image of a tiled run: opened as a region source (src/node/image-source.ts), generated tile by tile with its
+ * finished tiles kept where `opts.tileJournal` says (`kept()` is called when they are), closed (a temporary copy
+ * removed). A stop request (SIGINT) ends the image after its tile in progress (GenerationStopped).
+ */
+async function processTiled(
+  item: InputItem,
+  index: number,
+  generator: MaskGenerator,
+  opts: BatchOptions,
+  file: FileIdentity,
+  onProgress: (p: GenerateProgress) => void,
+  kept: () => void,
+): Promise<{ result: ImageResult; image: RgbImage | null }> {
+  const t = opts.tiled ?? {};
+  const source = await openImageSource(item.path, {
+    maxPixels: t.maxPixels ?? MAX_TILED_IMAGE_PIXELS,
+    overLimit: t.overLimit ?? ((w, h) => `image is ${w}x${h} = ${w * h} pixels, more than an output can hold (${MAX_TILED_IMAGE_PIXELS} pixels: 32-bit RLE counts)`),
+    ...(t.tempDir !== undefined ? { tempDir: t.tempDir } : {}),
+    ...(t.wholeMaxPixels !== undefined ? { wholeMaxPixels: t.wholeMaxPixels } : {}),
+  });
+  try {
+    const tiles = opts.tileJournal?.(item, index, { file, width: source.width, height: source.height });
+    if (tiles !== undefined) kept();
+    const records = await generator.generate(source, { onProgress, ...(tiles ? { tiles } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+    const result: ImageResult = { relPath: item.relPath, width: source.width, height: source.height, ...geoOf(source.geo), records };
+    return { result, image: source.image ?? null };
+  } finally {
+    await source.close();
   }
 }
 
