@@ -1,9 +1,10 @@
 /**
- * `npm run conformance`: runs every conformance group (and its batch-size variants) — automatic mask generation
- * and box prompts — and prints the table; exits 1 when a limit is missed.
+ * `npm run conformance`: runs every conformance group (and its batch-size variants) — automatic mask generation,
+ * tiles (../shared/conformance/tiles, after each family's own) and box prompts — and prints the table; exits 1 when
+ * a limit is missed.
  * Usage: npm run conformance [-- --family sam1|sam2] [--group NAME] [--json]
  */
-import { formatTable, groupRuns, listGroups, runGroup, type Family, type GroupReport } from '../test/conformance/harness.js';
+import { formatTable, groupRuns, listGroups, listTileGroups, runGroup, type Family, type GroupReport } from '../test/conformance/harness.js';
 import { listPromptGroups, promptRuns, runPromptGroup } from '../test/conformance/prompt-harness.js';
 
 const args = process.argv.slice(2);
@@ -20,7 +21,7 @@ const report = (family: Family, name: string, rep: GroupReport): void => {
   for (const f of rep.failures.slice(0, 5)) process.stderr.write(`  ${f}\n`);
 };
 for (const family of families) {
-  const groups = listGroups(family).filter((g) => !only || g.name === only);
+  const groups = [...listGroups(family), ...listTileGroups(family)].filter((g) => !only || g.name === only);
   for (const run of groupRuns(groups)) report(family, run.group.name, await runGroup(run));
   const prompts = listPromptGroups(family).filter((g) => !only || g.name === only);
   for (const run of promptRuns(prompts)) report(family, run.group.name, await runPromptGroup(run));

@@ -15,6 +15,7 @@ export { BoxSegmenter, type BoxSegmenterLoadOptions } from './node/box-segmenter
 export { loadModel, modelSha256, FolderModelFiles, type NodeLoadModelOptions } from './node/model-folder.js';
 export { nodeRuntime, checkDevice, type RuntimeOptions } from './node/session.js';
 export { decodeImage, ImageDecodeError, IMAGE_EXTENSIONS } from './node/decode.js';
+export { openImageSource, type FileImageSource, type OpenImageOptions } from './node/image-source.js';
 export { createCandidateEvaluator, postprocessWorkerCount } from './node/postprocess-pool.js';
 export { resolveModel, HubError, DEFAULT_MODEL_ID, KNOWN_MODELS } from './node/hub/index.js';
 export { parseCocoDocument } from './output/index.js';

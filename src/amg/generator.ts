@@ -4,7 +4,9 @@
  * (src/mask), NMS (src/nms), RLE (src/rle).
  */
 import { cropImage } from '../image/preprocess.js';
+import { isRgbImage, wholeImageSource, type ImageSource } from '../image/source.js';
 import { generateCropBoxes, cropBoxToXYWH } from '../crop/crop-boxes.js';
+import { generateTileBoxes } from '../crop/tiles.js';
 import { InlineEvaluator, type CandidateEvaluator } from '../mask/evaluator.js';
 import { boxNms } from '../nms/nms.js';
 import type { DecodedBatch, EncodedCrop, ModelAdapter, ModelFamily } from '../model/adapter.js';
@@ -15,9 +17,11 @@ import { removeSmallRegionsFromRecords } from './small-region-pass.js';
 import { CropPostprocessor } from './crop-postprocessor.js';
 import { CallLedger, emptyStats, type GeneratorStats, type GenerateProgress } from './stats.js';
 import type { BoxXYXY, MaskRecord, RgbImage } from '../base/types.js';
+import { GenerationStopped, TileReadError, type TileHooks } from './tile-run.js';
 
 export { SAM2_CLEANUP_THRESHOLD } from './crop-postprocessor.js';
 export type { GeneratorStats, GenerateProgress } from './stats.js';
+export { GenerationStopped, TileReadError, type TileHooks } from './tile-run.js';
 
 const f32 = Math.fround;
 const now = (): number => performance.now() / 1000;
@@ -25,6 +29,13 @@ const now = (): number => performance.now() / 1000;
 /** Options of one {@link MaskGenerator.generate} call; none of them changes the records. */
 export interface GenerateOptions {
   onProgress?: (p: GenerateProgress) => void;
+  /** Tiled mode: tiles restored from an earlier run, and a hook after each tile. */
+  tiles?: TileHooks;
+  /**
+   * Tiled mode: once aborted, no further tile starts and the call rejects with {@link GenerationStopped} (the tiles
+   * finished so far have been handed to onTileDone). Untiled calls run to the end.
+   */
+  signal?: AbortSignal;
 }
 
 /** Automatic mask generation with one loaded model and one set of options. */
@@ -81,22 +92,31 @@ export class MaskGenerator {
 
   /**
    * Prompts per image: every layer's grid in each of its (2^i)² crops. It does not depend on the image's size, so
-   * a run knows its total number of prompts (and an ETA from prompt throughput) before the first image.
+   * a run knows its total number of prompts (and an ETA from prompt throughput) before the first image. In tiled
+   * mode it does (the grid runs once per tile): 0 there, and each call's progress reports its own prompt count.
    */
   get promptsPerImage(): number {
+    if (this.options.tile !== null) return 0;
     return this.grids.reduce((sum, g, i) => sum + 4 ** i * (g.length / 2), 0);
   }
 
-  /** Masks of one image, in the reference's record order. */
-  async generate(image: RgbImage, opts: GenerateOptions = {}): Promise<MaskRecord[]> {
+  /**
+   * Masks of one image, in the reference's record order. In tiled mode (`tile` set) the image may be a source read
+   * tile by tile, so that a huge image is never held whole.
+   */
+  async generate(image: RgbImage | ImageSource, opts: GenerateOptions = {}): Promise<MaskRecord[]> {
     const o = this.options;
-    const { width: W, height: H } = image;
+    if (o.tile !== null) return this.generateTiled(isRgbImage(image) ? wholeImageSource(image) : image, o.tile, opts);
+    const whole = isRgbImage(image) ? image : await image.readRegion(0, 0, image.width, image.height);
+    const { width: W, height: H } = whole;
     const plan = generateCropBoxes(W, H, o.cropNLayers, o.cropOverlapRatio);
     const prompts = plan.layers.reduce((n, l) => n + this.grids[l].length / 2, 0);
     const ledger = new CallLedger(this.stats, plan.boxes.length, prompts, opts.onProgress);
     let records: MaskRecord[] = [];
     for (let i = 0; i < plan.boxes.length; i++) {
-      const cropRecords = await this.processCrop(image, plan.boxes[i], plan.layers[i], ledger);
+      const [x0, y0, x1, y1] = plan.boxes[i];
+      const crop = x0 === 0 && y0 === 0 && x1 === W && y1 === H ? whole : cropImage(whole, x0, y0, x1, y1);
+      const cropRecords = await this.processCrop(crop, plan.boxes[i], W, H, plan.layers[i], ledger);
       for (const r of cropRecords) records.push(r);
     }
     if (plan.boxes.length > 1) {
@@ -107,6 +127,57 @@ export class MaskGenerator {
       records = boxNms(boxes, scores, o.cropNmsThresh).map((k) => records[k]);
       ledger.nms(now() - t);
     }
+    return this.finishRecords(records, ledger);
+  }
+
+  /**
+   * Tiled mode (amg-reference.md, "Tiles"): every tile of the grid as a crop with the layer-0 grid, read from the
+   * source one at a time; then NMS across tiles by predicted IoU (ties to the earlier record), then the usual end.
+   * Tiles restored through `opts.tiles` are not read nor computed; their records take their place in tile order.
+   */
+  private async generateTiled(source: ImageSource, tile: number, opts: GenerateOptions): Promise<MaskRecord[]> {
+    const o = this.options;
+    const { width: W, height: H } = source;
+    const boxes = generateTileBoxes(W, H, tile, o.tileOverlap ?? 0);
+    const restored = opts.tiles?.restored ?? new Map<number, MaskRecord[]>();
+    const restoredCount = boxes.reduce((n, _, i) => n + (restored.has(i) ? 1 : 0), 0);
+    const perTile = this.grids[0].length / 2;
+    const ledger = new CallLedger(this.stats, boxes.length, (boxes.length - restoredCount) * perTile, opts.onProgress, restoredCount);
+    let records: MaskRecord[] = [];
+    for (let i = 0; i < boxes.length; i++) {
+      const done = restored.get(i);
+      if (done !== undefined) {
+        for (const r of done) records.push(r);
+        continue;
+      }
+      if (opts.signal?.aborted) throw new GenerationStopped(i, boxes.length);
+      const [x0, y0, x1, y1] = boxes[i];
+      const tr = now();
+      let crop: RgbImage;
+      try {
+        crop = await source.readRegion(x0, y0, x1, y1);
+      } catch (err) {
+        throw new TileReadError(i, boxes.length, boxes[i], i, err);
+      }
+      ledger.tileRead(now() - tr);
+      const tileRecords = await this.processCrop(crop, boxes[i], W, H, 0, ledger);
+      await opts.tiles?.onTileDone?.(i, boxes.length, tileRecords);
+      for (const r of tileRecords) records.push(r);
+      ledger.tileDone();
+    }
+    if (boxes.length > 1) {
+      // Tiles have equal areas: the score is the predicted IoU, ties to the earlier record (boxNms keeps order).
+      const t = now();
+      records = boxNms(recordBoxes(records), records.map((r) => r.predictedIou), o.cropNmsThresh).map((k) => records[k]);
+      ledger.nms(now() - t);
+    }
+    return this.finishRecords(records, ledger);
+  }
+
+  /** After the NMS across crops or tiles: SAM 1's small-region clean-up, the counters, the last progress report. */
+  private finishRecords(input: MaskRecord[], ledger: CallLedger): MaskRecord[] {
+    const o = this.options;
+    let records = input;
     ledger.count('afterCrossCropNms', records.length);
     if (o.minMaskRegionArea > 0 && this.family === 'sam' && records.length > 0) {
       const t = now();
@@ -118,14 +189,16 @@ export class MaskGenerator {
     return records;
   }
 
-  /** One crop: encode, prompt in batches, filter, NMS within the crop, back to the image frame. */
-  private async processCrop(image: RgbImage, cropBox: BoxXYXY, layer: number, ledger: CallLedger): Promise<MaskRecord[]> {
+  /**
+   * One crop (its pixels already cut out of the W×H image at `cropBox`): encode, prompt in batches, filter, NMS
+   * within the crop, back to the image frame.
+   */
+  private async processCrop(crop: RgbImage, cropBox: BoxXYXY, imageW: number, imageH: number, layer: number, ledger: CallLedger): Promise<MaskRecord[]> {
     const o = this.options;
     const [x0, y0, x1, y1] = cropBox;
     const cw = x1 - x0;
     const ch = y1 - y0;
     const te = now();
-    const crop = x0 === 0 && y0 === 0 && cw === image.width && ch === image.height ? image : cropImage(image, x0, y0, x1, y1);
     const encoded = await this.adapter.encode(crop);
     ledger.cropEncoded(now() - te);
     const grid = this.grids[layer];
@@ -139,7 +212,7 @@ export class MaskGenerator {
       // SAM 2's generator casts the scaled grid to float32 before anything else.
       for (let i = 0; i < points.length; i++) points[i] = f32(points[i]);
     }
-    const post = new CropPostprocessor({ options: o, family: this.family, evaluator: this.evaluator, ledger }, encoded, cropBox, image.width, image.height);
+    const post = new CropPostprocessor({ options: o, family: this.family, evaluator: this.evaluator, ledger }, encoded, cropBox, imageW, imageH);
     const batch = o.pointsPerBatch;
     // Keep ONNX Runtime busy: the next batch is decoding on its threads while this one is post-processed.
     let pending: Promise<DecodedBatch> | null = nPoints > 0 ? this.decodeBatch(encoded, points, 0, Math.min(batch, nPoints)) : null;

@@ -3,6 +3,7 @@
  * validation that names the option of every bad value (by its key; the CLI maps keys to its flags).
  */
 import type { ModelFamily } from '../model/adapter.js';
+import { defaultTileOverlap, MAX_TILE, MIN_TILE } from '../crop/tiles.js';
 
 /** Every parameter of the reference generator (amg-reference.md, "Parameters and their reference defaults"). */
 export interface AmgOptions {
@@ -25,6 +26,13 @@ export interface AmgOptions {
   multimaskOutput: boolean;
   /** SAM 2's one-step mask-to-mask refinement (only where the decoder takes a mask input). */
   useM2m: boolean;
+  /**
+   * Tiled mode (amg-reference.md, "Tiles"): the image is cut into tiles of this many pixels, each processed as a
+   * crop, instead of the crop pyramid; null (the default) runs the reference's whole-image layer.
+   */
+  tile: number | null;
+  /** Overlap of neighbouring tiles in pixels, in [0, tile); resolved to tile / 8 (floored) when tile is set. */
+  tileOverlap: number | null;
 }
 
 /** The reference defaults for a family. */
@@ -45,6 +53,8 @@ export function defaultOptions(family: ModelFamily): AmgOptions {
     minMaskRegionArea: 0,
     multimaskOutput: true,
     useM2m: false,
+    tile: null,
+    tileOverlap: null,
   };
 }
 
@@ -63,6 +73,14 @@ export interface OptionBound {
 /** The largest image, in pixels, whose masks the generator is sized for (sharp's own default pixel limit). */
 export const MAX_IMAGE_PIXELS = 16383 * 16383;
 
+/**
+ * The largest image of a tiled run: what one output can hold. A mask is COCO RLE whose run lengths are 32-bit
+ * unsigned integers (sam-amg's Uint32Array counts, and the COCO toolkit's own `uint`), so width × height must stay
+ * below 2^32 (65,535 × 65,535). Everything else scales with the masks, not with the image: a mask's runs come from
+ * one tile, so its RLE string is at most a few characters per column of that tile.
+ */
+export const MAX_TILED_IMAGE_PIXELS = 2 ** 32 - 1;
+
 /** The largest number of points a grid of `pointGrids` may hold: as many as the largest `pointsPerSide` grid. */
 export const MAX_GRID_POINTS = 256 * 256;
 
@@ -72,7 +90,7 @@ export const MAX_GRID_POINTS = 256 * 256;
  * all), logit thresholds and offsets beyond any logit a SAM decoder produces, and region areas up to the largest
  * image.
  */
-export const OPTION_BOUNDS: Readonly<Record<Exclude<OptionKey, 'pointGrids' | 'multimaskOutput' | 'useM2m'>, OptionBound>> = {
+export const OPTION_BOUNDS: Readonly<Record<Exclude<OptionKey, 'pointGrids' | 'multimaskOutput' | 'useM2m' | 'tile' | 'tileOverlap'>, OptionBound>> = {
   pointsPerSide: { min: 1, max: 256, integer: true },
   pointsPerBatch: { min: 1, max: 1024, integer: true },
   predIouThresh: { min: 0, max: 1 },
@@ -86,6 +104,16 @@ export const OPTION_BOUNDS: Readonly<Record<Exclude<OptionKey, 'pointGrids' | 'm
   cropNPointsDownscaleFactor: { min: 1, max: 256 },
   minMaskRegionArea: { min: 0, max: MAX_IMAGE_PIXELS },
 };
+
+/**
+ * Bounds of tiled mode's options, which are null when the mode is off: a tile of at least {@link MIN_TILE} px (the
+ * edge filter drops masks within 20 px of an inner tile edge) and at most {@link MAX_TILE}; the overlap's upper
+ * bound is the tile itself (exclusive), checked against the tile given.
+ */
+export const TILE_BOUNDS = {
+  tile: { min: MIN_TILE, max: MAX_TILE, integer: true },
+  tileOverlap: { min: 0, max: MAX_TILE, integer: true, maxExclusive: true },
+} as const satisfies Record<'tile' | 'tileOverlap', OptionBound>;
 
 /**
  * How a message names options: by their keys (`pointsPerSide`, the library's own message) or by command-line flags
@@ -136,6 +164,9 @@ export function resolveOptions(given: Partial<AmgOptions>, family: ModelFamily):
   }
   const opts: AmgOptions = { ...defaultOptions(family), ...defined };
   if (defined.pointGrids != null) opts.pointsPerSide = null;
+  if (typeof opts.tile === 'number' && opts.tileOverlap === null && withinBound(opts.tile, TILE_BOUNDS.tile)) {
+    opts.tileOverlap = defaultTileOverlap(opts.tile);
+  }
   validateOptions(opts);
   return opts;
 }
@@ -169,6 +200,26 @@ export function validateOptions(o: AmgOptions): void {
   }
   for (const key of ['multimaskOutput', 'useM2m'] as const) {
     if (typeof o[key] !== 'boolean') throw new OptionsError([key], ([n]) => `${n} must be true or false, got ${valueText(o[key])}`);
+  }
+  validateTiling(o);
+}
+
+/** Tiled mode: a tile size in bounds, an overlap smaller than the tile, and no crop pyramid beside it. */
+function validateTiling(o: AmgOptions): void {
+  const tile: unknown = o.tile ?? null;
+  const overlap: unknown = o.tileOverlap ?? null;
+  if (tile === null) {
+    if (overlap !== null) throw new OptionsError(['tileOverlap', 'tile'], ([a, b]) => `${a} needs ${b}`);
+    return;
+  }
+  if (!withinBound(tile, TILE_BOUNDS.tile)) {
+    throw new OptionsError(['tile'], ([n]) => `${n} must be an integer number of pixels in ${boundText(TILE_BOUNDS.tile)}, got ${valueText(tile)}`);
+  }
+  if (!withinBound(overlap, { min: 0, max: tile, integer: true, maxExclusive: true })) {
+    throw new OptionsError(['tileOverlap', 'tile'], ([a, b]) => `${a} must be an integer in [0, ${tile}) (smaller than ${b} ${tile}), got ${valueText(overlap)}`);
+  }
+  if (o.cropNLayers > 0) {
+    throw new OptionsError(['tile', 'cropNLayers'], ([a, b]) => `${a} and ${b} exclude each other: tiles replace the crop pyramid (give ${b} 0)`);
   }
 }
 
@@ -219,5 +270,7 @@ export function optionsRecord(o: AmgOptions): Record<string, unknown> {
     min_mask_region_area: o.minMaskRegionArea,
     multimask_output: o.multimaskOutput,
     use_m2m: o.useM2m,
+    // Only tiled runs write these, so that the output of an untiled run is the same as before tiles existed.
+    ...(o.tile !== null ? { tile: o.tile, tile_overlap: o.tileOverlap } : {}),
   };
 }

@@ -32,8 +32,12 @@ export function removeSmallRegionsFromRecords(records: MaskRecord[], minArea: nu
 
 /**
  * Holes then islands of one mask. Works on the mask's box grown by one pixel: every component is inside it, except
- * background reaching the grown border, which continues outside — big whenever the outside strips are big; when a
- * strip is smaller than minArea the whole image is used instead, so the result is always exact.
+ * background reaching the grown border, which continues outside. Outside the window everything is background, in
+ * four strips (above and below: full width; left and right: the window's rows); background touching an open side
+ * belongs to a component at least as large as the strips it reaches, so it is never a small hole as long as every
+ * non-empty strip holds minArea pixels or more. A smaller strip is taken into the window (the window grows to that
+ * image edge) until none is left: the result is exact, and the window stays within the box plus four strips of
+ * fewer than minArea pixels each — never the whole of a huge image.
  */
 export function cleanMask(rle: Rle, minArea: number): Cleaned {
   const { h: H, w: W } = rle;
@@ -42,12 +46,17 @@ export function cleanMask(rle: Rle, minArea: number): Cleaned {
   let wy0 = Math.max(by0 - 1, 0);
   let wx1 = Math.min(bx1 + 2, W);
   let wy1 = Math.min(by1 + 2, H);
-  const strips = [wy0 * W, (H - wy1) * W, wx0 * (wy1 - wy0), (W - wx1) * (wy1 - wy0)];
-  if (strips.some((s) => s > 0 && s < minArea)) {
-    wx0 = 0;
-    wy0 = 0;
-    wx1 = W;
-    wy1 = H;
+  // Growing one side never shrinks another strip (taking rows in lengthens the left and right strips), so at most
+  // four rounds.
+  for (let round = 0; round < 4; round++) {
+    const rows = wy1 - wy0;
+    const small = (area: number): boolean => area > 0 && area < minArea;
+    let grew = false;
+    if (small(wy0 * W)) [wy0, grew] = [0, true];
+    if (small((H - wy1) * W)) [wy1, grew] = [H, true];
+    if (small(wx0 * rows)) [wx0, grew] = [0, true];
+    if (small((W - wx1) * rows)) [wx1, grew] = [W, true];
+    if (!grew) break;
   }
   const ww = wx1 - wx0;
   const wh = wy1 - wy0;

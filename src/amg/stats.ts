@@ -37,6 +37,12 @@ export interface GenerateProgress {
   decoderMs: number;
   postprocessMs: number;
   done: boolean;
+  /**
+   * Tiled mode only: `crops` and `cropsDone` count tiles (`cropsDone` when a tile's encoder has run), `finished`
+   * the tiles done (reported after each), both including the `restored` tiles (finished by an earlier run); `prompts`
+   * counts only the prompts of the tiles this call computes.
+   */
+  tiles?: { restored: number; finished: number };
 }
 
 /** The counters of {@link GeneratorStats} that count masks through the filters. */
@@ -71,17 +77,36 @@ export class CallLedger {
   private postprocessS = 0;
   private cropsDone = 0;
   private promptsDone = 0;
+  private tilesFinished = 0;
 
   /**
    * @param stats the generator's lifetime stats, added to
-   * @param crops crops and prompts this call will run (the progress's totals)
+   * @param crops crops (or tiles) and prompts this call will run (the progress's totals)
+   * @param restoredTiles tiled mode: the tiles an earlier run finished (they count as done); undefined for crops
    */
   constructor(
     private readonly stats: GeneratorStats,
     private readonly crops: number,
     private readonly prompts: number,
     private readonly onProgress?: (p: GenerateProgress) => void,
-  ) {}
+    private readonly restoredTiles?: number,
+  ) {
+    if (restoredTiles !== undefined) {
+      this.cropsDone = restoredTiles;
+      this.tilesFinished = restoredTiles;
+    }
+  }
+
+  /** Tiled mode: reading a tile's pixels took `seconds` (counted with the encoder, as pre-processing). */
+  tileRead(seconds: number): void {
+    this.encoderS += seconds;
+  }
+
+  /** Tiled mode: a tile is finished (its records kept). */
+  tileDone(): void {
+    this.tilesFinished++;
+    this.report(false);
+  }
 
   /** A crop's encoder run (pre-processing included) took `seconds`. */
   cropEncoded(seconds: number): void {
@@ -147,6 +172,7 @@ export class CallLedger {
       decoderMs: this.decoderS * 1000,
       postprocessMs: this.postprocessS * 1000,
       done,
+      ...(this.restoredTiles !== undefined ? { tiles: { restored: this.restoredTiles, finished: this.tilesFinished } } : {}),
     });
   }
 }

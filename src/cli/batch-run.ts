@@ -40,8 +40,10 @@ export async function runBatchFlow(p: BatchRunParams): Promise<number> {
   p.signals?.onStop((sig) => {
     caught = sig;
     abort.abort();
-    const hint = session.journaled ? '; the journal keeps every finished image' : '';
-    progress.warn(`${sig}: finishing the images in flight, then writing the output${hint} (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to stop at once)`);
+    const tiled = p.segmenter.tiled !== undefined;
+    const hint = session.journaled ? `; the journal keeps every finished image${tiled ? ' and tile' : ''}` : '';
+    const what = tiled ? 'the tiles in progress' : 'the images in flight';
+    progress.warn(`${sig}: finishing ${what}, then writing the output${hint} (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to stop at once)`);
   });
 
   const s = await session.run(abort.signal);
@@ -85,6 +87,8 @@ function reporter(progress: Progress): SessionReporter {
       progress.warn(`starting over: the journal ${journal} of an earlier run (${plural(done, 'image')} done) is replaced; use --resume to continue it`),
     journalTruncated: (bytes) => progress.info(`journal: cut a partly written last line (${bytes} bytes); that image is recomputed`),
     resuming: (done, total, journal) => progress.info(`resuming: ${count(done)} of ${plural(total, 'image')} already done (journal ${journal})`),
+    tilesResumed: (file, done, tiles) => progress.info(`resuming ${file} at tile ${count(done + 1)} of ${count(tiles)}: ${plural(done, 'tile')} already done`),
+    overlaySkipped: (file, reason) => progress.warn(`${file}: ${reason}`),
     stopping: (fatal) => say(`stopping: ${fatal.message}`),
     outputFailed: (error, previousKept) => say(`${error.message}${previousKept ? '; the previous output is unchanged' : ''}`),
     errorListFailed: (error) => say(error.message),

@@ -7,6 +7,8 @@
  * last one took, which cannot be known without a width (ora then cleared an unbounded number of lines per frame).
  * The live line is cut to the terminal's width, so it always takes exactly one row. With --quiet: errors only.
  * Every run ends with a summary line and, when images were computed, a speed line.
+ * Tiled runs (--tile) show the tile in progress and an ETA from the prompts of the tiles left; off a TTY (or a
+ * terminal without a width), a long tiled image also prints a line at every twentieth of its tiles.
  * Errors always go to stderr as one line naming the file. A closed stream never stops the run (streams.ts).
  */
 import ora, { type Ora } from 'ora';
@@ -123,6 +125,8 @@ class PlainProgress implements Progress {
   protected promptsFinished = 0;
   /** Prompts that will never run (failed images). */
   protected promptsDropped = 0;
+  /** Prompts of the images computed (tiled runs: each image's own count). */
+  protected computedPrompts = 0;
   protected inFlight = new Map<string, GenerateProgress>();
   protected t0 = performance.now();
   protected time = { encoderMs: 0, decoderMs: 0, postprocessMs: 0 };
@@ -136,7 +140,41 @@ class PlainProgress implements Progress {
   }
   imageStarted(_file: string): void {}
   imageProgress(file: string, p: GenerateProgress): void {
+    const before = this.inFlight.get(file)?.tiles?.finished;
     this.inFlight.set(file, p);
+    // A tiled image off a TTY: a line at every twentieth of its tiles (hours without a line look like a hang).
+    if (p.tiles !== undefined && before !== undefined && p.tiles.finished > before && p.crops >= TILE_LINE_MIN) {
+      const step = Math.ceil(p.crops / 20);
+      if (Math.floor(p.tiles.finished / step) > Math.floor(before / step) && p.tiles.finished < p.crops) this.tileLine(file, p);
+    }
+  }
+  /** `big.tif: tile 40/441 (9 %), ETA 1 h 02 min`. */
+  protected tileLine(file: string, p: GenerateProgress): void {
+    const finished = p.tiles?.finished ?? 0;
+    this.write(`${file}: tile ${count(finished)}/${count(p.crops)} (${Math.floor((100 * finished) / p.crops)} %), ETA ${fmtDuration(this.eta())}\n`);
+  }
+  /**
+   * Seconds left, from the prompt rate so far: the prompts of every image not started (promptsPerImage, or in
+   * tiled runs, where it depends on the image's size, the mean of the images computed or in flight) and the prompts
+   * left in the images in flight. NaN before the first prompt.
+   */
+  protected eta(): number {
+    const prompts = this.promptsDone();
+    if (prompts === 0) return NaN;
+    const rate = prompts / Math.max((performance.now() - this.t0) / 1000, 1e-9);
+    if (this.promptsPerImage > 0) {
+      const todo = (this.total - this.restored) * this.promptsPerImage - this.promptsDropped - prompts;
+      return Math.max(0, todo) / rate;
+    }
+    let left = 0;
+    let sizes = this.computedPrompts;
+    for (const p of this.inFlight.values()) {
+      left += Math.max(0, p.prompts - p.promptsDone);
+      sizes += p.prompts;
+    }
+    const started = this.computed + this.inFlight.size;
+    const notStarted = Math.max(0, this.total - this.done - this.inFlight.size);
+    return (left + (started > 0 ? (notStarted * sizes) / started : 0)) / rate;
   }
   imageDone(file: string, masks: number, seconds: number, detail?: FinishedImage): void {
     this.settle(file, true, masks, detail);
@@ -173,6 +211,7 @@ class PlainProgress implements Progress {
     this.computed++;
     this.masks += masks;
     this.promptsFinished += detail?.timing.prompts ?? p?.promptsDone ?? this.promptsPerImage;
+    this.computedPrompts += p?.prompts ?? detail?.timing.prompts ?? this.promptsPerImage;
     if (detail) {
       this.time.encoderMs += detail.timing.encoderMs;
       this.time.decoderMs += detail.timing.decoderMs;
@@ -202,7 +241,11 @@ class PlainProgress implements Progress {
   }
 }
 
+/** Tiled images with fewer tiles than this print no tile lines off a TTY. */
+const TILE_LINE_MIN = 20;
+
 class QuietProgress extends PlainProgress {
+  protected override tileLine(): void {}
   override imageDone(file: string, masks: number, _seconds: number, detail?: FinishedImage): void {
     this.settle(file, true, masks, detail);
   }
@@ -234,6 +277,8 @@ class TtyProgress extends PlainProgress {
     this.timer = setInterval(() => this.redraw(), 500);
     this.timer.unref();
   }
+  /** The live line shows the tile in progress. */
+  protected override tileLine(): void {}
   override imageStarted(file: string): void {
     this.current = file;
     this.redraw();
@@ -286,14 +331,16 @@ class TtyProgress extends PlainProgress {
     const elapsed = (performance.now() - this.t0) / 1000;
     const parts = [`${count(this.done)}/${count(this.total)} images`, plural(this.masks, 'mask')];
     const p = this.inFlight.get(this.current);
-    if (p && !p.done) parts.push(`crop ${p.cropsDone}/${p.crops}, prompts ${count(p.promptsDone)}/${count(p.prompts)}`);
+    if (p && !p.done) {
+      const where = p.tiles !== undefined ? `tile ${count(Math.min(p.tiles.finished + 1, p.crops))}/${count(p.crops)}` : `crop ${p.cropsDone}/${p.crops}`;
+      parts.push(`${where}, prompts ${count(p.promptsDone)}/${count(p.prompts)}`);
+    }
     const prompts = this.promptsDone();
     let eta = NaN;
-    if (this.promptsPerImage > 0 && prompts > 0) {
-      const rate = prompts / Math.max(elapsed, 1e-9);
-      const todo = (this.total - this.restored) * this.promptsPerImage - this.promptsDropped - prompts;
-      eta = Math.max(0, todo) / rate;
-      parts.push(`${count(Math.round(rate))} prompts/s`);
+    const tiled = this.promptsPerImage === 0 && [...this.inFlight.values()].some((q) => q.tiles !== undefined);
+    if ((this.promptsPerImage > 0 || tiled) && prompts > 0) {
+      eta = this.eta();
+      parts.push(`${count(Math.round(prompts / Math.max(elapsed, 1e-9)))} prompts/s`);
     } else if (this.computed > 0) {
       const rate = this.computed / Math.max(elapsed, 1e-9);
       eta = (this.total - this.done) / rate;

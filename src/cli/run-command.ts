@@ -8,11 +8,11 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { MaskGenerator } from '../amg/generator.js';
-import { MAX_IMAGE_PIXELS, optionsRecord, resolveOptions, type AmgOptions } from '../amg/options.js';
+import { MAX_IMAGE_PIXELS, MAX_TILED_IMAGE_PIXELS, optionsRecord, resolveOptions, type AmgOptions } from '../amg/options.js';
 import { VERSION } from '../base/version.js';
 import type { LoadedModel } from '../model/load.js';
 import { DEFAULT_MODEL_ID, formatProgress, resolveModel } from '../node/hub/index.js';
-import { IMAGE_EXTENSIONS } from '../node/decode.js';
+import { IMAGE_EXTENSIONS, overLimitReason } from '../node/decode.js';
 import { readRegularFile } from '../node/read-input.js';
 import { parseDtype } from '../model/dtype.js';
 import { loadModel, modelSha256 } from '../node/model-folder.js';
@@ -24,6 +24,7 @@ import { DEFAULT_POLYGON_TOLERANCE, type PolygonOptions } from '../output/segmen
 import { listInputs, type InputItem, type InputListing } from '../run/inputs.js';
 import { LockError, OutputLock } from '../run/lock.js';
 import { planRun, type RunPlan } from '../run/output-plan.js';
+import type { TiledReads } from '../run/batch.js';
 import { amgSegmenter, type ImageSegmenter } from '../run/segmenter.js';
 import { resolveShard, shardItems, type ResolvedShard } from '../run/shard.js';
 import { runBatchFlow } from './batch-run.js';
@@ -88,6 +89,8 @@ export interface RunFlags extends BatchFlags {
   minMaskRegionArea?: number;
   multimask: boolean;
   useM2m?: boolean;
+  tile?: number;
+  tileOverlap?: number;
 }
 
 /** Adds the main command's flags to a commander command. */
@@ -107,7 +110,9 @@ export function addRunOptions(cmd: Command): Command {
     .option('--crop-n-points-downscale-factor <x>', 'layer i uses points-per-side / x^i points (default 1)', parseNumber)
     .option('--min-mask-region-area <n>', 'remove holes and islands smaller than n pixels (default 0)', parseNumber)
     .option('--no-multimask', 'use the single-mask output (layouts that have one)')
-    .option('--use-m2m', "SAM 2's mask-to-mask refinement (layouts with a mask input)");
+    .option('--use-m2m', "SAM 2's mask-to-mask refinement (layouts with a mask input)")
+    .option('--tile <px>', `tiled mode for very large images: process tiles of px×px (64–16384) instead of the whole image (no --crop-n-layers); images up to ${MAX_TILED_IMAGE_PIXELS} pixels, read tile by tile`, parseNumber)
+    .option('--tile-overlap <px>', 'overlap of neighbouring tiles in pixels, 0 ≤ px < --tile (default: --tile / 8)', parseNumber);
   return addWorkerOption(cmd);
 }
 
@@ -157,7 +162,7 @@ export function addBatchOptions(cmd: Command): Command {
     .option('--files-from <file>', 'read input paths from a file, one per line ("-" for stdin)')
     .option('--shard <K/N|auto|none>', 'process only shard K of N (0-based) of the sorted inputs; auto: from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX', 'auto')
     .option('--shard-count <n>', 'the shard count N when the index comes from the environment (SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX)', parseNumber)
-    .option('--max-pixels <n>', `refuse images above this many pixels before decoding (at most ${MAX_IMAGE_PIXELS})`, parseNumber, 100_000_000)
+    .option('--max-pixels <n>', `refuse images above this many pixels before decoding (at most ${MAX_IMAGE_PIXELS}); with --tile, only what needs a whole image in memory: overlays, amg-png, WebP/GIF/AVIF and progressive JPEG/PNG`, parseNumber, 100_000_000)
     .option('--fail-fast', 'stop at the first failing image')
     .option('--resume', 'continue an interrupted run of the same output from its journal (finished images are not recomputed)')
     .option('--no-journal', 'do not write the journal that makes a run resumable')
@@ -202,6 +207,8 @@ export async function amgOptionsFromFlags(f: RunFlags): Promise<Partial<AmgOptio
     minMaskRegionArea: f.minMaskRegionArea,
     multimaskOutput: f.multimask === false ? false : undefined,
     useM2m: f.useM2m ? true : undefined,
+    tile: f.tile,
+    tileOverlap: f.tileOverlap,
   };
 }
 
@@ -255,6 +262,8 @@ export interface LoadedSegmenter {
   info: Pick<RunInfo, 'description' | 'model' | 'modelSha256' | 'options'>;
   /** COCO categories (default: the one automatic-mask category). */
   categories?: readonly CocoCategory[];
+  /** Tiled runs (`--tile`): how images are opened and the pixel limit they have. */
+  tiled?: TiledReads;
   /** Frees the model's sessions and the post-processing threads. */
   release(): Promise<void>;
 }
@@ -359,6 +368,7 @@ async function amgMode(f: RunFlags): Promise<RunMode> {
       return {
         segmenter: amgSegmenter(generator),
         info: { model, modelSha256: sha256, options: optionsRecord(generator.options) },
+        ...(given.tile !== undefined ? { tiled: tiledReads(s.format, f.maxPixels) } : {}),
         release: () => generator.release(),
       };
     },
@@ -405,6 +415,25 @@ async function settingsFromFlags(inputs: string[], f: BatchFlags): Promise<RunSe
     ...(f.report !== undefined ? { reportDir: path.resolve(f.report) } : {}),
     postprocessWorkers,
     ...(polygons ? { polygons } : {}),
+  };
+}
+
+/**
+ * The pixel limit of a tiled run's images: what the output can hold ({@link MAX_TILED_IMAGE_PIXELS}), except for
+ * amg-png, which writes one full-size PNG per mask and so keeps --max-pixels.
+ */
+function tiledReads(format: OutputFormat, maxPixels: number): TiledReads {
+  if (format === 'amg-png') {
+    return {
+      maxPixels,
+      wholeMaxPixels: maxPixels,
+      overLimit: (w, h) => `${overLimitReason(w, h, maxPixels)}: --format amg-png writes one full-size PNG per mask, so --tile does not lift that limit for it (use coco, jsonl or sa1b)`,
+    };
+  }
+  return {
+    maxPixels: MAX_TILED_IMAGE_PIXELS,
+    wholeMaxPixels: maxPixels,
+    overLimit: (w, h) => `image is ${w}x${h} = ${w * h} pixels, more than an output can hold with --tile (${MAX_TILED_IMAGE_PIXELS} pixels: masks are RLE with 32-bit counts)`,
   };
 }
 
@@ -538,6 +567,7 @@ async function runBatch(
     resume: Boolean(f.resume),
     overlayStyle: s.overlayStyle,
     ...(s.polygons ? { polygons: s.polygons } : {}),
+    ...(loaded.tiled !== undefined ? { tiled: loaded.tiled } : {}),
     progress,
     signals,
   });

@@ -28,6 +28,8 @@ export const OPTION_FLAGS: Readonly<Record<OptionKey, string>> = {
   minMaskRegionArea: '--min-mask-region-area',
   multimaskOutput: '--no-multimask',
   useM2m: '--use-m2m',
+  tile: '--tile',
+  tileOverlap: '--tile-overlap',
 };
 
 /** The flag of each limit of `compare` (and `report --min-iou`). */

@@ -12,7 +12,15 @@
  * const records = await gen.generate(rgbFromRgba(imageData.data, imageData.width, imageData.height));
  * ```
  */
-export { MaskGenerator, type GeneratorStats, type GenerateOptions, type GenerateProgress } from '../amg/generator.js';
+export {
+  MaskGenerator,
+  TileReadError,
+  GenerationStopped,
+  type GeneratorStats,
+  type GenerateOptions,
+  type GenerateProgress,
+  type TileHooks,
+} from '../amg/generator.js';
 export {
   BoxSegmenter,
   promptedRecord,
@@ -43,6 +51,8 @@ export {
 } from '../amg/options.js';
 export { buildPointGrid, buildLayerGrids } from '../amg/point-grid.js';
 export { generateCropBoxes, cropBoxToXYWH, isBoxNearCropEdge, type CropPlan } from '../crop/crop-boxes.js';
+export { generateTileBoxes, tileStarts, tileCount, MIN_TILE, MAX_TILE } from '../crop/tiles.js';
+export { wholeImageSource, type ImageSource } from '../image/source.js';
 export { boxNms } from '../nms/nms.js';
 export * from '../rle/rle.js';
 export { InlineEvaluator, type CandidateEvaluator } from '../mask/evaluator.js';

@@ -20,6 +20,7 @@ import {
 } from './records.js';
 import { errorMessage } from '../base/errors.js';
 import type { SegmentationInfo } from './segmentation.js';
+import { geoField, parseGeo } from './geo.js';
 
 /**
  * Parses and validates `text`. The result holds only the known keys (unknown keys are dropped), so
@@ -168,6 +169,7 @@ function imageOf(v: unknown, at: string): CocoImage {
     file_name: string(field(o, 'file_name', at), `${at}.file_name`),
     width: positiveInt(field(o, 'width', at), `${at}.width`),
     height: positiveInt(field(o, 'height', at), `${at}.height`),
+    ...geoField(parseGeo(o, at)),
   };
 }
 

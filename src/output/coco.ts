@@ -7,6 +7,7 @@
  * exact double the float32 widens to (e.g. 0.949999988079071), not as the shortest float32 form ("0.95").
  */
 import type { GeoReference, MaskRecord } from '../base/types.js';
+import { geoField } from './geo.js';
 import {
   isPromptedFields,
   isPromptedRecord,
@@ -90,6 +91,8 @@ export interface CocoImage {
   file_name: string;
   width: number;
   height: number;
+  /** Only for georeferenced inputs (GeoTIFF). */
+  geo?: GeoReference;
 }
 
 /** One entry of annotations: an automatic mask (category 1) or a box-prompted one (its detection's category). */
@@ -161,7 +164,7 @@ export function cocoDocument(results: readonly ImageResult[], info: RunInfo, opt
   const annotations: CocoAnnotation[] = [];
   results.forEach((result, i) => {
     const imageId = result.imageId ?? i + 1;
-    images.push({ id: imageId, file_name: result.relPath, width: result.width, height: result.height });
+    images.push({ id: imageId, file_name: result.relPath, width: result.width, height: result.height, ...geoField(result.geo) });
     result.records.forEach((record, r) => {
       const where = `${result.relPath}: record ${r}`;
       checkMaskSize(record, result, where);
@@ -282,7 +285,7 @@ function infoInOrder(info: CocoInfo): CocoInfo {
 }
 
 function imageInOrder(im: CocoImage): CocoImage {
-  return { id: im.id, file_name: im.file_name, width: im.width, height: im.height };
+  return { id: im.id, file_name: im.file_name, width: im.width, height: im.height, ...geoField(im.geo) };
 }
 
 /** A category's keys as they came: `{id, name}` for automatic masks, a detection file's entry as given. */

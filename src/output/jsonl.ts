@@ -8,6 +8,7 @@ import { describeFsError } from '../fs/errno.js';
 import type { ImageResult } from './coco.js';
 import { sa1bAnnotations } from './sa1b.js';
 import { RLE_SEGMENTATION, type SegmentationEncoder } from './segmentation.js';
+import { geoField } from './geo.js';
 
 /**
  * One image as a JSONL line (`file_name`, the detection file's `image_id` for a box-prompted run, `width`, `height`,
@@ -24,6 +25,7 @@ export function encodedJsonlLine(result: ImageResult, encoding: SegmentationEnco
     ...(result.imageId !== undefined ? { image_id: result.imageId } : {}),
     width: result.width,
     height: result.height,
+    ...geoField(result.geo),
     annotations: sa1bAnnotations(result, 1, encoding),
   };
   return `${JSON.stringify(line)}\n`;

@@ -281,6 +281,7 @@ export function mergedResults(m: MergedSet): ImageResult[] {
       relPath: im.file_name,
       width: im.width,
       height: im.height,
+      ...(im.geo !== undefined ? { geo: im.geo } : {}),
       records: im.annotations.map((a) => maskRecordOf({ fields: a, rle: a.rle }, imageId)),
       ...(imageId !== undefined ? { imageId } : {}),
     };

@@ -8,7 +8,8 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { Rle } from '../base/types.js';
+import type { GeoReference, Rle } from '../base/types.js';
+import { geoField, parseGeo } from './geo.js';
 import { cocoDocumentWithMasks, parseCocoInfo } from './coco-parse.js';
 import { isPromptedOptions, type CocoCategory, type CocoInfo, type RunError } from './coco.js';
 import { describeFsError } from '../fs/errno.js';
@@ -47,6 +48,8 @@ export interface SetImage {
   image_id?: number;
   width: number;
   height: number;
+  /** A GeoTIFF input's georeferencing, when the output kept one. */
+  geo?: GeoReference;
   annotations: SetAnnotation[];
 }
 
@@ -166,7 +169,7 @@ function fromCoco(raw: unknown, file: string): MaskSet {
   const prompted = isPromptedOptions(doc.info.options);
   const byId = new Map<number, SetImage>();
   const images = doc.images.map((im) => {
-    const s: SetImage = { file_name: im.file_name, ...(prompted ? { image_id: im.id } : {}), width: im.width, height: im.height, annotations: [] };
+    const s: SetImage = { file_name: im.file_name, ...(prompted ? { image_id: im.id } : {}), width: im.width, height: im.height, ...geoField(im.geo), annotations: [] };
     byId.set(im.id, s);
     return s;
   });
@@ -292,7 +295,7 @@ function recordImage(image: Record<string, unknown>, annotations: unknown, where
     });
     const idKey = sa1bId === undefined || parsed.some((a) => isPromptedFields(a)) ? 'image_id' : undefined;
     const imageId = idKey !== undefined && image[idKey] !== undefined ? integerAt(image[idKey], idKey) : undefined;
-    return { file_name, ...(imageId !== undefined ? { image_id: imageId } : {}), width, height, annotations: parsed };
+    return { file_name, ...(imageId !== undefined ? { image_id: imageId } : {}), width, height, ...geoField(parseGeo(image, 'image')), annotations: parsed };
   } catch (err) {
     return bad(err);
   }

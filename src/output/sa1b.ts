@@ -2,10 +2,11 @@
  * The SA-1B layout (`--format sa1b --out DIR`): one JSON file per image, named after the image.
  */
 import path from 'node:path';
-import type { BoxXYWH } from '../base/types.js';
+import type { BoxXYWH, GeoReference } from '../base/types.js';
 import type { ImageResult } from './coco.js';
 import { checkMaskSize } from './coco.js';
 import { isInsideDir } from '../fs/paths.js';
+import { geoField } from './geo.js';
 import { isPromptedRecord, promptedFields, recordFields } from './records.js';
 import { RLE_SEGMENTATION, type PolygonLoss, type Segmentation, type SegmentationEncoder } from './segmentation.js';
 
@@ -50,6 +51,8 @@ export interface Sa1bImage {
   height: number;
   /** The image's path relative to the input root (SA-1B itself stores a bare name; ours may hold folders). */
   file_name: string;
+  /** A GeoTIFF input's georeferencing (src/output/geo.ts). */
+  geo?: GeoReference;
 }
 
 /** A whole per-image SA-1B document. */
@@ -103,7 +106,7 @@ export function sa1bAnnotations(result: ImageResult, firstId = 1, encoding: Segm
  */
 export function sa1bDocument(result: ImageResult, imageId: number, firstAnnotationId = 1, encoding: SegmentationEncoder = RLE_SEGMENTATION): Sa1bDocument {
   return {
-    image: { image_id: result.imageId ?? imageId, width: result.width, height: result.height, file_name: result.relPath },
+    image: { image_id: result.imageId ?? imageId, width: result.width, height: result.height, file_name: result.relPath, ...geoField(result.geo) },
     annotations: sa1bAnnotations(result, firstAnnotationId, encoding),
   };
 }

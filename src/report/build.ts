@@ -20,7 +20,7 @@ import { compareSets, DEFAULT_LIMITS, type ImageReport } from '../compare/compar
 import { readMaskSet, setErrors, type MaskSet, type SetAnnotation, type SetImage } from '../output/read.js';
 import { isPromptedFields } from '../output/records.js';
 export { ReadError } from '../output/read.js';
-import { decodeImage } from '../node/decode.js';
+import { decodeImage, DEFAULT_MAX_PIXELS } from '../node/decode.js';
 import { describeFsError } from '../fs/errno.js';
 import { isInsideDir } from '../fs/paths.js';
 import type { Rle } from '../base/types.js';
@@ -189,8 +189,16 @@ async function buildImage(
 ): Promise<ReportIndexImage> {
   const first = (entry.sides.find((s) => s !== undefined) as SetImage);
   const { width, height } = first;
+  // The page and the thumbnail draw masks at full resolution: an image of a tiled run beyond --max-pixels would not
+  // fit in memory (here or in the browser). Until the report has a scaled view, it lists such an image without
+  // photo or masks.
+  const limit = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const huge = width * height > limit;
+  if (huge) {
+    problem({ file: entry.name, stage: 'report', message: `${width}x${height} is over the ${limit}-pixel limit (--max-pixels) of the report's full-size view; listed without photo or masks` });
+  }
   const sides: ReportSide[] = entry.sides.map((im, k) => {
-    if (im === undefined) return { label: labels[k], masks: null };
+    if (im === undefined || huge) return { label: labels[k], masks: null };
     if (im.width !== width || im.height !== height) {
       problem({ file: entry.name, stage: 'report', message: `${labels[k]} is ${im.width}x${im.height} but ${labels[0]} is ${width}x${height}; its masks are not shown` });
       return { label: labels[k], masks: null };
@@ -203,7 +211,7 @@ async function buildImage(
   // The masks as the reader decoded them (once, when it checked each record).
   const rles = sides.map((s, k) => (s.masks === null ? null : (entry.sides[k] as SetImage).annotations.map((a) => a.rle)));
 
-  const image = await readPhoto(entry.name, width, height, opts, problem);
+  const image = huge ? null : await readPhoto(entry.name, width, height, opts, problem);
   let photoSize: [number, number] | null = null;
   if (image !== null) {
     const display = await displayJpeg(image);
@@ -212,7 +220,12 @@ async function buildImage(
   }
   const shown = sides.findIndex((s) => s.masks !== null);
   const records = shown < 0 ? [] : (sides[shown].masks as ReportMask[]).map((m, i) => maskRecord(m, (rles[shown] as Rle[])[i]));
-  await fsp.writeFile(path.join(dir, reportPaths.thumb(n)), await thumbnailJpeg(image, width, height, records));
+  // A huge image's thumbnail is a blank of its shape (the full-size blank would not fit in memory).
+  const thumbScale = huge ? 256 / Math.max(width, height) : 1;
+  const thumb = huge
+    ? await thumbnailJpeg(null, Math.max(1, Math.round(width * thumbScale)), Math.max(1, Math.round(height * thumbScale)), [])
+    : await thumbnailJpeg(image, width, height, records);
+  await fsp.writeFile(path.join(dir, reportPaths.thumb(n)), thumb);
 
   const data: ReportImageData = {
     index: n,

@@ -1,7 +1,7 @@
 /**
  * The batch: schedules images through the segmenter (segmenter.ts: the generator, or the box segmenter), turns
  * every per-image failure into an error record (never an exception that ends the batch), and hands finished images
- * to the writer in input order.
+ * to the writer in input order. A tiled run's images are opened as region sources and never decoded whole.
  *
  * Two kinds of trouble are told apart:
  * - a per-image failure (unreadable file, decoder error, a failing per-image output write) becomes a RunError and
@@ -12,13 +12,17 @@
  */
 import { promises as fsp } from 'node:fs';
 import pLimit from 'p-limit';
-import type { GenerateProgress } from '../amg/generator.js';
-import type { RgbImage } from '../base/types.js';
+import path from 'node:path';
+import { GenerationStopped, TileReadError, type GenerateProgress } from '../amg/generator.js';
+import { MAX_TILED_IMAGE_PIXELS } from '../amg/options.js';
+import type { GeoReference, MaskRecord, RgbImage } from '../base/types.js';
 import { decodeImage, ImageDecodeError } from '../node/decode.js';
+import { openImageSource } from '../node/image-source.js';
+import { readTiffInfo } from '../node/tiff-info.js';
 import type { ImageResult, RunError } from '../output/coco.js';
 import { errorCode } from '../fs/errno.js';
 import type { InputItem } from './inputs.js';
-import type { ImageSegmenter } from './segmenter.js';
+import type { ImageSegmenter, TiledSegmenter } from './segmenter.js';
 import { asError, errorMessage } from '../base/errors.js';
 
 /** Size and modification time of an input file as it was read; the journal uses them to spot changed files. */
@@ -53,8 +57,36 @@ export interface BatchEvents {
 /**
  * Work done on each image right after its masks, while the decoded pixels are still in memory (per-image output
  * files, overlays). A throw fails that image, with the thrown error's `stage` when it is a {@link StageError}.
+ * `image` is null for an image of a tiled run that was read tile by tile (never held whole).
  */
-export type AfterImage = (item: InputItem, image: RgbImage, result: ImageResult, index: number) => Promise<void>;
+export type AfterImage = (item: InputItem, image: RgbImage | null, result: ImageResult, index: number) => Promise<void>;
+
+/** An image of a tiled run as it starts: its file as read and its size. */
+export interface TiledImage {
+  file: FileIdentity;
+  width: number;
+  height: number;
+}
+
+/** Where a tiled image's finished tiles go (the journal) and which ones an earlier run finished. */
+export interface TileJournal {
+  /** Records of tiles finished earlier, by tile index: not computed again. */
+  restored?: ReadonlyMap<number, MaskRecord[]>;
+  /** A tile is finished (its records after the NMS inside it); resolves once it is kept. */
+  onTileDone(tile: number, tiles: number, records: MaskRecord[]): Promise<void>;
+}
+
+/** How a tiled run opens its images (they are read by region, see src/node/image-source.ts). */
+export interface TiledReads {
+  /** Refuse images above this many pixels (default {@link MAX_TILED_IMAGE_PIXELS}, what an output can hold). */
+  maxPixels?: number;
+  /** The reason given for an image over maxPixels; it names the limit. */
+  overLimit?: (width: number, height: number) => string;
+  /** Where temporary tiled copies go (default: the OS temporary folder). */
+  tempDir?: string;
+  /** Formats decoded whole (WebP, GIF, AVIF, progressive JPEG, interlaced PNG) only up to this many pixels. */
+  wholeMaxPixels?: number;
+}
 
 /** An error that knows which stage of an image's processing it belongs to. */
 export class StageError extends Error {
@@ -71,7 +103,7 @@ export class StageError extends Error {
 /** Options of {@link runBatch}. */
 export interface BatchOptions {
   items: InputItem[];
-  /** What turns each decoded image into its records. */
+  /** What turns each image into its records. */
   segmenter: ImageSegmenter;
   /** Images in flight at once (default 1). */
   concurrency?: number;
@@ -83,6 +115,10 @@ export interface BatchOptions {
   signal?: AbortSignal;
   events?: BatchEvents;
   afterImage?: AfterImage;
+  /** Tiled runs (a segmenter that reads sources, the generator with `tile` set): how images are opened. */
+  tiled?: TiledReads;
+  /** Tiled runs: where an image's finished tiles are kept, and which are kept already (resume inside an image). */
+  tileJournal?: (item: InputItem, index: number, image: TiledImage) => TileJournal | undefined;
 }
 
 /** Outcome of a batch: results and errors in input order. */
@@ -184,27 +220,46 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
 
 async function processOne(item: InputItem, index: number, segmenter: ImageSegmenter, opts: BatchOptions): Promise<Settled> {
   let stage = 'decode';
+  let tilesKept = false;
   try {
     const file = await identify(item.path);
-    const image = await decodeImage(item.path, { maxPixels: opts.maxPixels });
-    stage = 'generate';
     const timing: ImageTiming = { encoderMs: 0, decoderMs: 0, postprocessMs: 0, prompts: 0 };
-    const { records, imageId } = await segmenter.segment(item, image, (p) => {
+    const onProgress = (p: GenerateProgress): void => {
       timing.encoderMs = p.encoderMs;
       timing.decoderMs = p.decoderMs;
       timing.postprocessMs = p.postprocessMs;
       timing.prompts = p.promptsDone;
       opts.events?.onProgress?.(item, index, p);
-    });
-    const result: ImageResult = { relPath: item.relPath, width: image.width, height: image.height, records, ...(imageId !== undefined ? { imageId } : {}) };
+    };
+    let result: ImageResult;
+    let image: RgbImage | null;
+    if (segmenter.tiled !== undefined) {
+      stage = 'generate';
+      ({ result, image } = await processTiled(item, index, segmenter.tiled, opts, file, onProgress, () => (tilesKept = true)));
+    } else {
+      const whole = await decodeImage(item.path, { maxPixels: opts.maxPixels });
+      const geo = await readGeoReference(item.path);
+      stage = 'generate';
+      const { records, imageId } = await segmenter.segment(item, whole, onProgress);
+      result = { relPath: item.relPath, width: whole.width, height: whole.height, ...geoOf(geo), records, ...(imageId !== undefined ? { imageId } : {}) };
+      image = whole;
+    }
     if (opts.afterImage) {
       stage = 'output';
       await opts.afterImage(item, image, result, index);
     }
     return { kind: 'ok', result, seconds: 0, file, timing };
   } catch (err) {
+    if (err instanceof GenerationStopped) return { kind: 'skipped' };
     if (err instanceof StageError) stage = err.stage;
-    const message = errorMessage(err);
+    // Opening a tiled image, or a tile that cannot be read, is decoding.
+    if (stage === 'generate' && (err instanceof ImageDecodeError || err instanceof TileReadError)) stage = 'decode';
+    let message = errorMessage(err);
+    if (err instanceof TileReadError && err.finished > 0) {
+      message += tilesKept
+        ? `; the ${err.finished} tiles before it are kept in the journal (--resume continues from there)`
+        : `; the ${err.finished} tiles before it were finished`;
+    }
     const error: RunError = { file: item.relPath, stage, message: oneLine(message) };
     const code = causeCode(err);
     if (stage !== 'decode' && code !== undefined && DISK_FATAL.has(code)) {
@@ -212,6 +267,49 @@ async function processOne(item: InputItem, index: number, segmenter: ImageSegmen
     }
     return { kind: 'error', error };
   }
+}
+
+/**
+ * One image of a tiled run: opened as a region source (src/node/image-source.ts), generated tile by tile with its
+ * finished tiles kept where `opts.tileJournal` says (`kept()` is called when they are), closed (a temporary copy
+ * removed). A stop request (SIGINT) ends the image after its tile in progress (GenerationStopped).
+ */
+async function processTiled(
+  item: InputItem,
+  index: number,
+  segmenter: TiledSegmenter,
+  opts: BatchOptions,
+  file: FileIdentity,
+  onProgress: (p: GenerateProgress) => void,
+  kept: () => void,
+): Promise<{ result: ImageResult; image: RgbImage | null }> {
+  const t = opts.tiled ?? {};
+  const source = await openImageSource(item.path, {
+    maxPixels: t.maxPixels ?? MAX_TILED_IMAGE_PIXELS,
+    overLimit: t.overLimit ?? ((w, h) => `image is ${w}x${h} = ${w * h} pixels, more than an output can hold (${MAX_TILED_IMAGE_PIXELS} pixels: 32-bit RLE counts)`),
+    ...(t.tempDir !== undefined ? { tempDir: t.tempDir } : {}),
+    ...(t.wholeMaxPixels !== undefined ? { wholeMaxPixels: t.wholeMaxPixels } : {}),
+  });
+  try {
+    const tiles = opts.tileJournal?.(item, index, { file, width: source.width, height: source.height });
+    if (tiles !== undefined) kept();
+    const records = await segmenter.segmentSource(source, { onProgress, ...(tiles ? { tiles } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+    const result: ImageResult = { relPath: item.relPath, width: source.width, height: source.height, ...geoOf(source.geo), records };
+    return { result, image: source.image ?? null };
+  } finally {
+    await source.close();
+  }
+}
+
+/** `{ geo }` when there is georeferencing. */
+function geoOf(geo: GeoReference | null): { geo?: GeoReference } {
+  return geo === null ? {} : { geo };
+}
+
+/** A TIFF input's georeferencing (GeoTIFF tags), null for other files and for TIFFs without it. */
+async function readGeoReference(file: string): Promise<GeoReference | null> {
+  if (!/^\.tiff?$/iu.test(path.extname(file))) return null;
+  return readTiffInfo(file).then((t) => t.geo, () => null);
 }
 
 async function identify(file: string): Promise<FileIdentity> {

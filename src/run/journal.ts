@@ -4,8 +4,16 @@
  * Layout (JSON Lines, UTF-8):
  *
  *   line 1   {"sam_amg_journal":1,"fingerprint":{version, model, model_sha256, format, device, options}}
- *   line 2…  {"file":"<relPath>","size":<bytes>,"mtime_ms":<ms>,"width":W,"height":H,"records":[…]}
+ *   line 2…  {"file":"<relPath>","size":<bytes>,"mtime_ms":<ms>,"width":W,"height":H,["geo":{…},]"records":[…]}
  *            (a box-prompted run adds "image_id":<the detection file's id> after "height")
+ *   tiles    {"tile_of":"<relPath>","size":…,"mtime_ms":…,"width":W,"height":H,"tile":k,"tiles":n,"records":[…]}
+ *
+ * Tile lines (tiled runs only) make a long image resumable inside itself: after each tile of an image the tile's
+ * records — after the NMS inside the tile, in the image frame, before the NMS across tiles — are appended, so that a
+ * resumed run reads the tiles already done instead of computing them and continues at the first one missing; the
+ * records are the same numbers and masks, so the image's final records (and the output) are byte-identical. Once
+ * the image is done its `file` line supersedes them. A tile line counts for its image only while the file still has
+ * the size and modification time recorded, and only the latest run's lines of an image count.
  *
  * A new journal is created atomically with its header alone; every finished image is then appended as one line
  * and fdatasync'ed before the image counts as done (JsonlWriter). A line holds the image's complete result (the
@@ -22,11 +30,13 @@
 import { createReadStream, promises as fsp } from 'node:fs';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
+import type { GeoReference, MaskRecord } from '../base/types.js';
 import type { ImageResult } from '../output/coco.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { describeFsError, errorCode } from '../fs/errno.js';
 import { JsonlWriter } from '../output/jsonl.js';
-import { isPromptedRecord, maskRecordOf, outputFields, parseMaskFields, type OutputRecord } from '../output/records.js';
+import { isPromptedRecord, maskRecordOf, outputFields, parseMaskFields, recordFields, type OutputRecord } from '../output/records.js';
+import { geoField, parseGeo } from '../output/geo.js';
 import { isFolderFormat, type OutputFormat } from '../output/sink.js';
 import type { FileIdentity } from './batch.js';
 import { errorMessage } from '../base/errors.js';
@@ -55,11 +65,24 @@ export interface JournalEntry {
   file: FileIdentity;
 }
 
+/** The finished tiles of an image that was not finished (tiled runs). */
+export interface PartialImage {
+  file: FileIdentity;
+  width: number;
+  height: number;
+  /** How many tiles the image has. */
+  tiles: number;
+  /** Records of each finished tile (after the NMS inside it, image frame), by tile index. */
+  done: Map<number, MaskRecord[]>;
+}
+
 /** What {@link readJournal} found. */
 export interface JournalContents {
   fingerprint: JournalFingerprint;
   /** Entries by relPath (a later line for the same file wins). */
   entries: Map<string, JournalEntry>;
+  /** Finished tiles of images without an entry, by relPath (tiled runs). */
+  partial: Map<string, PartialImage>;
   /** Lines that were ignored, with why (the images are recomputed). */
   warnings: string[];
 }
@@ -98,8 +121,36 @@ export function journalLine(result: ImageResult, file: FileIdentity): string {
     width: result.width,
     height: result.height,
     ...(result.imageId !== undefined ? { image_id: result.imageId } : {}),
+    ...geoField(result.geo),
     records,
   })}\n`;
+}
+
+/** One finished tile of an image (`tile` of `tiles`, 0-based) as a journal line. */
+export function journalTileLine(tile: TileEntry): string {
+  const where = `${tile.relPath}: tile ${tile.tile}`;
+  const records = tile.records.map((r, i) => recordFields(r, `${where}: record ${i}`));
+  return `${JSON.stringify({
+    tile_of: tile.relPath,
+    size: tile.file.size,
+    mtime_ms: tile.file.mtimeMs,
+    width: tile.width,
+    height: tile.height,
+    tile: tile.tile,
+    tiles: tile.tiles,
+    records,
+  })}\n`;
+}
+
+/** One finished tile, as {@link Journal.appendTile} takes it. */
+export interface TileEntry {
+  relPath: string;
+  file: FileIdentity;
+  width: number;
+  height: number;
+  tile: number;
+  tiles: number;
+  records: MaskRecord[];
 }
 
 /**
@@ -131,17 +182,25 @@ export function fingerprintDifferences(journal: JournalFingerprint, run: Journal
  */
 export async function readJournal(file: string): Promise<JournalContents | null> {
   const entries = new Map<string, JournalEntry>();
+  const partial = new Map<string, PartialImage>();
   const warnings: string[] = [];
   const fingerprint = await scanJournal(file, (line, lineNo) => {
     if (line.trim() === '') return;
     try {
+      if (line.startsWith(TILE_LINE_PREFIX)) {
+        addTile(partial, parseTile(line));
+        return;
+      }
       const entry = parseEntry(line);
       entries.set(entry.result.relPath, entry);
     } catch (err) {
-      warnings.push(`journal ${file} line ${lineNo} ignored (${errorMessage(err)}); that image is recomputed`);
+      const what = line.startsWith(TILE_LINE_PREFIX) ? 'that tile' : 'that image';
+      warnings.push(`journal ${file} line ${lineNo} ignored (${errorMessage(err)}); ${what} is recomputed`);
     }
   });
-  return fingerprint === null ? null : { fingerprint, entries, warnings };
+  if (fingerprint === null) return null;
+  for (const name of entries.keys()) partial.delete(name);
+  return { fingerprint, entries, partial, warnings };
 }
 
 /**
@@ -232,6 +291,11 @@ export class Journal {
     return this.writer.append(journalLine(result, file));
   }
 
+  /** Appends one finished tile of an image in progress; resolves once the line is on disk. */
+  appendTile(tile: TileEntry): Promise<void> {
+    return this.writer.append(journalTileLine(tile));
+  }
+
   /** Waits for pending lines and closes the file. */
   close(): Promise<void> {
     return this.writer.close();
@@ -288,7 +352,47 @@ function parseEntry(line: string): JournalEntry {
   // The same record parser as every output reader: a line whose area or bbox disagrees with its mask is not used.
   const records: OutputRecord[] = o.records.map((r: unknown, i: number) => maskRecordOf(parseMaskFields(r, `record ${i}`, { width, height }), imageId));
   if (records.some((r) => isPromptedRecord(r) !== (imageId !== undefined))) throw new Error('records of the wrong kind for the image');
-  return { result: { relPath, width, height, records, ...(imageId !== undefined ? { imageId } : {}) }, file: { size, mtimeMs } };
+  const geo: GeoReference | undefined = parseGeo(o, 'image');
+  return {
+    result: { relPath, width, height, ...(geo !== undefined ? { geo } : {}), records, ...(imageId !== undefined ? { imageId } : {}) },
+    file: { size, mtimeMs },
+  };
+}
+
+/** How every tile line starts (journalTileLine writes `tile_of` first), so that it is told from an image line. */
+const TILE_LINE_PREFIX = '{"tile_of":';
+
+function parseTile(line: string): TileEntry {
+  const raw = JSON.parse(line) as unknown;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('not an object');
+  const o = raw as Record<string, unknown>;
+  const relPath = o.tile_of;
+  if (typeof relPath !== 'string' || relPath === '') throw new Error('no file name');
+  const width = posInt(o.width, 'width');
+  const height = posInt(o.height, 'height');
+  const tiles = posInt(o.tiles, 'tiles');
+  const tile = nonNegative(o.tile, 'tile');
+  if (!Number.isInteger(tile) || tile >= tiles) throw new Error(`tile ${tile} is not one of ${tiles}`);
+  const file = { size: nonNegative(o.size, 'size'), mtimeMs: nonNegative(o.mtime_ms, 'mtime_ms') };
+  if (!Array.isArray(o.records)) throw new Error('no records');
+  // Tiles are automatic mask generation's only (box-prompted runs are not tiled).
+  const records = o.records.map((r: unknown, i: number) => {
+    const record = maskRecordOf(parseMaskFields(r, `record ${i}`, { width, height }));
+    if (isPromptedRecord(record)) throw new Error(`record ${i}: a box-prompted record in a tile line`);
+    return record;
+  });
+  return { relPath, file, width, height, tile, tiles, records };
+}
+
+/** Adds a tile to its image's partial entry; a tile of another version of the file (or grid) starts it afresh. */
+function addTile(partial: Map<string, PartialImage>, t: TileEntry): void {
+  const p = partial.get(t.relPath);
+  const same = p !== undefined && p.file.size === t.file.size && p.file.mtimeMs === t.file.mtimeMs && p.width === t.width && p.height === t.height && p.tiles === t.tiles;
+  if (same) {
+    p.done.set(t.tile, t.records);
+    return;
+  }
+  partial.set(t.relPath, { file: t.file, width: t.width, height: t.height, tiles: t.tiles, done: new Map([[t.tile, t.records]]) });
 }
 
 function posInt(v: unknown, where: string): number {

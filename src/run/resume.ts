@@ -6,7 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import type { RunError } from '../output/coco.js';
 import type { InputItem } from './inputs.js';
-import { countJournalEntries, fingerprintDifferences, Journal, readJournal, type JournalEntry, type JournalFingerprint } from './journal.js';
+import { countJournalEntries, fingerprintDifferences, Journal, readJournal, type JournalEntry, type JournalFingerprint, type PartialImage } from './journal.js';
 
 /** What the journal side reports as it goes (the CLI words it). */
 export interface ResumeReporter {
@@ -51,6 +51,8 @@ export interface ResumeOptions {
 export interface Resumed {
   journal?: Journal;
   restored: Map<number, JournalEntry>;
+  /** Finished tiles of images not restored (tiled runs), by item index: those images continue at their first missing tile. */
+  partial: Map<number, PartialImage>;
 }
 
 /**
@@ -59,6 +61,7 @@ export interface Resumed {
  */
 export async function resumeJournal(o: ResumeOptions): Promise<Resumed> {
   const restored = new Map<number, JournalEntry>();
+  const partial = new Map<number, PartialImage>();
   let reopen = false;
   if (o.resume) {
     const existing = await readJournal(o.journalFile);
@@ -69,6 +72,7 @@ export async function resumeJournal(o: ResumeOptions): Promise<Resumed> {
       if (diff.length > 0) throw new ResumeMismatch(o.journalFile, diff);
       for (const w of existing.warnings) o.report.journalLineIgnored(w);
       await matchJournal(o.items, existing.entries, o.early, restored);
+      await matchJournal(o.items, existing.partial, o.early, partial, restored);
       reopen = true;
     }
   } else if (o.journal) {
@@ -77,21 +81,23 @@ export async function resumeJournal(o: ResumeOptions): Promise<Resumed> {
     const done = await countJournalEntries(o.journalFile).catch(() => null);
     if (done !== null && done > 0) o.report.journalReplaced(o.journalFile, done);
   }
-  if (!o.journal) return { restored };
+  if (!o.journal) return { restored, partial };
   const journal = reopen ? await Journal.reopen(o.journalFile) : await Journal.create(o.journalFile, o.fingerprint);
   if (journal.truncatedBytes > 0) o.report.journalTruncated(journal.truncatedBytes);
-  return { journal, restored };
+  return { journal, restored, partial };
 }
 
-/** Moves journal entries whose file is unchanged (same size and mtime) into `restored`. */
-async function matchJournal(
+/** Moves journal entries (images, or tiles of images) whose file is unchanged (same size and mtime) into `restored`. */
+async function matchJournal<E extends { file: { size: number; mtimeMs: number } }>(
   items: InputItem[],
-  entries: Map<string, JournalEntry>,
+  entries: Map<string, E>,
   early: ReadonlyMap<number, RunError>,
-  restored: Map<number, JournalEntry>,
+  restored: Map<number, E>,
+  done: ReadonlyMap<number, unknown> = new Map(),
 ): Promise<void> {
+  if (entries.size === 0) return;
   for (const [index, item] of items.entries()) {
-    if (early.has(index)) continue;
+    if (early.has(index) || done.has(index)) continue;
     const entry = entries.get(item.relPath);
     if (entry === undefined) continue;
     try {

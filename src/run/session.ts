@@ -13,14 +13,15 @@
  * steps 1–2 left, so nothing is duplicated or half-used.
  */
 import type { GenerateProgress } from '../amg/generator.js';
-import { ImageDecodeError } from '../node/decode.js';
+import type { RgbImage } from '../base/types.js';
+import { decodeImage, ImageDecodeError } from '../node/decode.js';
 import type { CocoCategory, ImageResult, RunError, RunInfo } from '../output/coco.js';
 import { DEFAULT_OVERLAY_STYLE, type OverlayStyle } from '../output/overlay.js';
 import type { OutputSink } from '../output/sink.js';
 import { createSink } from '../output/sinks/index.js';
-import { runBatch, StageError, type BatchOutcome, type FileIdentity, type ImageTiming } from './batch.js';
+import { runBatch, StageError, type BatchOutcome, type FileIdentity, type ImageTiming, type TiledImage, type TileJournal, type TiledReads } from './batch.js';
 import type { InputItem } from './inputs.js';
-import type { Journal, JournalEntry } from './journal.js';
+import type { Journal, JournalEntry, PartialImage } from './journal.js';
 import type { RunPlan } from './output-plan.js';
 import { OverlayFiles } from './overlays.js';
 import { resumeJournal, type Resumed, type ResumeReporter } from './resume.js';
@@ -57,6 +58,11 @@ export interface SessionParams {
   overlayStyle?: OverlayStyle;
   /** Polygons (`--segmentation polygon`, or the yolo and geojson formats): their options. */
   polygons?: PolygonOptions;
+  /**
+   * Tiled runs: how images are opened (their pixel limit is what the output can hold; `maxPixels` then bounds only
+   * what needs a whole image: overlays).
+   */
+  tiled?: TiledReads;
 }
 
 /** What a session reports as it goes; the CLI turns these into progress lines and messages. */
@@ -69,6 +75,10 @@ export interface SessionReporter extends ResumeReporter {
   imageFailed(file: string, stage: string, message: string): void;
   /** `done` of `total` images come from the journal. */
   resuming(done: number, total: number, journal: string): void;
+  /** Tiled runs: an image continues from the journal at its first unfinished tile (`done` of `tiles` kept). */
+  tilesResumed?(file: string, done: number, tiles: number): void;
+  /** No overlay for this image (a tiled image too large to draw whole); `reason` says why. */
+  overlaySkipped?(file: string, reason: string): void;
   /** The batch stops early because of `fatal` (a write that no later image can succeed at either). */
   stopping(fatal: Error): void;
   /** The output could not be written; `previousKept`: the previous output is still there, unchanged. */
@@ -128,6 +138,8 @@ export class BatchSession {
     /** Journal entries reused, by item index. */
     private readonly restored: Map<number, JournalEntry>,
     private readonly journal: Journal | undefined,
+    /** Finished tiles of unfinished images (tiled runs), by item index. */
+    private readonly partial: Map<number, PartialImage>,
   ) {}
 
   /**
@@ -156,7 +168,7 @@ export class BatchSession {
       ? new OverlayFiles(plan.overlays.dir, plan.overlays.files, p.overlayStyle ?? DEFAULT_OVERLAY_STYLE, sink.maskIdBase)
       : undefined;
 
-    let resumed: Resumed = { restored: new Map() };
+    let resumed: Resumed = { restored: new Map(), partial: new Map() };
     if (journalFile !== undefined) {
       try {
         resumed = await resumeJournal({
@@ -180,14 +192,15 @@ export class BatchSession {
         throw new SessionRefused('journal', asError(err), journalFile);
       }
     }
-    const { journal, restored } = resumed;
+    const { journal, restored, partial } = resumed;
     if (restored.size > 0 && journalFile !== undefined) report.resuming(restored.size, items.length, journalFile);
 
     // Restored images whose per-image files are missing (deleted, or an earlier run without --overlay) get them back.
     for (const [index, entry] of [...restored]) {
       try {
         await sink.restore(entry.result, index);
-        await overlays?.restore(index, items[index], entry.result, p.maxPixels);
+        // A tiled image too large to draw whole gets no overlay (see run()), restored or not.
+        if (entry.result.width * entry.result.height <= p.maxPixels) await overlays?.restore(index, items[index], entry.result, p.maxPixels);
       } catch (err) {
         const stage = err instanceof StageError ? err.stage : err instanceof ImageDecodeError ? 'decode' : 'output';
         restored.delete(index);
@@ -203,7 +216,7 @@ export class BatchSession {
       await journal?.close().catch(() => undefined);
       throw new SessionRefused('output', asError(err), journalFile);
     }
-    return new BatchSession(p, report, sink, overlays, early, restored, journal);
+    return new BatchSession(p, report, sink, overlays, early, restored, journal, partial);
   }
 
   /** Whether this run keeps a journal (every finished image survives an interruption). */
@@ -232,11 +245,16 @@ export class BatchSession {
       failFast: p.failFast,
       signal,
       // Per-image files while the pixels are in memory; a failure here fails only this image.
-      afterImage: async (_item, image, result, i) => {
+      afterImage: async (item, image, result, i) => {
         const index = pendingIndex[i];
         if (!sink.ordered) await sink.add(result, index);
-        await overlays?.write(index, image, result);
+        if (overlays) {
+          const pixels = image ?? (await this.overlayPixels(item.path, result.relPath, result.width, result.height));
+          if (pixels !== null) await overlays.write(index, pixels, result);
+        }
       },
+      ...(p.tiled !== undefined ? { tiled: p.tiled } : {}),
+      ...(journal !== undefined ? { tileJournal: (item, i, image) => this.tileJournal(journal, item.relPath, pendingIndex[i], image) } : {}),
       events: {
         onStart: (item) => report.imageStarted(item.relPath),
         onProgress: (item, _i, pr) => report.imageProgress(item.relPath, pr),
@@ -287,6 +305,40 @@ export class BatchSession {
       writeFailed,
       ...(finished.errorsListed !== undefined ? { errorsListed: finished.errorsListed } : {}),
       notes: finished.notes ?? [],
+    };
+  }
+
+  /**
+   * The pixels an overlay of a tiled image (read tile by tile) is drawn on: the image decoded whole once more, when
+   * it is within --max-pixels; beyond, the overlay is skipped with a message (drawing needs the whole image).
+   */
+  private async overlayPixels(file: string, relPath: string, width: number, height: number): Promise<RgbImage | null> {
+    const limit = this.p.maxPixels;
+    if (width * height > limit) {
+      this.report.overlaySkipped?.(relPath, `no overlay: ${width}x${height} is over the ${limit}-pixel limit (--max-pixels) of an overlay, which draws the whole image`);
+      return null;
+    }
+    try {
+      return await decodeImage(file, { maxPixels: limit });
+    } catch (err) {
+      throw new StageError('overlay', errorMessage(err), { cause: err });
+    }
+  }
+
+  /**
+   * Where a tiled image's finished tiles go: one journal line each. The tiles an earlier run finished are given
+   * back when the file and the image are still the same (size, modification time, pixel size, tile count).
+   */
+  private tileJournal(journal: Journal, relPath: string, index: number, image: TiledImage): TileJournal {
+    const tiles = this.p.segmenter.tiled?.tileCount(image.width, image.height) ?? 1;
+    const kept = this.partial.get(index);
+    const same = kept !== undefined && kept.file.size === image.file.size && kept.file.mtimeMs === image.file.mtimeMs
+      && kept.width === image.width && kept.height === image.height && kept.tiles === tiles;
+    if (same && kept.done.size > 0) this.report.tilesResumed?.(relPath, kept.done.size, tiles);
+    return {
+      ...(same ? { restored: kept.done } : {}),
+      onTileDone: (tile, n, records) =>
+        journal.appendTile({ relPath, file: image.file, width: image.width, height: image.height, tile, tiles: n, records }),
     };
   }
 }

@@ -103,6 +103,32 @@ export function listGroups(family: Family): Group[] {
   });
 }
 
+/**
+ * The tiled groups of a family (../shared/conformance/tiles/<family>-tiles-*.json: the reference generators with
+ * the crop pyramid replaced by the tile grid), by name; they sit apart from expected*\/ and run with the same limits.
+ */
+export function listTileGroups(family: Family): Group[] {
+  const dir = path.join(CONFORMANCE, 'tiles');
+  if (!existsSync(dir)) return [];
+  const prefix = `${family}-`;
+  return readdirSync(dir)
+    .filter((f) => f.startsWith(prefix) && f.endsWith('.json'))
+    .sort()
+    .map((f) => {
+      const file = path.join(dir, f);
+      const options = toCamel(readExpected(file).options);
+      return {
+        family,
+        name: f.slice(prefix.length, -'.json'.length),
+        file,
+        model: modelDir(family, options),
+        options,
+        images: readExpected(file).images.map((i) => i.file_name),
+        extraBatches: [],
+      };
+    });
+}
+
 /** One run of a group: its own points_per_batch (undefined) or another one. */
 export interface GroupRun {
   group: Group;
