@@ -2,15 +2,19 @@ import { configDefaults, defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * Files that run for minutes, longest first: the pool starts them before everything else, so that the two forks
- * end together instead of one running the last long file alone. Without a results cache (a fresh clone) vitest
- * would start the largest files first, and the conformance files are small ones.
+ * The files that take longest (over 10 s of CPU each on the 2-core machine), longest first: the pool starts them
+ * before everything else, so that the two forks end together instead of one running a long file alone at the end.
+ * Without a results cache (a fresh clone) vitest would start the largest files first, and the conformance files
+ * are small ones. Only an ordering hint: a file missing here or no longer long costs a few seconds at most.
  */
 const LONG_FIRST = [
   'test/conformance/sam2.test.ts',
   'test/conformance/sam1.test.ts',
+  'test/postprocess-evaluators.test.ts',
+  'test/cli.test.ts',
   'test/e2e-scenes.test.ts',
-  'test/conformance/batch-independence.test.ts',
+  'test/postprocess-exact.test.ts',
+  'test/batch-resume.test.ts',
 ];
 
 class LongFilesFirst extends BaseSequencer {
