@@ -95,4 +95,17 @@ describe('15. the suite stays robust on a loaded machine', () => {
     await walk(path.join(REPO, 'test'));
     expect(offenders).toEqual([]);
   });
+
+  it('child processes run the built CLI (bin/sam-amg.js), not the sources through tsx (a second of compiling each)', async () => {
+    const offenders: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      for (const e of await fsp.readdir(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) await walk(p);
+        else if (e.name.endsWith('.ts') && /['"]--import['"]|tsx\/dist\/loader/u.test(await fsp.readFile(p, 'utf8'))) offenders.push(path.relative(REPO, p));
+      }
+    };
+    await walk(path.join(REPO, 'test'));
+    expect(offenders).toEqual([]);
+  });
 });

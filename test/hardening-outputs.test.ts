@@ -8,12 +8,11 @@ import { spawn } from 'node:child_process';
 import fs, { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseCocoDocument } from '../src/output/coco-parse.js';
 import { journalPathFor } from '../src/run/journal.js';
 import { OutputLock } from '../src/run/lock.js';
-import { FAST, lineCount, MODEL, ROOT, runCli, spawnCli, waitForLines, writeShapeImages } from './helpers/batch.js';
+import { BIN, FAST, lineCount, MODEL, ROOT, runCli, spawnCli, waitForLines, writeShapeImages } from './helpers/batch.js';
 import { cli } from './helpers/scale.js';
 
 let tmp: string;
@@ -206,7 +205,7 @@ describe('4. a closed stderr never costs the output', () => {
     const many = path.join(tmp, 'epipe');
     await writeShapeImages(many, 4);
     const out = path.join(tmp, 'epipe.json');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/helpers/cli-entry.ts'), many, ...FAST, '--out', out], {
+    const child = spawn(process.execPath, [BIN, many, ...FAST, '--out', out], {
       cwd: ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, NO_COLOR: '1' },
@@ -252,9 +251,8 @@ describe('17. --out - writes COCO or JSONL to stdout', () => {
     const cwd = await fsp.mkdtemp(path.join(tmp, 'cwd-'));
     const run = (args: string[]) =>
       new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        // From a folder outside the repository, tsx is imported by its path.
-        const tsx = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-        const c = spawn(process.execPath, ['--import', tsx, path.join(ROOT, 'test/helpers/cli-entry.ts'), ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
+        // From a folder outside the repository.
+        const c = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
         let stdout = '';
         let stderr = '';
         c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -10,6 +10,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -87,6 +88,19 @@ function resolve(spec: string, opts: ResolveOptions = {}) {
     env: { HF_TOKEN_PATH: join(root, 'no-token-file') },
     ...opts,
   });
+}
+
+/** Resolves once `file` has at least `bytes` bytes, or after 60 s (the caller's assertions then say what is wrong). */
+async function untilSize(file: string, bytes: number): Promise<void> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < 60_000) {
+    const size = await stat(file).then(
+      (s) => s.size,
+      () => 0,
+    );
+    if (size >= bytes) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 async function rejection(p: Promise<unknown>): Promise<HubError> {
@@ -277,9 +291,11 @@ describe('resolveModel: offline', () => {
 describe('resolveModel: interrupted and corrupt transfers', () => {
   const ENC = 'onnx/vision_encoder.onnx';
   const encBlob = () => join(repoDir(), 'blobs', sha256(files[ENC]));
+  /** The cut fault's `held`: the client has written `bytes` bytes to its .incomplete file. */
+  const held = (bytes: number) => untilSize(`${encBlob()}.incomplete`, bytes);
 
   it('retries a transfer cut halfway, resuming with a Range request', async () => {
-    hub.setFault(ENC, { kind: 'cut', times: 1 });
+    hub.setFault(ENC, { kind: 'cut', times: 1, held });
     const r = await resolve(ID);
     expect(readFileSync(join(r.dir, ENC)).equals(files[ENC])).toBe(true);
     const downloads = hub.requests.filter((q) => q.kind === 'download' && q.path.endsWith(ENC));
@@ -290,7 +306,7 @@ describe('resolveModel: interrupted and corrupt transfers', () => {
   });
 
   it('when every attempt fails, nothing under a final name is left for the loader', async () => {
-    hub.setFault(ENC, { kind: 'cut' });
+    hub.setFault(ENC, { kind: 'cut', held });
     const err = await rejection(resolve(ID, { retries: 2 }));
     expect(err.kind).toBe('network');
     expect(err.message).toContain(`model ${ID}: could not download ${ENC}`);

@@ -53,7 +53,7 @@ const plain = (records: MaskRecord[]): unknown[] => records.map((r) => ({ ...r, 
 describe('SAM 2 fixture (Hugging Face layout) on synthetic scenes', () => {
   let gen: MaskGenerator;
   beforeAll(async () => {
-    gen = await MaskGenerator.load(SAM2, { pointsPerSide: 8 }, { threads: 2 });
+    gen = await MaskGenerator.load(SAM2, { pointsPerSide: 8 }, { threads: 1 });
   });
   afterAll(async () => {
     await gen.release();
@@ -81,8 +81,8 @@ describe('SAM 2 fixture (Hugging Face layout) on synthetic scenes', () => {
 describe("samexporter's SAM 2 layout", () => {
   it('gives the same records as the Hugging Face SAM 2 fixture (same transform, same point frame)', async () => {
     const { image } = scene('shapes-640x480');
-    const a = await MaskGenerator.load(SAM2, { pointsPerSide: 8 }, { threads: 2 });
-    const b = await MaskGenerator.load(SAMEXPORTER, { pointsPerSide: 8, pointsPerBatch: 7 }, { threads: 2 });
+    const a = await MaskGenerator.load(SAM2, { pointsPerSide: 8 }, { threads: 1 });
+    const b = await MaskGenerator.load(SAMEXPORTER, { pointsPerSide: 8, pointsPerBatch: 7 }, { threads: 1 });
     try {
       const ra = await a.generate(image);
       const rb = await b.generate(image);
@@ -144,7 +144,7 @@ class RecordingAdapter implements ModelAdapter {
 
 describe('use_m2m', () => {
   it('refines every candidate of every batch with its own point and clamped logits, in points_per_batch chunks', async () => {
-    const m = await loadModel(SAMEXPORTER, { threads: 2 });
+    const m = await loadModel(SAMEXPORTER, { threads: 1 });
     const rec = new RecordingAdapter(m.adapter);
     const g = new MaskGenerator(rec, { pointsPerSide: 3, pointsPerBatch: 4, useM2m: true });
     try {
@@ -180,7 +180,7 @@ describe('use_m2m', () => {
   });
 
   it('samexporter: every shape of a scene found with --use-m2m', async () => {
-    const g = await MaskGenerator.load(SAMEXPORTER, { pointsPerSide: 8, useM2m: true }, { threads: 2 });
+    const g = await MaskGenerator.load(SAMEXPORTER, { pointsPerSide: 8, useM2m: true }, { threads: 1 });
     try {
       const records = await g.generate(scene('shapes-640x480').image);
       expectAllFound(records, 'shapes-640x480');
@@ -192,7 +192,7 @@ describe('use_m2m', () => {
   });
 
   it('reference export: m2m uses the single-mask output (predicted IoU 0.95) and finds every shape', async () => {
-    const g = await MaskGenerator.load(REFERENCE, { pointsPerSide: 4, useM2m: true }, { threads: 2 });
+    const g = await MaskGenerator.load(REFERENCE, { pointsPerSide: 4, useM2m: true }, { threads: 1 });
     try {
       expect(g.family).toBe('sam');
       const records = await g.generate(scene('small-300x300').image);
@@ -217,7 +217,7 @@ describe('use_m2m', () => {
 
 describe('--no-multimask (single-mask output)', () => {
   it('reference export: one candidate per prompt from output 0 (predicted IoU 0.95), every shape found', async () => {
-    const m = await loadModel(REFERENCE, { threads: 2 });
+    const m = await loadModel(REFERENCE, { threads: 1 });
     const rec = new RecordingAdapter(m.adapter);
     const g = new MaskGenerator(rec, { pointsPerSide: 4, multimaskOutput: false });
     try {
@@ -233,8 +233,8 @@ describe('--no-multimask (single-mask output)', () => {
 
   it('reference export: the multimask outputs are 1..3 (IoUs 0.90, 0.96, 0.93), the same masks as sam1-tiny', async () => {
     const { image } = scene('small-300x300');
-    const a = await MaskGenerator.load(REFERENCE, { pointsPerSide: 3, predIouThresh: 0, stabilityScoreThresh: 0, boxNmsThresh: 1 }, { threads: 2 });
-    const b = await MaskGenerator.load(`${MODELS}sam1-tiny`, { pointsPerSide: 3, predIouThresh: 0, stabilityScoreThresh: 0, boxNmsThresh: 1 }, { threads: 2 });
+    const a = await MaskGenerator.load(REFERENCE, { pointsPerSide: 3, predIouThresh: 0, stabilityScoreThresh: 0, boxNmsThresh: 1 }, { threads: 1 });
+    const b = await MaskGenerator.load(`${MODELS}sam1-tiny`, { pointsPerSide: 3, predIouThresh: 0, stabilityScoreThresh: 0, boxNmsThresh: 1 }, { threads: 1 });
     try {
       const ra = await a.generate(image);
       const rb = await b.generate(image);

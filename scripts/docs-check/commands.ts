@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { CommandHelp } from './help.js';
 import { samAmgArgs, samAmgStart, type ParsedDoc } from './markdown.js';
 import { isHubModel, type Sandbox } from './sandbox.js';
+import { errorMessage } from '../../src/base/errors.js';
 
 const SHELL_LANGS = new Set(['bash', 'sh', 'shell']);
 
@@ -198,7 +199,7 @@ async function checkOutput(file: string, format: string, shown: string): Promise
       if (!names.some((n) => want(path.basename(n)))) return `${shown} holds no ${format === 'sa1b' ? 'SA-1B file' : 'metadata.csv'}`;
     }
   } catch (err) {
-    return `${shown} cannot be read: ${err instanceof Error ? err.message : String(err)}`;
+    return `${shown} cannot be read: ${errorMessage(err)}`;
   }
   return undefined;
 }

@@ -12,8 +12,12 @@ import { rgbPng } from './png.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const MODEL = path.join(ROOT, 'fixtures/models/sam1-tiny');
-/** Flags that keep the fixture model fast and the output byte-stable. */
-export const FAST = ['--model', MODEL, '--points-per-side', '4', '--date', '2024-01-02T03:04:05.000Z'];
+/**
+ * Flags that keep the fixture model fast and the output byte-stable. `--no-optimise` and `--threads 1` change no
+ * record (test/optimise-cli.test.ts, test/helpers/worker-threads.ts): these tests are about files and paths, not
+ * about the decoder graph optimiser, whose load-time probe would cost each run more than its images.
+ */
+export const FAST = ['--model', MODEL, '--points-per-side', '4', '--date', '2024-01-02T03:04:05.000Z', '--no-optimise', '--threads', '1'];
 
 /** Runs the CLI in this process; returns the exit code and what it wrote to stderr. */
 export async function runCli(args: string[]): Promise<{ code: number; stderr: string }> {
@@ -31,13 +35,19 @@ export async function runCli(args: string[]): Promise<{ code: number; stderr: st
   }
 }
 
-/** Starts the CLI as a child process (TypeScript sources through tsx, so no build is needed). */
+/**
+ * The built CLI (bin/sam-amg.js over dist/): what a user runs, and it starts in a fraction of the time that
+ * compiling the sources through tsx took. `npm test` builds dist/ first; test/helpers/global-setup.ts rebuilds it
+ * when src/ is newer (a single file run with `npx vitest run`).
+ */
+export const BIN = path.join(ROOT, 'bin/sam-amg.js');
+
+/** Starts the built CLI as a child process. */
 export function spawnCli(
   args: string[],
   cwd = ROOT,
 ): { child: ChildProcess; stderr: () => string; done: Promise<{ code: number | null; signal: string | null; stderr: string }> } {
-  const entry = path.join(ROOT, 'test/helpers/cli-entry.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+  const child = spawn(process.execPath, [BIN, ...args], {
     cwd,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },

@@ -24,7 +24,10 @@ export interface LoggedRequest {
 
 /** Misbehaviour for one repository file. `times` counts body downloads it applies to (default: all). */
 export type Fault =
-  | { kind: 'cut'; times?: number } // send half the body, then drop the connection
+  // Send half the body, then drop the connection. `held(n)` resolves once the client holds the file's first n bytes
+  // (the range's start plus the half): a reset discards what the client received and has not read yet, so without
+  // it a loaded client resumes from an earlier offset.
+  | { kind: 'cut'; times?: number; held?: (bytes: number) => Promise<void> }
   | { kind: 'corrupt'; times?: number } // same length, one byte flipped
   | { kind: 'resize'; times?: number } // announce and send one byte more than the listing says
   | { kind: 'status'; status: number }; // answer every resolve request (probe included) with this status
@@ -305,9 +308,14 @@ function sendBody(
   });
   if (req.method === 'HEAD') return void res.end();
   if (fault?.kind === 'cut') {
-    // Deliver the first half, then drop the connection once those bytes are with the kernel (the write callback),
-    // which sends them before closing: the client always receives exactly half, however loaded the machine is.
-    res.write(body.subarray(0, body.length >> 1), () => res.socket?.destroy());
+    // Deliver the first half, then drop the connection: once the client holds those bytes when the fault says how
+    // to tell, else once they are with the kernel (the write callback).
+    const half = body.length >> 1;
+    const drop = (): void => void res.socket?.destroy();
+    res.write(body.subarray(0, half), () => {
+      if (fault.held) fault.held(start + half).then(drop, drop);
+      else drop();
+    });
     return;
   }
   res.end(body);

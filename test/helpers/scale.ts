@@ -9,7 +9,8 @@ import { main } from '../../src/cli/main.js';
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const TINY_MODEL = path.join(REPO, 'fixtures/models/sam1-tiny');
 export const PHOTOS = path.resolve(REPO, '../shared/images');
-export const FAST = ['--points-per-side', '4', '--date', '2024-01-01T00:00:00Z', '--quiet'];
+/** Fast, byte-stable and quiet; `--no-optimise` and `--threads 1` as in ./batch.ts's FAST (no record changes). */
+export const FAST = ['--points-per-side', '4', '--date', '2024-01-01T00:00:00Z', '--quiet', '--no-optimise', '--threads', '1'];
 
 /** Runs the CLI in this process, capturing stdout and stderr; resolves to the exit code and the text. */
 export async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -28,10 +29,10 @@ export async function cli(args: string[]): Promise<{ code: number; stdout: strin
   }
 }
 
-/** Runs the CLI from source in a child process with exactly `env`. */
+/** Runs the built CLI (bin/sam-amg.js; see BIN in ./batch.ts) in a child process with exactly `env`. */
 export function cliProcess(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'test/helpers/cli-entry.ts'), ...args], {
+    const child = spawn(process.execPath, [path.join(REPO, 'bin/sam-amg.js'), ...args], {
       cwd: REPO,
       env,
       stdio: ['ignore', 'ignore', 'pipe'],
