@@ -18,6 +18,7 @@ import { decodeImage, ImageDecodeError } from '../node/decode.js';
 import type { CocoCategory, ImageResult, RunError, RunInfo } from '../output/coco.js';
 import { DEFAULT_OVERLAY_STYLE, type OverlayStyle } from '../output/overlay.js';
 import type { OutputSink } from '../output/sink.js';
+import type { YoloClasses } from '../output/yolo.js';
 import { createSink } from '../output/sinks/index.js';
 import { runBatch, StageError, type BatchOutcome, type FileIdentity, type ImageTiming, type TiledImage, type TileJournal, type TiledReads } from './batch.js';
 import type { InputItem } from './inputs.js';
@@ -47,6 +48,8 @@ export interface SessionParams {
   info: Omit<RunInfo, 'errors'>;
   /** COCO categories (default: the one automatic-mask category; a box-prompted run: the detection file's). */
   categories?: readonly CocoCategory[];
+  /** YOLO classes (default: the one class `object`; a box-prompted run: the detection file's categories). */
+  yoloClasses?: YoloClasses;
   /** Execution provider (part of the journal fingerprint). */
   device: string;
   concurrency: number;
@@ -160,6 +163,7 @@ export class BatchSession {
       label: p.outLabel,
       info: p.info,
       ...(p.categories ? { categories: p.categories } : {}),
+      ...(p.yoloClasses ? { yoloClasses: p.yoloClasses } : {}),
       streamed: true,
       ...(p.polygons ? { polygons: p.polygons } : {}),
     });
