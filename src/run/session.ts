@@ -80,6 +80,8 @@ export interface SessionReporter extends ResumeReporter {
   resuming(done: number, total: number, journal: string): void;
   /** Tiled runs: an image continues from the journal at its first unfinished tile (`done` of `tiles` kept). */
   tilesResumed?(file: string, done: number, tiles: number): void;
+  /** Something about this image that does not fail it (georeferencing that cannot be used). */
+  imageWarning?(file: string, message: string): void;
   /** No overlay for this image (a tiled image too large to draw whole); `reason` says why. */
   overlaySkipped?(file: string, reason: string): void;
   /** The batch stops early because of `fatal` (a write that no later image can succeed at either). */
@@ -269,6 +271,7 @@ export class BatchSession {
           if (journal) await journal.append(r, file);
         },
         onError: (e) => report.imageFailed(e.file, e.stage, e.message),
+        onWarning: (item, _i, message) => report.imageWarning?.(item.relPath, message),
       },
     });
     if (outcome.fatal) report.stopping(outcome.fatal);
