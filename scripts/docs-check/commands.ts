@@ -11,6 +11,7 @@ import type { CommandHelp } from './help.js';
 import { samAmgArgs, samAmgStart, type ParsedDoc } from './markdown.js';
 import { isHubModel, type Sandbox } from './sandbox.js';
 import { errorMessage } from '../../src/base/errors.js';
+import { readGeoJsonFolder, readYoloDataset } from '../../src/output/read-polygons.js';
 
 const SHELL_LANGS = new Set(['bash', 'sh', 'shell']);
 
@@ -157,7 +158,10 @@ function runShell(run: string, box: Sandbox, timeoutS: number): Promise<{ code: 
   });
 }
 
-/** What a `sam-amg` command that exited 0 must have written; a failure description, or undefined. */
+/**
+ * What a `sam-amg` command that exited 0 must have written (the main command and `segment`: the output in its
+ * format, the report, the overlay folder; `merge`, `report`: theirs); a failure description, or undefined.
+ */
 export async function checkOutputs(args: readonly string[], commands: readonly CommandHelp[], cwd: string): Promise<string | undefined> {
   const p = commandPath(args, commands);
   if (!p) return undefined;
@@ -174,7 +178,7 @@ export async function checkOutputs(args: readonly string[], commands: readonly C
     if (out) return checkOutput(at(out), flagValue(rest, '--format') ?? 'coco', out);
     return undefined;
   }
-  if (cmd !== '') return undefined;
+  if (cmd !== '' && cmd !== 'segment') return undefined;
   const report = flagValue(rest, '--report');
   if (report && !existsSync(path.join(at(report), 'index.html'))) return `the report folder ${report} has no index.html`;
   const overlay = flagValue(rest, '--overlay');
@@ -193,6 +197,16 @@ async function checkOutput(file: string, format: string, shown: string): Promise
     } else if (format === 'jsonl') {
       const text = await readFile(file, 'utf8');
       for (const line of text.split('\n').filter((l) => l !== '')) JSON.parse(line);
+    } else if (format === 'yolo') {
+      // The dataset Ultralytics trains on: data.yaml with class names, labels/, and every label file read by the
+      // repository's reader (Ultralytics' checks, src/polygon/yolo-read.ts) with the sizes info.json gives.
+      const yaml = path.join(file, 'data.yaml');
+      if (!existsSync(yaml) || !/^names:\n {2}0: /mu.test(await readFile(yaml, 'utf8'))) return `${shown} has no data.yaml naming its classes`;
+      if (!(existsSync(path.join(file, 'labels')) && statSync(path.join(file, 'labels')).isDirectory())) return `${shown} has no labels/ folder`;
+      await readYoloDataset(file);
+    } else if (format === 'geojson') {
+      // A FeatureCollection per image, each read back as the readers read it (src/output/read-polygons.ts).
+      if ((await readGeoJsonFolder(file)) === null) return `${shown} holds no .geojson file`;
     } else if (format === 'sa1b' || format === 'amg-png') {
       const want = format === 'sa1b' ? (n: string) => n.endsWith('.json') : (n: string) => n === 'metadata.csv';
       const names = (await readdir(file, { recursive: true })).map(String);

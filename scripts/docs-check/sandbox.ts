@@ -4,9 +4,11 @@
  *   work/                      the commands' working folder
  *     images/                  four shared photos scaled to 64 px wide: dog.jpg, groceries.jpg, street/{cars,truck}.jpg
  *     photo.jpg                dog.jpg, scaled the same way
+ *     ortho.tif                dog.jpg, scaled the same way, as a GeoTIFF (scripts/make-geotiff.ts: UTM 33N, 0.5 m)
  *     fixtures -> <repo>/fixtures
  *     models/sam-vit-base/     a copy of fixtures/models/sam1-tiny, with every dtype's file names
  *   shared/images/             the four photos, scaled the same way (what ../shared/images means from work/)
+ *   shared/conformance         a link to the repository's ../shared/conformance (the prompt toys and detections)
  *   hf/                        an offline Hugging Face cache: every known hub model, and the ids in STAND_INS, served
  *                              by a fixture model of its family (HF_HUB_CACHE, with HF_HUB_OFFLINE=1)
  *   bin/sam-amg                runs <repo>/bin/sam-amg.js (so dist/ must be built)
@@ -22,6 +24,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { DTYPE_SUFFIX } from '../../src/model/dtype.js';
 import { KNOWN_MODELS } from '../../src/node/hub/known-models.js';
+import { decodeImage } from '../../src/node/decode.js';
+import { writeGeoTiff } from '../make-geotiff.js';
 
 /** Hub ids the docs may use besides the known models, with the fixture that stands in for each. */
 export const STAND_INS: Readonly<Record<string, 'sam1-tiny' | 'sam2-tiny'>> = {};
@@ -57,6 +61,9 @@ export async function makeTemplate(root: string, repo: string, photos: string): 
     }
   }
   await copyFile(path.join(work, 'images', 'dog.jpg'), path.join(work, 'photo.jpg'));
+  await writeGeoTiff(path.join(work, 'ortho.tif'), await decodeImage(path.join(work, 'photo.jpg')));
+  const conformance = path.resolve(photos, '..', 'conformance');
+  if (existsSync(conformance)) await symlink(conformance, path.join(root, 'shared', 'conformance'));
   await symlink(path.join(repo, 'fixtures'), path.join(work, 'fixtures'));
   await modelCopy(path.join(repo, 'fixtures/models/sam1-tiny'), path.join(work, 'models', 'sam-vit-base'));
   const standIns = new Map<string, 'sam1-tiny' | 'sam2-tiny'>(KNOWN_MODELS.map((m) => [m.id, m.family === 'sam' ? 'sam1-tiny' : 'sam2-tiny']));

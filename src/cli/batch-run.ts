@@ -89,6 +89,7 @@ function reporter(progress: Progress): SessionReporter {
     resuming: (done, total, journal) => progress.info(`resuming: ${count(done)} of ${plural(total, 'image')} already done (journal ${journal})`),
     tilesResumed: (file, done, tiles) => progress.info(`resuming ${file} at tile ${count(done + 1)} of ${count(tiles)}: ${plural(done, 'tile')} already done`),
     overlaySkipped: (file, reason) => progress.warn(`${file}: ${reason}`),
+    imageWarning: (file, message) => progress.warn(`${file}: ${message}`),
     stopping: (fatal) => say(`stopping: ${fatal.message}`),
     outputFailed: (error, previousKept) => say(`${error.message}${previousKept ? '; the previous output is unchanged' : ''}`),
     errorListFailed: (error) => say(error.message),

@@ -43,7 +43,7 @@ export function buildReportCommand(setCode: (code: number) => void): Command {
     .option('--images <dir>', "the folder the outputs' file names are relative to (the run's input folder); without it, masks are shown without photos")
     .option('--min-iou <x>', 'two outputs: the IoU a pair of masks needs to match', parseNumber, 0.9)
     .option('--page-size <n>', `thumbnails per index page (at most ${CLI_BOUNDS.pageSize.max})`, parseNumber, DEFAULT_PAGE_SIZE)
-    .option('--max-pixels <n>', `refuse photos above this many pixels before decoding (at most ${MAX_IMAGE_PIXELS})`, parseNumber, DEFAULT_MAX_PIXELS)
+    .option('--max-pixels <n>', `photos above this many pixels or 16.8 MP are read by region and shrunk, never decoded whole (at most ${MAX_IMAGE_PIXELS})`, parseNumber, DEFAULT_MAX_PIXELS)
     .option('-q, --quiet', 'print errors only')
     .addHelpText(
       'after',

@@ -18,6 +18,7 @@ import { parseDtype } from '../model/dtype.js';
 import { loadModel, modelSha256 } from '../node/model-folder.js';
 import { createCandidateEvaluator, parseWorkersFlag, postprocessWorkerCount } from '../node/postprocess-pool.js';
 import type { CocoCategory, RunError, RunInfo } from '../output/coco.js';
+import type { YoloClasses } from '../output/yolo.js';
 import { DEFAULT_OVERLAY_STYLE, parseOverlayStyle, type OverlayStyle } from '../output/overlay.js';
 import { isFolderFormat, isPolygonFormat, type OutputFormat } from '../output/sink.js';
 import { DEFAULT_POLYGON_TOLERANCE, type PolygonOptions } from '../output/segmentation.js';
@@ -262,6 +263,8 @@ export interface LoadedSegmenter {
   info: Pick<RunInfo, 'description' | 'model' | 'modelSha256' | 'options'>;
   /** COCO categories (default: the one automatic-mask category). */
   categories?: readonly CocoCategory[];
+  /** YOLO classes (default: the one class `object`). */
+  yoloClasses?: YoloClasses;
   /** Tiled runs (`--tile`): how images are opened and the pixel limit they have. */
   tiled?: TiledReads;
   /** Frees the model's sessions and the post-processing threads. */
@@ -560,6 +563,7 @@ async function runBatch(
       ...(shard ? { shard: { index: shard.index, count: shard.count, images: items.length, total: selected.items.length } } : {}),
     },
     ...(loaded.categories ? { categories: loaded.categories } : {}),
+    ...(loaded.yoloClasses ? { yoloClasses: loaded.yoloClasses } : {}),
     device: f.device,
     concurrency: f.concurrency,
     maxPixels: f.maxPixels,

@@ -19,7 +19,7 @@ import type { RunError } from '../output/coco.js';
 import { PROMPTED_DESCRIPTION, promptedOptionsRecord } from '../output/run-info.js';
 import { readRegularFile } from '../node/read-input.js';
 import { createCandidateEvaluator } from '../node/postprocess-pool.js';
-import { BoxImageSegmenter, matchDetections, promptedCategories } from '../run/box-images.js';
+import { BoxImageSegmenter, matchDetections, promptedCategories, promptedYoloClasses } from '../run/box-images.js';
 import { checkBound, parseNumber } from './numbers.js';
 import { plural, type Progress } from './progress.js';
 import { addBatchOptions, addWorkerOption, loadRunModel, runBatchCommand, type BatchFlags, type RunMode } from './run-command.js';
@@ -129,6 +129,7 @@ async function boxMode(f: SegmentFlags, progress: Progress): Promise<RunMode> {
           options: promptedOptionsRecord({ detections: path.basename(source), detectionsSha256: sha256, multimask: segmenter.options.multimask }),
         },
         categories: promptedCategories(detections),
+        yoloClasses: promptedYoloClasses(detections),
         release: () => segmenter.release(),
       };
     },

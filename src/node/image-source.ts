@@ -71,6 +71,8 @@ export interface FileImageSource extends ImageSource {
   readonly access: SourceAccess;
   /** A GeoTIFF's georeferencing, null for other files. */
   readonly geo: GeoReference | null;
+  /** Why a TIFF's georeferencing could not be used (geo is then null), for a warning; absent when there is nothing to say. */
+  readonly geoProblem?: string;
   /** The whole decoded image when access is 'whole' (small images), so that nothing decodes it again. */
   readonly image?: RgbImage;
   close(): Promise<void>;
@@ -87,20 +89,23 @@ export async function openImageSource(file: string, opts: OpenImageOptions): Pro
   const orientation = orientationOf(header.orientation);
   const { width, height } = displayedSize(orientation, header.stored.width, header.stored.height);
   if (width * height > opts.maxPixels) throw new ImageDecodeError(opts.overLimit(width, height));
-  const tiff = header.format === 'tiff' ? await readTiffInfo(file).catch((): TiffInfo | null => null) : null;
+  let tiffError: string | undefined;
+  const tiff = header.format === 'tiff' ? await readTiffInfo(file).catch((err: unknown): TiffInfo | null => ((tiffError = errorMessage(err)), null)) : null;
   const geo = tiff?.geo ?? null;
+  const problem = tiff?.geoProblem ?? (tiffError !== undefined ? `its TIFF directory cannot be read for georeferencing (${tiffError})` : null);
+  const geoInfo = { geo, ...(problem !== null ? { geoProblem: problem } : {}) };
   // sharp refuses inputs above its own pixel limit (16383² by default) before reading anything: raise it to this
   // image's size, which the caller's limit has already accepted.
   const limit = header.stored.width * header.stored.height;
   if (tiff !== null && !opts.forceCopy && (tiff.layout.tiled || tiff.layout.blockBytes <= MAX_BLOCK_BYTES)) {
-    return regionSource(file, header, orientation, limit, 'region', geo, () => Promise.resolve(), tiff.layout);
+    return regionSource(file, header, orientation, limit, 'region', geoInfo, () => Promise.resolve(), tiff.layout);
   }
   // libvips reads the missing blocks of a truncated TIFF as zeros without failing: only region reads can keep the
   // part before the damage, every other way refuses the file.
   if (tiff?.layout.damaged) throw new ImageDecodeError('truncated or corrupt image data (the file ends before the data of its last tiles or strips)');
   if (width * height <= (opts.wholeBelow ?? WHOLE_DECODE_PIXELS)) {
     const image = await decodeImage(file, { maxPixels: width * height });
-    return { ...wholeImageSource(image), access: 'whole', geo, image, close: () => Promise.resolve() };
+    return { ...wholeImageSource(image), access: 'whole', ...geoInfo, image, close: () => Promise.resolve() };
   }
   const wholeMax = opts.wholeMaxPixels ?? DEFAULT_MAX_PIXELS;
   const holdsWhole = WHOLE_IMAGE_FORMATS.get(header.format) ?? (header.progressive ? `a progressive or interlaced ${header.format.toUpperCase()}` : null);
@@ -115,7 +120,7 @@ export async function openImageSource(file: string, opts: OpenImageOptions): Pro
   try {
     const copy = path.join(dir, 'image.tif');
     await writeTiledCopy(file, header, limit, copy);
-    return regionSource(copy, header, orientation, limit, 'copy', geo, remove);
+    return regionSource(copy, header, orientation, limit, 'copy', geoInfo, remove);
   } catch (err) {
     await remove();
     if (err instanceof ImageDecodeError) throw err;
@@ -148,7 +153,7 @@ async function regionSource(
   orientation: Orientation,
   limit: number,
   access: SourceAccess,
-  geo: GeoReference | null,
+  geoInfo: Pick<FileImageSource, 'geo' | 'geoProblem'>,
   close: () => Promise<void>,
   /** The TIFF's blocks, when the file itself is read: a region over a block past the end of the file is refused. */
   layout?: TiffLayout,
@@ -173,7 +178,7 @@ async function regionSource(
     }
     return orientRegion(orientation, region);
   };
-  return { width, height, readRegion, access, geo, close };
+  return { width, height, readRegion, access, ...geoInfo, close };
 }
 
 async function checkRegularFile(file: string): Promise<void> {

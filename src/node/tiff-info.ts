@@ -7,6 +7,7 @@ import { promises as fsp } from 'node:fs';
 import { fromFile, type GeoTIFF } from 'geotiff';
 import type { GeoReference } from '../base/types.js';
 import { orientationOf, swapsAxes, type Orientation } from '../image/orientation.js';
+import { errorMessage } from '../base/errors.js';
 
 /** How a TIFF's first image stores its pixels. */
 export interface TiffLayout {
@@ -32,6 +33,8 @@ export interface TiffInfo {
   layout: TiffLayout;
   /** Null for a TIFF without georeferencing (or whose georeferencing cannot be read as an affine transform). */
   geo: GeoReference | null;
+  /** Why georeferencing tags that the file has give no transform (geo is then null); null when there is none to say. */
+  geoProblem: string | null;
 }
 
 /** GeoTIFF's code for a user-defined CRS (no EPSG code). */
@@ -61,14 +64,21 @@ export async function readTiffInfo(file: string): Promise<TiffInfo> {
       across,
       perPlane,
     };
-    const tags: GeoTags = {
-      ModelTransformation: await dir.loadValue('ModelTransformation'),
-      ModelTiepoint: await dir.loadValue('ModelTiepoint'),
-      ModelPixelScale: await dir.loadValue('ModelPixelScale'),
-    };
-    const orientation = orientationOf(numberOf(await dir.loadValue('Orientation')));
-    const stored = { width: image.getWidth(), height: image.getHeight() };
-    return { layout, geo: geoReference(tags, image.getGeoKeys(), orientation, stored) };
+    // Georeferencing that cannot be parsed costs only the georeferencing (said in geoProblem), never the layout.
+    try {
+      const tags: GeoTags = {
+        ModelTransformation: await dir.loadValue('ModelTransformation'),
+        ModelTiepoint: await dir.loadValue('ModelTiepoint'),
+        ModelPixelScale: await dir.loadValue('ModelPixelScale'),
+      };
+      const orientation = orientationOf(numberOf(await dir.loadValue('Orientation')));
+      const stored = { width: image.getWidth(), height: image.getHeight() };
+      const keys = image.getGeoKeys();
+      const geo = geoReference(tags, keys, orientation, stored);
+      return { layout, geo, geoProblem: geo === null ? unusableGeoTags(tags, keys) : null };
+    } catch (err) {
+      return { layout, geo: null, geoProblem: `its GeoTIFF tags cannot be read (${errorMessage(err)})` };
+    }
   } finally {
     await (tiff as { close?: () => Promise<void> | void }).close?.();
   }
@@ -141,6 +151,38 @@ export function geoReference(
     t = [t[0], t[1], t[2] - 0.5 * t[0] - 0.5 * t[1], t[3], t[4], t[5] - 0.5 * t[3] - 0.5 * t[4]];
   }
   return { crs: crsOf(keys), transform: orient(t, orientation, stored) };
+}
+
+/**
+ * Why a TIFF's georeferencing tags give no affine transform (geoReference returned null), in words for a warning;
+ * null when the file simply has none (no placement tags and no GeoKeys).
+ */
+export function unusableGeoTags(tags: GeoTags, keys: Record<string, unknown> | null): string | null {
+  const matrix = arrayOf(tags.ModelTransformation);
+  const tie = arrayOf(tags.ModelTiepoint);
+  const scale = arrayOf(tags.ModelPixelScale);
+  if (matrix !== null) {
+    if (matrix.length < 16) return `its ModelTransformation has ${matrix.length} numbers, not 16`;
+    return 'its ModelTransformation holds a number that is not finite';
+  }
+  if (tie !== null && scale === null) {
+    return tie.length > 6
+      ? `it is placed by ${Math.floor(tie.length / 6)} ground control points (ModelTiepoint) without a pixel scale, which is not an affine transform`
+      : 'it has a tie point (ModelTiepoint) but no pixel scale (ModelPixelScale)';
+  }
+  if (scale !== null && tie === null) return 'it has a pixel scale (ModelPixelScale) but no tie point (ModelTiepoint)';
+  if (tie !== null && scale !== null) {
+    if (tie.length < 6) return `its ModelTiepoint has ${tie.length} numbers, not 6`;
+    if (scale.length < 2) return `its ModelPixelScale has ${scale.length} numbers, not 2 or 3`;
+    return 'its ModelTiepoint or ModelPixelScale holds a number that is not finite';
+  }
+  if (keys !== null && Object.keys(keys).length > 0) return 'it names a CRS (GeoKeyDirectory) but has no ModelTiepoint, ModelPixelScale or ModelTransformation to place the image';
+  return null;
+}
+
+/** The warning for an image whose georeferencing cannot be used: the image is kept, in pixel coordinates. */
+export function geoWarning(why: string): string {
+  return `georeferencing not used: ${why}; its masks are in pixel coordinates`;
 }
 
 /** "EPSG:<code>" from the projected or geographic CRS key, null when there is none (or it is user-defined). */

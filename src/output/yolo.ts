@@ -1,9 +1,9 @@
 /**
  * The YOLO segmentation dataset (`--format yolo --out DIR`), in the layout Ultralytics trains on:
  *
- *   DIR/labels/<image path without extension>.txt   one line per mask, `0 x1 y1 x2 y2 …` normalised to [0, 1]
+ *   DIR/labels/<image path without extension>.txt   one line per mask, `<class> x1 y1 x2 y2 …` normalised to [0, 1]
  *   DIR/images/<image path>                         a link to the input image
- *   DIR/data.yaml                                   the dataset: its root, the image folder, the class name
+ *   DIR/data.yaml                                   the dataset: its root, the image folder, the class names
  *   DIR/info.json                                   the run's info block and every image's size
  *
  * Image paths are the run's relative input names (src/run/input-names.ts), so two `x.jpg` in different folders get
@@ -11,16 +11,52 @@
  * `/labels/` and the extension with `.txt` (`img2label_paths`), hence the links under DIR/images; an input that is
  * already DIR/images/<path> (the Ultralytics layout, `sam-amg DIR/images --out DIR`) is used where it is. YOLO lines
  * hold neither the image size nor scores, so info.json keeps the sizes for `compare`, `merge` and `report`.
+ *
+ * Classes: automatic masks are all class 0, `object`. A box-prompted run (`sam-amg segment`) uses the detection
+ * file's categories as classes (yoloClassesOf): class k is the k-th category by id, named by its `name`.
  */
 import path from 'node:path';
 import { yoloSegmentLine } from '../polygon/index.js';
 import { cocoInfo, type ImageResult, type RunError, type RunInfo } from './coco.js';
 import { imageFilePath } from './sa1b.js';
+import { isPromptedRecord } from './records.js';
 import type { MaskTracer } from './segmentation.js';
 
-/** The one class every mask belongs to (COCO's category 1, `object`). */
+/** The one class every automatic mask belongs to (COCO's category 1, `object`). */
 export const YOLO_CLASS = 0;
 export const YOLO_CLASS_NAME = 'object';
+
+/** A dataset's classes: their names in class order, and the class of each box-prompted record's category id. */
+export interface YoloClasses {
+  names: readonly string[];
+  byCategory: ReadonlyMap<number, number>;
+}
+
+/** Automatic masks: the one class `object`. */
+export const OBJECT_CLASSES: YoloClasses = { names: [YOLO_CLASS_NAME], byCategory: new Map() };
+
+/**
+ * The classes of a box-prompted run: the detection file's `categories` sorted by id, class k the k-th, named by its
+ * `name` (its id when it has no non-empty string name); then the category ids that detections use but the list
+ * lacks (kept with a warning when the file is read), in id order, named by their id. A file without categories
+ * gets one class per category id used, in id order.
+ */
+export function yoloClassesOf(categories: readonly { id: number; name?: unknown }[], usedIds: Iterable<number>): YoloClasses {
+  const listed = [...categories].sort((a, b) => a.id - b.id);
+  const byCategory = new Map<number, number>();
+  const names: string[] = [];
+  for (const c of listed) {
+    if (byCategory.has(c.id)) continue;
+    byCategory.set(c.id, names.length);
+    names.push(typeof c.name === 'string' && c.name !== '' ? c.name : String(c.id));
+  }
+  for (const id of [...new Set(usedIds)].sort((a, b) => a - b)) {
+    if (byCategory.has(id)) continue;
+    byCategory.set(id, names.length);
+    names.push(String(id));
+  }
+  return { names, byCategory };
+}
 
 /** File and folder names inside the dataset folder. */
 export const YOLO_DATA_YAML = 'data.yaml';
@@ -55,12 +91,22 @@ export interface YoloLabels {
   skipped: number;
 }
 
-/** The label file of one image: its masks in record order through `tracer`, class {@link YOLO_CLASS}. */
-export function yoloLabels(result: ImageResult, tracer: MaskTracer): YoloLabels {
+/**
+ * The label file of one image: its masks in record order through `tracer`; an automatic mask is class
+ * {@link YOLO_CLASS}, a box-prompted record its category's class in `classes`.
+ * @throws Error for a box-prompted record whose category has no class
+ */
+export function yoloLabels(result: ImageResult, tracer: MaskTracer, classes: YoloClasses = OBJECT_CLASSES): YoloLabels {
   const lines: string[] = [];
   let skipped = 0;
-  for (const record of result.records) {
-    const line = yoloSegmentLine(YOLO_CLASS, tracer.trace(record.segmentation).polygons);
+  for (const [r, record] of result.records.entries()) {
+    let classId = YOLO_CLASS;
+    if (isPromptedRecord(record)) {
+      const c = classes.byCategory.get(record.categoryId);
+      if (c === undefined) throw new Error(`${result.relPath}: record ${r}: category ${record.categoryId} has no YOLO class`);
+      classId = c;
+    }
+    const line = yoloSegmentLine(classId, tracer.trace(record.segmentation).polygons);
     if (line === null) skipped++;
     else lines.push(line);
   }
@@ -94,9 +140,10 @@ export function duplicateLabels(lines: readonly string[]): number {
 /**
  * data.yaml: the dataset root (`path`, this folder, absolute as Ultralytics' examples write it; without it
  * Ultralytics takes data.yaml's own folder), `train` and `val` both the image folder (split it yourself for real
- * training), one class. The path is a YAML double-quoted scalar (JSON string syntax), so any folder name is safe.
+ * training), the classes by index. The path is a YAML double-quoted scalar (JSON string syntax), so any folder name
+ * is safe; so is a class name that would not read back as the same string plain.
  */
-export function yoloDataYaml(dir: string): string {
+export function yoloDataYaml(dir: string, classes: YoloClasses = OBJECT_CLASSES): string {
   return [
     YOLO_YAML_HEADER,
     '# labels/<image path>.txt holds the masks of images/<image path> (links to the inputs), one line per mask;',
@@ -105,9 +152,18 @@ export function yoloDataYaml(dir: string): string {
     `train: ${YOLO_IMAGES}`,
     `val: ${YOLO_IMAGES}`,
     'names:',
-    `  ${YOLO_CLASS}: ${YOLO_CLASS_NAME}`,
+    ...classes.names.map((name, k) => `  ${k}: ${yamlName(name)}`),
     '',
   ].join('\n');
+}
+
+/** YAML 1.1 words that a plain scalar would read as a boolean or null (PyYAML, which Ultralytics uses, reads 1.1). */
+const YAML_SPECIAL = new Set(['y', 'n', 'yes', 'no', 'on', 'off', 'true', 'false', 'null']);
+
+/** A class name as a YAML scalar: plain when it is letters, digits, `_` and single inner spaces, else double-quoted. */
+function yamlName(name: string): string {
+  const plain = /^[A-Za-z][A-Za-z0-9_]*(?: [A-Za-z0-9_]+)*$/u.test(name) && !YAML_SPECIAL.has(name.toLowerCase());
+  return plain ? name : JSON.stringify(name);
 }
 
 /** One image of info.json. */

@@ -7,8 +7,10 @@
  *   photos/<n>.jpg                      display copy of the photo (longest side ≤ 2048 px)
  *   thumbs/<n>.jpg                      thumbnail with the masks filled in
  *
- * Masks are never resampled: the page decodes each RLE at the output's full resolution and stretches the photo
- * copy over that grid. The folder is built under a temporary name and swapped in when complete.
+ * Masks are never resampled: the page decodes each RLE at the output's full resolution and draws it on a canvas of
+ * one pixel per image pixel, or per s×s block for an image over 4096 px a side, with the photo copy stretched over
+ * it. Images of any size: a large photo is read by region and shrunk, never decoded whole (photos.ts). The folder
+ * is built under a temporary name and swapped in when complete.
  */
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
@@ -39,7 +41,7 @@ import {
   type ReportSide,
 } from './data.js';
 import { checkReportTarget, makeBuildFolder, swapInFolder } from './folder.js';
-import { displayJpeg, thumbnailJpeg } from './photos.js';
+import { displayJpeg, photoScale, scaledThumbnailJpeg, shrunkDisplayJpeg, shrunkPhoto, thumbnailJpeg, WHOLE_PHOTO_PIXELS } from './photos.js';
 import { coverage, mean } from './summary.js';
 import { errorMessage } from '../base/errors.js';
 
@@ -61,7 +63,7 @@ export interface BuildReportOptions {
   pageSize?: number;
   /** Images prepared at once (default: up to 4, by the cores). */
   concurrency?: number;
-  /** Refuse photos above this many pixels before decoding. */
+  /** Photos above this many pixels (or 16.8 MP, when lower) are read by region and shrunk rather than decoded whole. */
   maxPixels?: number;
   /** Folder with the page's files (default: this package's dist/web/report). */
   assetsDir?: string;
@@ -189,16 +191,13 @@ async function buildImage(
 ): Promise<ReportIndexImage> {
   const first = (entry.sides.find((s) => s !== undefined) as SetImage);
   const { width, height } = first;
-  // The page and the thumbnail draw masks at full resolution: an image of a tiled run beyond --max-pixels would not
-  // fit in memory (here or in the browser). Until the report has a scaled view, it lists such an image without
-  // photo or masks.
+  // An image beyond --max-pixels (or WHOLE_PHOTO_PIXELS) — a tiled run's — is never decoded whole: its photo is read
+  // by region and shrunk, its thumbnail drawn at that scale (photos.ts); the page draws its masks on a canvas of at
+  // most MAX_FRAME_SIDE px a side (web/shared/sizing.ts).
   const limit = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
-  const huge = width * height > limit;
-  if (huge) {
-    problem({ file: entry.name, stage: 'report', message: `${width}x${height} is over the ${limit}-pixel limit (--max-pixels) of the report's full-size view; listed without photo or masks` });
-  }
+  const scale = width * height > Math.min(limit, WHOLE_PHOTO_PIXELS) ? photoScale(width, height) : null;
   const sides: ReportSide[] = entry.sides.map((im, k) => {
-    if (im === undefined || huge) return { label: labels[k], masks: null };
+    if (im === undefined) return { label: labels[k], masks: null };
     if (im.width !== width || im.height !== height) {
       problem({ file: entry.name, stage: 'report', message: `${labels[k]} is ${im.width}x${im.height} but ${labels[0]} is ${width}x${height}; its masks are not shown` });
       return { label: labels[k], masks: null };
@@ -210,21 +209,28 @@ async function buildImage(
   }
   // The masks as the reader decoded them (once, when it checked each record).
   const rles = sides.map((s, k) => (s.masks === null ? null : (entry.sides[k] as SetImage).annotations.map((a) => a.rle)));
-
-  const image = huge ? null : await readPhoto(entry.name, width, height, opts, problem);
-  let photoSize: [number, number] | null = null;
-  if (image !== null) {
-    const display = await displayJpeg(image);
-    await fsp.writeFile(path.join(dir, reportPaths.photo(n)), display.data);
-    photoSize = [display.width, display.height];
-  }
   const shown = sides.findIndex((s) => s.masks !== null);
   const records = shown < 0 ? [] : (sides[shown].masks as ReportMask[]).map((m, i) => maskRecord(m, (rles[shown] as Rle[])[i]));
-  // A huge image's thumbnail is a blank of its shape (the full-size blank would not fit in memory).
-  const thumbScale = huge ? 256 / Math.max(width, height) : 1;
-  const thumb = huge
-    ? await thumbnailJpeg(null, Math.max(1, Math.round(width * thumbScale)), Math.max(1, Math.round(height * thumbScale)), [])
-    : await thumbnailJpeg(image, width, height, records);
+
+  let photoSize: [number, number] | null = null;
+  let thumb: Buffer;
+  if (scale === null) {
+    const image = await readPhoto(entry.name, width, height, opts, problem);
+    if (image !== null) {
+      const display = await displayJpeg(image);
+      await fsp.writeFile(path.join(dir, reportPaths.photo(n)), display.data);
+      photoSize = [display.width, display.height];
+    }
+    thumb = await thumbnailJpeg(image, width, height, records);
+  } else {
+    const photo = await readShrunkPhoto(entry.name, width, height, scale, opts, problem);
+    if (photo !== null) {
+      const display = await shrunkDisplayJpeg(photo);
+      await fsp.writeFile(path.join(dir, reportPaths.photo(n)), display.data);
+      photoSize = [display.width, display.height];
+    }
+    thumb = await scaledThumbnailJpeg(photo, width, height, scale, records);
+  }
   await fsp.writeFile(path.join(dir, reportPaths.thumb(n)), thumb);
 
   const data: ReportImageData = {
@@ -232,7 +238,7 @@ async function buildImage(
     file_name: entry.name,
     width,
     height,
-    photo: image !== null ? reportPaths.photo(n) : null,
+    photo: photoSize !== null ? reportPaths.photo(n) : null,
     photo_size: photoSize,
     sides,
   };
@@ -299,14 +305,8 @@ function maskRecord(m: ReportMask, rle: Rle): MaskRecord {
   };
 }
 
-/** The photo as the run decoded it, or null (with a problem) when it is missing, unreadable or of another size. */
-async function readPhoto(
-  name: string,
-  width: number,
-  height: number,
-  opts: BuildReportOptions,
-  problem: (p: ReportProblem) => void,
-): Promise<RgbImage | null> {
+/** The photo file of `name` (from the run's inputs, or under --images), or null (with a problem when it is unusable). */
+async function photoFile(name: string, opts: BuildReportOptions, problem: (p: ReportProblem) => void): Promise<string | null> {
   let file = opts.photos?.get(name);
   if (file === undefined && opts.images !== undefined) {
     const root = path.resolve(opts.images);
@@ -324,6 +324,19 @@ async function readPhoto(
     problem({ file: name, stage: 'photo', message: `no photo at ${file} (${describeFsError(err)})` });
     return null;
   }
+  return file;
+}
+
+/** The photo as the run decoded it, or null (with a problem) when it is missing, unreadable or of another size. */
+async function readPhoto(
+  name: string,
+  width: number,
+  height: number,
+  opts: BuildReportOptions,
+  problem: (p: ReportProblem) => void,
+): Promise<RgbImage | null> {
+  const file = await photoFile(name, opts, problem);
+  if (file === null) return null;
   let image: RgbImage;
   try {
     image = await decodeImage(file, { maxPixels: opts.maxPixels });
@@ -336,4 +349,29 @@ async function readPhoto(
     return null;
   }
   return image;
+}
+
+/** A large image's photo read by region and shrunk by `scale`, or null (with a problem) as for readPhoto. */
+async function readShrunkPhoto(
+  name: string,
+  width: number,
+  height: number,
+  scale: number,
+  opts: BuildReportOptions,
+  problem: (p: ReportProblem) => void,
+): Promise<RgbImage | null> {
+  const file = await photoFile(name, opts, problem);
+  if (file === null) return null;
+  let photo: RgbImage | string;
+  try {
+    photo = await shrunkPhoto(file, { width, height }, scale, { maxPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS });
+  } catch (err) {
+    problem({ file: name, stage: 'photo', message: `${file}: ${errorMessage(err)}` });
+    return null;
+  }
+  if (typeof photo === 'string') {
+    problem({ file: name, stage: 'photo', message: photo });
+    return null;
+  }
+  return photo;
 }

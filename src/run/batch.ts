@@ -18,7 +18,7 @@ import { MAX_TILED_IMAGE_PIXELS } from '../amg/options.js';
 import type { GeoReference, MaskRecord, RgbImage } from '../base/types.js';
 import { decodeImage, ImageDecodeError } from '../node/decode.js';
 import { openImageSource } from '../node/image-source.js';
-import { readTiffInfo } from '../node/tiff-info.js';
+import { geoWarning, readTiffInfo } from '../node/tiff-info.js';
 import type { ImageResult, RunError } from '../output/coco.js';
 import { errorCode } from '../fs/errno.js';
 import type { InputItem } from './inputs.js';
@@ -52,6 +52,8 @@ export interface BatchEvents {
   onResult?(result: ImageResult, index: number, seconds: number, file: FileIdentity, timing: ImageTiming): Promise<void> | void;
   /** An image failed; called in input order. A throw here is fatal, as for onResult. */
   onError?(error: RunError, index: number): Promise<void> | void;
+  /** Something about an image that does not fail it (georeferencing that cannot be used), as it is found. */
+  onWarning?(item: InputItem, index: number, message: string): void;
 }
 
 /**
@@ -238,7 +240,8 @@ async function processOne(item: InputItem, index: number, segmenter: ImageSegmen
       ({ result, image } = await processTiled(item, index, segmenter.tiled, opts, file, onProgress, () => (tilesKept = true)));
     } else {
       const whole = await decodeImage(item.path, { maxPixels: opts.maxPixels });
-      const geo = await readGeoReference(item.path);
+      const { geo, problem } = await readGeoReference(item.path);
+      if (problem !== null) opts.events?.onWarning?.(item, index, geoWarning(problem));
       stage = 'generate';
       const { records, imageId } = await segmenter.segment(item, whole, onProgress);
       result = { relPath: item.relPath, width: whole.width, height: whole.height, ...geoOf(geo), records, ...(imageId !== undefined ? { imageId } : {}) };
@@ -290,6 +293,7 @@ async function processTiled(
     ...(t.tempDir !== undefined ? { tempDir: t.tempDir } : {}),
     ...(t.wholeMaxPixels !== undefined ? { wholeMaxPixels: t.wholeMaxPixels } : {}),
   });
+  if (source.geoProblem !== undefined) opts.events?.onWarning?.(item, index, geoWarning(source.geoProblem));
   try {
     const tiles = opts.tileJournal?.(item, index, { file, width: source.width, height: source.height });
     if (tiles !== undefined) kept();
@@ -306,10 +310,16 @@ function geoOf(geo: GeoReference | null): { geo?: GeoReference } {
   return geo === null ? {} : { geo };
 }
 
-/** A TIFF input's georeferencing (GeoTIFF tags), null for other files and for TIFFs without it. */
-async function readGeoReference(file: string): Promise<GeoReference | null> {
-  if (!/^\.tiff?$/iu.test(path.extname(file))) return null;
-  return readTiffInfo(file).then((t) => t.geo, () => null);
+/**
+ * A TIFF input's georeferencing (GeoTIFF tags), null for other files and for TIFFs without it; `problem` says why
+ * georeferencing the file has cannot be used.
+ */
+async function readGeoReference(file: string): Promise<{ geo: GeoReference | null; problem: string | null }> {
+  if (!/^\.tiff?$/iu.test(path.extname(file))) return { geo: null, problem: null };
+  return readTiffInfo(file).then(
+    (t) => ({ geo: t.geo, problem: t.geoProblem }),
+    (err: unknown) => ({ geo: null, problem: `its TIFF directory cannot be read for georeferencing (${errorMessage(err)})` }),
+  );
 }
 
 async function identify(file: string): Promise<FileIdentity> {

@@ -17,6 +17,7 @@ import path from 'node:path';
 import type { GenerateProgress } from '../amg/generator.js';
 import type { RgbImage } from '../base/types.js';
 import type { CocoCategory, RunError } from '../output/coco.js';
+import { yoloClassesOf, type YoloClasses } from '../output/yolo.js';
 import type { BoxSegmenter, SegmentProgress } from '../prompt/box-segmenter.js';
 import { imageProblems, type DetectionFile, type DetectionImage } from '../prompt/detections.js';
 import type { InputItem } from './inputs.js';
@@ -133,4 +134,14 @@ export function promptedCategories(detections: DetectionFile): CocoCategory[] {
   const ids = new Set<number>();
   for (const im of detections.images) for (const d of im.detections) ids.add(d.categoryId);
   return [...ids].sort((a, b) => a - b).map((id) => ({ id, name: String(id) }));
+}
+
+/**
+ * The YOLO classes of a box-prompted run (`--format yolo`): the detection file's categories by id, then the category
+ * ids its detections use that the list lacks (output/yolo.ts yoloClassesOf).
+ */
+export function promptedYoloClasses(detections: DetectionFile): YoloClasses {
+  const used: number[] = [];
+  for (const im of detections.images) for (const d of im.detections) used.push(d.categoryId);
+  return yoloClassesOf(detections.categories as { id: number; name?: unknown }[], used);
 }

@@ -18,6 +18,7 @@ import { decodeImage, ImageDecodeError } from '../node/decode.js';
 import type { CocoCategory, ImageResult, RunError, RunInfo } from '../output/coco.js';
 import { DEFAULT_OVERLAY_STYLE, type OverlayStyle } from '../output/overlay.js';
 import type { OutputSink } from '../output/sink.js';
+import type { YoloClasses } from '../output/yolo.js';
 import { createSink } from '../output/sinks/index.js';
 import { runBatch, StageError, type BatchOutcome, type FileIdentity, type ImageTiming, type TiledImage, type TileJournal, type TiledReads } from './batch.js';
 import type { InputItem } from './inputs.js';
@@ -47,6 +48,8 @@ export interface SessionParams {
   info: Omit<RunInfo, 'errors'>;
   /** COCO categories (default: the one automatic-mask category; a box-prompted run: the detection file's). */
   categories?: readonly CocoCategory[];
+  /** YOLO classes (default: the one class `object`; a box-prompted run: the detection file's categories). */
+  yoloClasses?: YoloClasses;
   /** Execution provider (part of the journal fingerprint). */
   device: string;
   concurrency: number;
@@ -77,6 +80,8 @@ export interface SessionReporter extends ResumeReporter {
   resuming(done: number, total: number, journal: string): void;
   /** Tiled runs: an image continues from the journal at its first unfinished tile (`done` of `tiles` kept). */
   tilesResumed?(file: string, done: number, tiles: number): void;
+  /** Something about this image that does not fail it (georeferencing that cannot be used). */
+  imageWarning?(file: string, message: string): void;
   /** No overlay for this image (a tiled image too large to draw whole); `reason` says why. */
   overlaySkipped?(file: string, reason: string): void;
   /** The batch stops early because of `fatal` (a write that no later image can succeed at either). */
@@ -160,6 +165,7 @@ export class BatchSession {
       label: p.outLabel,
       info: p.info,
       ...(p.categories ? { categories: p.categories } : {}),
+      ...(p.yoloClasses ? { yoloClasses: p.yoloClasses } : {}),
       streamed: true,
       ...(p.polygons ? { polygons: p.polygons } : {}),
     });
@@ -265,6 +271,7 @@ export class BatchSession {
           if (journal) await journal.append(r, file);
         },
         onError: (e) => report.imageFailed(e.file, e.stage, e.message),
+        onWarning: (item, _i, message) => report.imageWarning?.(item.relPath, message),
       },
     });
     if (outcome.fatal) report.stopping(outcome.fatal);

@@ -4,7 +4,7 @@ import { geoJsonPathFor } from '../geojson.js';
 import { sa1bPathFor } from '../sa1b.js';
 import { CocoPolygonEncoder, DEFAULT_POLYGON_TOLERANCE, RLE_SEGMENTATION, type PolygonOptions, type SegmentationEncoder } from '../segmentation.js';
 import type { OutputFormat, OutputSink } from '../sink.js';
-import { yoloLabelPathFor } from '../yolo.js';
+import { yoloLabelPathFor, type YoloClasses } from '../yolo.js';
 import { AMG_PNG_FILES } from './amg-png.js';
 import { CocoSink } from './coco.js';
 import { geoJsonFiles } from './geojson.js';
@@ -35,6 +35,8 @@ export interface SinkOptions {
    * (src/run/output-plan.ts); unset (merge) to name them from the image's file_name.
    */
   imagePaths?: ReadonlyMap<number, string>;
+  /** yolo: the classes (default: the one class `object`; a box-prompted run: its categories', yoloClassesOf). */
+  yoloClasses?: YoloClasses;
   /** yolo: each image's link under images/ and the input it names, by output position (a run's plan). */
   imageLinks?: ReadonlyMap<number, { link: string; input: string }>;
   /** jsonl: append and sync each image as it is added (a run) instead of writing the file once at finish (merge). */
@@ -77,7 +79,7 @@ function imageFiles(o: SinkOptions, encoding: SegmentationEncoder, tolerance: nu
       return sa1bFiles(encoding);
     case 'yolo':
       if (o.info === undefined) throw new Error('a YOLO dataset needs an info block');
-      return yoloFiles({ dir: o.out, tolerance, info: o.info, ...(o.imageLinks ? { links: o.imageLinks } : {}) });
+      return yoloFiles({ dir: o.out, tolerance, info: o.info, ...(o.imageLinks ? { links: o.imageLinks } : {}), ...(o.yoloClasses ? { classes: o.yoloClasses } : {}) });
     case 'geojson':
       return geoJsonFiles(tolerance);
     default:

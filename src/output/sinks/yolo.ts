@@ -16,6 +16,7 @@ import {
   yoloInfoText,
   yoloLabelPathFor,
   yoloLabels,
+  type YoloClasses,
 } from '../yolo.js';
 import type { ImageFileFormat } from './per-image.js';
 
@@ -28,6 +29,8 @@ export interface YoloFilesOptions {
   info: Omit<RunInfo, 'errors'>;
   /** Each image's link under images/ and the input it names, by output position (a run's plan). */
   links?: ReadonlyMap<number, { link: string; input: string }>;
+  /** The classes (default: the one class `object` of automatic masks; a box-prompted run: its categories'). */
+  classes?: YoloClasses;
 }
 
 /** The YOLO per-image files and the dataset files. */
@@ -45,7 +48,7 @@ export function yoloFiles(o: YoloFilesOptions): ImageFileFormat {
     doneMarker: (file) => file,
     async write(file, result, index) {
       await link(index);
-      const labels = yoloLabels(result, tracer);
+      const labels = yoloLabels(result, tracer, o.classes);
       await fsp.mkdir(path.dirname(file), { recursive: true });
       await writeFileAtomic(file, labels.text);
       if (labels.duplicates > 0) duplicates.push({ file: result.relPath, lines: labels.duplicates });
@@ -55,7 +58,7 @@ export function yoloFiles(o: YoloFilesOptions): ImageFileFormat {
       const labels = results.map((r) => path.relative(o.dir, yoloLabelPathFor(o.dir, r.relPath)).split(path.sep).join('/'));
       const info = { ...o.info, segmentation: { type: 'polygon' as const, tolerance: o.tolerance, holes: 'fill' as const } };
       await writeFileAtomic(path.join(o.dir, YOLO_INFO), yoloInfoText(results, labels, info, errors));
-      await writeFileAtomic(path.join(o.dir, YOLO_DATA_YAML), yoloDataYaml(o.dir));
+      await writeFileAtomic(path.join(o.dir, YOLO_DATA_YAML), yoloDataYaml(o.dir, o.classes));
     },
     notes(): PolygonNote[] {
       const notes = polygonNotes(tracer.tally, { tolerance: o.tolerance, holes: 'fill', format: 'yolo', where: null });
