@@ -1,0 +1,235 @@
+/**
+ * Attention whose score matrix is large (SAM's global-attention blocks: [12 heads, 4096, 4096] floats, 805 MB)
+ * is computed in blocks of query rows:
+ *
+ *   MatMul(Q, Kᵀ) → Reshape / element-wise operators with broadcast operands → Softmax(last axis) → MatMul(·, V)
+ *
+ * becomes, for each block of rows, the same chain on that block (Q's rows and the row-indexed operands split, the
+ * other operands shared), and a Concat of the blocks' outputs. Every row of the chain only reads its own row, so each
+ * output value is computed by the same operations on the same values: the result is the same up to how a kernel
+ * orders its sums. The score matrices of a block stay small enough for the caches and for the memory arena, where
+ * the whole matrix needs fresh pages and several passes through memory per operator.
+ */
+import { attrInt, intAttr, type OnnxGraph, type OnnxNode } from './graph.js';
+import { BINARY_OPS, inferGraph, normAxis, numericDims, UNARY_OPS, type InfoMap } from './infer.js';
+import { consumers, producers } from './static-shapes.js';
+import type { Sym } from './sym.js';
+
+/** Sizes that decide which chains are split and into how many blocks. */
+export interface RowChunkOptions {
+  /** Chains whose largest tensor is smaller than this (bytes) are left alone. */
+  minBytes: number;
+  /** The largest tensor of a block should stay at or below this (bytes), when the row count allows. */
+  blockBytes: number;
+}
+
+export const ROW_CHUNKS: RowChunkOptions = { minBytes: 64 * 2 ** 20, blockBytes: 16 * 2 ** 20 };
+
+/** Element-wise operators of two inputs the chain may go through (one input on the chain, one broadcast operand). */
+const CHAIN_BINARY = new Set(['Add', 'Sub', 'Mul', 'Div']);
+
+/** Where the query rows of a chain tensor are: `axis` and the sizes of the axes the row index is split into. */
+interface Rows {
+  axis: number;
+  dims: number[];
+}
+
+/** One node of the chain, with the row layout of its output and, for element-wise nodes, the broadcast operand. */
+interface Link {
+  node: OnnxNode;
+  rows: Rows;
+  shape: number[];
+  /** Input index of the chain tensor (element-wise nodes). */
+  chainInput: number;
+  /** Axis of the broadcast operand to split with the rows (undefined: shared by every block). */
+  sideAxis?: number;
+}
+
+/** Splits every such chain into row blocks; returns how many chains changed. */
+export function chunkAttentionRows(g: OnnxGraph, inputs: ReadonlyMap<string, Sym[]>, opts: RowChunkOptions = ROW_CHUNKS): number {
+  // Split takes its sizes as an input from opset 13 on, as written here.
+  if (g.opset < 13) return 0;
+  const info = inferGraph(g, inputs);
+  const users = consumers(g);
+  const made = producers(g);
+  const outputs = new Set(g.outputs.map((o) => o.name));
+  const single = (t: string): boolean => !outputs.has(t) && users.get(t)?.length === 1;
+  const replace = new Map<OnnxNode, OnnxNode[]>();
+  const drop = new Set<OnnxNode>();
+  for (const s of g.nodes) {
+    if (s.opType !== 'Softmax' || s.domain !== '') continue;
+    const chain = findChain(s, info, made, users, single);
+    if (!chain) continue;
+    const plan = planChain(chain, info, opts);
+    if (!plan) continue;
+    replace.set(chain.m2, emit(g, chain, plan, info));
+    for (const n of [chain.m1, ...chain.links.map((l) => l.node)]) drop.add(n);
+  }
+  if (replace.size === 0) return 0;
+  g.nodes = g.nodes.flatMap((n) => (drop.has(n) ? [] : (replace.get(n) ?? [n])));
+  return replace.size;
+}
+
+interface Chain {
+  /** MatMul(Q, Kᵀ): the rows of its output are the rows of Q. */
+  m1: OnnxNode;
+  /** Reshape, element-wise and Softmax nodes from m1's output to m2's first input. */
+  links: Link[];
+  /** MatMul(A, V). */
+  m2: OnnxNode;
+}
+
+function findChain(
+  s: OnnxNode,
+  info: InfoMap,
+  made: Map<string, OnnxNode>,
+  users: Map<string, OnnxNode[]>,
+  single: (t: string) => boolean,
+): Chain | undefined {
+  const use = users.get(s.outputs[0]);
+  if (!single(s.outputs[0]) || !use || use[0].opType !== 'MatMul' || use[0].domain !== '' || use[0].inputs[0] !== s.outputs[0]) return undefined;
+  const m2 = use[0];
+  const nodes: { node: OnnxNode; chainInput: number }[] = [{ node: s, chainInput: 0 }];
+  let t = s.inputs[0];
+  for (;;) {
+    const n = made.get(t);
+    if (!n || n.domain !== '' || !single(t)) return undefined;
+    if (n.opType === 'MatMul') return layout(n, nodes, m2, info);
+    let chainInput = 0;
+    if (CHAIN_BINARY.has(n.opType) && BINARY_OPS.has(n.opType)) {
+      // The chain tensor has the output's shape; the other operand is broadcast (smaller).
+      const out = numericDims(info.get(n.outputs[0])?.shape);
+      const full = n.inputs.map((i) => String(numericDims(info.get(i)?.shape)) === String(out));
+      if (!out || full[0] === full[1]) return undefined;
+      chainInput = full[0] ? 0 : 1;
+    } else if (n.opType !== 'Reshape' && !(UNARY_OPS.has(n.opType) && n.inputs.length === 1)) {
+      return undefined;
+    }
+    nodes.unshift({ node: n, chainInput });
+    t = n.inputs[chainInput];
+  }
+}
+
+/** Follows the row axis from m1's output along the chain; undefined when some node mixes rows. */
+function layout(m1: OnnxNode, nodes: { node: OnnxNode; chainInput: number }[], m2: OnnxNode, info: InfoMap): Chain | undefined {
+  const a = numericDims(info.get(m1.inputs[0])?.shape);
+  const first = numericDims(info.get(m1.outputs[0])?.shape);
+  if (!a || a.length < 2 || !first || first.length < 2) return undefined;
+  let rows: Rows = { axis: first.length - 2, dims: [first[first.length - 2]] };
+  let shape = first;
+  const links: Link[] = [];
+  for (const { node, chainInput } of nodes) {
+    const out = numericDims(info.get(node.outputs[0])?.shape);
+    if (!out) return undefined;
+    const link: Link = { node, rows, shape: out, chainInput };
+    if (node.opType === 'Reshape') {
+      const next = reshapeRows(shape, out, rows);
+      if (!next) return undefined;
+      link.rows = next;
+    } else if (node.opType === 'Softmax') {
+      const axis = normAxis(attrInt(node, 'axis', -1), out.length);
+      if (axis !== out.length - 1 || rows.axis + rows.dims.length > axis) return undefined;
+    } else if (node.inputs.length === 2) {
+      const side = numericDims(info.get(node.inputs[1 - chainInput])?.shape);
+      if (!side || String(out) !== String(shape)) return undefined;
+      // The operand's axis aligned with the outer row axis: split with the rows when it is not broadcast there.
+      const aligned = rows.axis - (out.length - side.length);
+      if (aligned >= 0 && side[aligned] !== 1) {
+        if (side[aligned] !== rows.dims[0]) return undefined;
+        link.sideAxis = aligned;
+      }
+      for (let i = 1; i < rows.dims.length; i++) {
+        const j = aligned + i;
+        if (j >= 0 && side[j] !== 1 && side[j] !== rows.dims[i]) return undefined;
+      }
+    }
+    links.push(link);
+    rows = link.rows;
+    shape = out;
+  }
+  // m2 reads the rows as its row axis (one axis, the second last).
+  if (rows.dims.length !== 1 || rows.axis !== shape.length - 2) return undefined;
+  const v = numericDims(info.get(m2.inputs[1])?.shape);
+  const out = numericDims(info.get(m2.outputs[0])?.shape);
+  if (!v || v.length < 2 || !out) return undefined;
+  return { m1, links, m2 };
+}
+
+/**
+ * The row layout after a Reshape from `from` to `to`: the axes before the rows must be unchanged, and the rows'
+ * product must be the product of a run of axes starting at the same place.
+ */
+function reshapeRows(from: readonly number[], to: readonly number[], rows: Rows): Rows | undefined {
+  for (let i = 0; i < rows.axis; i++) if (from[i] !== to[i]) return undefined;
+  const total = rows.dims.reduce((x, y) => x * y, 1);
+  let p = 1;
+  for (let j = rows.axis; j < to.length; j++) {
+    p *= to[j];
+    if (p === total) return { axis: rows.axis, dims: to.slice(rows.axis, j + 1) };
+    if (p > total) return undefined;
+  }
+  return undefined;
+}
+
+interface Plan {
+  blocks: number;
+}
+
+function planChain(chain: Chain, info: InfoMap, opts: RowChunkOptions): Plan | undefined {
+  const sizes = chain.links.map((l) => l.shape.reduce((x, y) => x * y, 1) * 4);
+  const largest = Math.max(...sizes);
+  if (largest < opts.minBytes) return undefined;
+  // Blocks must split every tensor's outer row axis evenly.
+  const first = numericDims(info.get(chain.m1.outputs[0])?.shape) as number[];
+  let common = first[first.length - 2];
+  for (const l of chain.links) common = gcd(common, l.rows.dims[0]);
+  for (let b = 2; b <= common; b++) {
+    if (common % b === 0 && largest / b <= opts.blockBytes) return { blocks: b };
+  }
+  return common > 1 ? { blocks: common } : undefined;
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/** The chain as `plan.blocks` chains over row blocks, joined by one Concat written to m2's output. */
+function emit(g: OnnxGraph, chain: Chain, plan: Plan, info: InfoMap): OnnxNode[] {
+  const B = plan.blocks;
+  const nodes: OnnxNode[] = [];
+  const add = (opType: string, inputs: string[], attrs: OnnxNode['attrs'] = [], outputs?: string[]): string[] => {
+    const outs = outputs ?? [g.fresh(`${opType}_rows`)];
+    nodes.push({ name: g.fresh(`${opType}_rows_node`), opType, domain: '', inputs, outputs: outs, attrs });
+    return outs;
+  };
+  const split = (x: string, axis: number, dim: number): string[] =>
+    add('Split', [x, g.int64(new Array(B).fill(dim / B))], [intAttr('axis', axis)], Array.from({ length: B }, () => g.fresh('Split_rows')));
+  const a = numericDims(info.get(chain.m1.inputs[0])?.shape) as number[];
+  const qs = split(chain.m1.inputs[0], a.length - 2, a[a.length - 2]);
+  const sides = chain.links.map((l) => {
+    if (l.sideAxis === undefined) return undefined;
+    const name = l.node.inputs[1 - l.chainInput];
+    const side = numericDims(info.get(name)?.shape) as number[];
+    return split(name, l.sideAxis, side[l.sideAxis]);
+  });
+  const blockOuts: string[] = [];
+  for (let b = 0; b < B; b++) {
+    let t = add('MatMul', [qs[b], chain.m1.inputs[1]])[0];
+    chain.links.forEach((l, i) => {
+      const n = l.node;
+      if (n.opType === 'Reshape') {
+        const target = l.shape.map((d, j) => (j === l.rows.axis ? d / B : d));
+        t = add('Reshape', [t, g.int64(target)])[0];
+      } else if (n.inputs.length === 2) {
+        const other = sides[i]?.[b] ?? n.inputs[1 - l.chainInput];
+        t = add(n.opType, l.chainInput === 0 ? [t, other] : [other, t], n.attrs)[0];
+      } else {
+        t = add(n.opType, [t], n.attrs)[0];
+      }
+    });
+    blockOuts.push(add('MatMul', [t, chain.m2.inputs[1]])[0]);
+  }
+  const out = numericDims(info.get(chain.m2.outputs[0])?.shape) as number[];
+  add('Concat', blockOuts, [intAttr('axis', out.length - 2)], [chain.m2.outputs[0]]);
+  return nodes;
+}
