@@ -48,8 +48,23 @@ export async function createEncoder(
   if (opts.optimise === false) return { session: original, passes: [], notOptimised: 'turned off (--no-optimise)' };
   if (typeof spec === 'string') return { session: original, passes: [], notOptimised: spec };
   const warn = opts.onWarning ?? ((m: string) => console.warn(`sam-amg: warning: ${m}`));
-  // The original's outputs on the probe first; then its session (and the arena of its run) is let go before the
-  // graph is rewritten and the optimised session made, so that the two never hold memory at the same time.
+  const attempt = async (): Promise<OptimisedEncoder | { skipped: string } | { failed: string }> => {
+    try {
+      return optimise(await source.bytes(), spec);
+    } catch (err) {
+      return { failed: err instanceof Error ? err.message : String(err) };
+    }
+  };
+  const failed = (why: string): string => {
+    warn(`${file}: the encoder graph optimiser failed (${why}); using the original graph`);
+    return 'optimiser failed';
+  };
+  // First only to learn whether the optimiser finds work: the rewritten bytes (as large as the model) are let go
+  // while the original runs on the probe, and made again once the original's session and its arena are released,
+  // so that the two graphs' memory never adds up.
+  const first = await attempt();
+  if ('failed' in first) return { session: original, passes: [], notOptimised: failed(first.failed) };
+  if ('skipped' in first) return { session: original, passes: [], notOptimised: first.skipped };
   const probe = { [spec.input]: probeImage(runtime, spec.dims) };
   const outputs = [...original.outputNames];
   let expected: Feeds;
@@ -63,24 +78,16 @@ export async function createEncoder(
     passes: [],
     notOptimised,
   });
-  let result: OptimisedEncoder | { skipped: string };
-  try {
-    result = optimise(await source.bytes(), spec);
-  } catch (err) {
-    warn(`${file}: the encoder graph optimiser failed (${err instanceof Error ? err.message : String(err)}); using the original graph`);
-    return again('optimiser failed');
-  }
+  const result = await attempt();
+  if ('failed' in result) return again(failed(result.failed));
   if ('skipped' in result) return again(result.skipped);
-  const { passes } = result;
   let optimised: InferenceSession | undefined;
   let why: string;
   try {
     optimised = await runtime.createSession(result.model, `${file} (optimised)`);
-    // ONNX Runtime has its own copy now: the 100s of MB of rewritten model bytes can go.
-    result = { skipped: '' };
     const got = (await optimised.run(probe, outputs)) as Feeds;
     const diff = worstDifference(expected, got, outputs);
-    if (!diff) return { session: optimised, passes };
+    if (!diff) return { session: optimised, passes: result.passes };
     warn(
       `${file}: the optimised encoder graph differs from the original (max |Δ| ${diff.delta.toExponential(2)} on ${diff.output}, ` +
         `more than ${EMBEDDING_TOLERANCE}); using the original graph`,
