@@ -199,7 +199,7 @@ export async function measureAlone(
     }
     if (opts.passGains) {
       encoderPassGains = {};
-      for (const pass of ['row-chunks', 'window-rows', 'matmul-bias'] as EncoderPassName[]) {
+      for (const pass of ['row-chunks', 'window-rows', 'einsum', 'matmul-bias'] as EncoderPassName[]) {
         const without = await optimiseWithout([pass]);
         try {
           await without.session.run(pixels);

@@ -104,7 +104,10 @@ function miniVit(): Uint8Array {
 }
 
 const SPEC: EncoderSpec = { input: 'pixel_values', dims: [1, 3, 32, 32] };
-/** Small enough thresholds that the global block's [2, 64, 64] scores (32 KB) are split into 4 blocks of 16 rows. */
+/**
+ * Small enough thresholds that the global block's [2, 64, 64] scores (32 KB) are split: into 2 row blocks (the
+ * longest whose one-head part fits 8 KB), and each into its 2 heads.
+ */
 const SMALL = { minBytes: 16 * 1024, blockBytes: 8 * 1024 };
 
 const image = (): ort.Tensor => new ort.Tensor('float32', Float32Array.from(values(3 * 32 * 32, 99).map((v) => 2 * v)), [1, 3, 32, 32]);
@@ -140,28 +143,34 @@ describe('the encoder optimiser on a cut-down SAM ViT', () => {
       expect.stringMatching(/^static shapes: \d+ → \d+ nodes$/),
       'attention in row blocks: 1 score matrix',
       'windowed projections without padding rows: 2',
+      'Einsum as MatMul: 4',
       // All 8 weight products but the windowed Q/K/V one, whose bias is added after the padding.
       'MatMul + bias as Gemm: 7',
     ]);
     const want = await embeddings(original);
     expect(maxDiff(want, await embeddings(r.model))).toBeLessThan(1e-5);
     // Each pass alone is exact too.
-    for (const skip of [['window-rows', 'matmul-bias'], ['row-chunks', 'matmul-bias'], ['row-chunks', 'window-rows']] as EncoderPassName[][]) {
+    const all: EncoderPassName[] = ['row-chunks', 'window-rows', 'einsum', 'matmul-bias'];
+    for (const only of all) {
+      const skip = all.filter((p) => p !== only);
       expect(maxDiff(want, await embeddings(optimised(skip).model))).toBeLessThan(1e-5);
     }
   });
 
-  it('splits the global attention into row blocks and leaves the small windowed one alone', () => {
+  it('splits the global attention into row blocks per head and leaves the small windowed one alone', () => {
     const g = OnnxGraph.fromBytes(optimised().model);
-    const count = (op: string): number => g.nodes.filter((n) => n.opType === op).length;
-    // 1 windowed softmax + 4 blocks of the global one, joined by one Concat of [2, 16, 8] blocks.
-    expect(count('Softmax')).toBe(5);
     const info = inferGraph(g, new Map([['pixel_values', SPEC.dims.map(num)]]));
-    const concat = g.nodes.filter((n) => n.opType === 'Concat' && n.inputs.length === 4);
-    expect(concat.map((n) => n.inputs.map((i) => info.get(i)?.shape?.map((d) => d.c).join('×')))).toEqual([['2×16×8', '2×16×8', '2×16×8', '2×16×8']]);
-    // No score tensor of the global block is larger than a block's [2, 16, 64].
-    const scores = g.nodes.filter((n) => n.opType === 'Softmax').map((n) => info.get(n.outputs[0])?.shape?.map((d) => d.c).join('×'));
-    expect(scores.sort()).toEqual(['18×9×9', '2×16×64', '2×16×64', '2×16×64', '2×16×64']);
+    const dims = (t: string): string | undefined => info.get(t)?.shape?.map((d) => d.c).join('×');
+    // 1 windowed softmax over [18 windows × heads, 9, 9] + 2 row blocks × 2 heads of the global one.
+    const scores = g.nodes.filter((n) => n.opType === 'Softmax').map((n) => dims(n.outputs[0]));
+    expect(scores.sort()).toEqual(['18×9×9', '1×32×64', '1×32×64', '1×32×64', '1×32×64']);
+    // Row blocks joined per head, then the heads.
+    const concat = g.nodes.filter((n) => n.opType === 'Concat' && n.inputs.every((i) => info.get(i)?.elem === 1));
+    expect(concat.map((n) => [n.inputs.map(dims), dims(n.outputs[0])])).toEqual([
+      [['1×32×8', '1×32×8'], '1×64×8'],
+      [['1×32×8', '1×32×8'], '1×64×8'],
+      [['1×64×8', '1×64×8'], '2×64×8'],
+    ]);
   });
 
   it('projects the 64 tokens of the windowed block, not the 81 rows of its padded windows', () => {

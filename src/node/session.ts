@@ -79,6 +79,7 @@ export function sessionOptions(opts: RuntimeOptions, memory: SessionMemory = {})
     interOpNumThreads: 1,
     executionMode: 'sequential',
     enableCpuMemArena: memory.arena !== false,
+    enableMemPattern: memory.pattern !== false,
     logSeverityLevel: 3,
   };
 }

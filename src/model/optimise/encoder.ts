@@ -10,8 +10,11 @@
  *    attention blocks hold [12, 4096, 4096] floats per operator otherwise;
  * 3. a projection of windowed tokens runs on the tokens before padding / after cropping (window-rows.ts), so the
  *    padding rows of SAM ViT's 14×14 windows are not projected;
- * 4. MatMul + bias on [..., K] rows becomes one Gemm (matmul-bias.ts).
+ * 4. a two-input Einsum that is a batched matrix product becomes one MatMul between layout changes (einsum.ts):
+ *    ONNX Runtime's Einsum is several times slower on SAM ViT's relative positions;
+ * 5. MatMul + bias on [..., K] rows becomes one Gemm (matmul-bias.ts).
  */
+import { einsumAsMatMul } from './einsum.js';
 import { OnnxGraph } from './graph.js';
 import { fuseMatMulBias } from './matmul-bias.js';
 import { chunkAttentionRows, ROW_CHUNKS, type RowChunkOptions } from './row-chunks.js';
@@ -26,7 +29,7 @@ export interface EncoderSpec {
 }
 
 /** Passes that can be left out (for measurements and diagnostics). */
-export type EncoderPassName = 'row-chunks' | 'window-rows' | 'matmul-bias';
+export type EncoderPassName = 'row-chunks' | 'window-rows' | 'einsum' | 'matmul-bias';
 
 /** The optimised encoder graph. */
 export interface OptimisedEncoder {
@@ -76,10 +79,12 @@ export function optimiseEncoder(
   if (chunked > 0) passes.push(`attention in row blocks: ${chunked} score matri${chunked === 1 ? 'x' : 'ces'}`);
   const windows = skip.includes('window-rows') ? 0 : projectWindowRows(g, inputs);
   if (windows > 0) passes.push(`windowed projections without padding rows: ${windows}`);
+  const einsums = skip.includes('einsum') ? 0 : einsumAsMatMul(g, inputs);
+  if (einsums > 0) passes.push(`Einsum as MatMul: ${einsums}`);
   const biases = skip.includes('matmul-bias') ? 0 : fuseMatMulBias(g, inputs);
   if (biases > 0) passes.push(`MatMul + bias as Gemm: ${biases}`);
   deadCodeElimination(g);
   // Folded shape arithmetic alone saves microseconds per run, less than the probe costs at load.
-  if (chunked + windows + biases === 0) return { skipped: folded ? 'only shape arithmetic to fold' : 'no pass found anything to do' };
+  if (chunked + windows + einsums + biases === 0) return { skipped: folded ? 'only shape arithmetic to fold' : 'no pass found anything to do' };
   return { model: g.toBytes(), passes };
 }

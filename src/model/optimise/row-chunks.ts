@@ -71,6 +71,11 @@ export function chunkAttentionRows(g: OnnxGraph, inputs: ReadonlyMap<string, Sym
 }
 
 interface Chain {
+  /**
+   * The leading (batch: SAM's heads) axis every tensor of the chain and every operand has, or broadcasts, when the
+   * blocks may split it too (1 otherwise).
+   */
+  heads: number;
   /** MatMul(Q, Kᵀ): the rows of its output are the rows of Q. */
   m1: OnnxNode;
   /** Reshape, element-wise and Softmax nodes from m1's output to m2's first input. */
@@ -152,7 +157,26 @@ function layout(m1: OnnxNode, nodes: { node: OnnxNode; chainInput: number }[], m
   const v = numericDims(info.get(m2.inputs[1])?.shape);
   const out = numericDims(info.get(m2.outputs[0])?.shape);
   if (!v || v.length < 2 || !out) return undefined;
-  return { m1, links, m2 };
+  return { heads: leadingAxis(first, [a, numericDims(info.get(m1.inputs[1])?.shape), v, out], links, info), m1, links, m2 };
+}
+
+/**
+ * The size of the leading axis when blocks may split it: every chain tensor keeps it (rows start after it), the
+ * products' operands and output have the chain's rank and that axis in full or broadcast (1), and so has every
+ * broadcast operand that reaches it. 1 when not.
+ */
+function leadingAxis(first: readonly number[], operands: (number[] | undefined)[], links: Link[], info: InfoMap): number {
+  const h = first[0];
+  const r = first.length;
+  if (r < 3 || h === 1) return 1;
+  if (operands.some((o) => !o || o.length !== r || (o[0] !== h && o[0] !== 1))) return 1;
+  for (const l of links) {
+    if (l.shape[0] !== h || l.rows.axis < 1) return 1;
+    if (l.node.inputs.length !== 2 || l.node.opType === 'Reshape') continue;
+    const side = numericDims(info.get(l.node.inputs[1 - l.chainInput])?.shape) as number[];
+    if (side.length === l.shape.length && side[0] !== h && side[0] !== 1) return 1;
+  }
+  return h;
 }
 
 /**
@@ -172,9 +196,15 @@ function reshapeRows(from: readonly number[], to: readonly number[], rows: Rows)
 }
 
 interface Plan {
+  /** Row blocks and leading-axis (head) groups: blocks × groups chains. */
   blocks: number;
+  groups: number;
 }
 
+/**
+ * As few row blocks as keep one head's block within `blockBytes` (long blocks: every product repacks its shared
+ * operand once per block), then as few head groups as keep the block within it.
+ */
 function planChain(chain: Chain, info: InfoMap, opts: RowChunkOptions): Plan | undefined {
   const sizes = chain.links.map((l) => l.shape.reduce((x, y) => x * y, 1) * 4);
   const largest = Math.max(...sizes);
@@ -183,53 +213,71 @@ function planChain(chain: Chain, info: InfoMap, opts: RowChunkOptions): Plan | u
   const first = numericDims(info.get(chain.m1.outputs[0])?.shape) as number[];
   let common = first[first.length - 2];
   for (const l of chain.links) common = gcd(common, l.rows.dims[0]);
-  for (let b = 2; b <= common; b++) {
-    if (common % b === 0 && largest / b <= opts.blockBytes) return { blocks: b };
-  }
-  return common > 1 ? { blocks: common } : undefined;
+  const divisors = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1).filter((d) => n % d === 0);
+  const perHead = largest / chain.heads;
+  const blocks = divisors(common).find((b) => perHead / b <= opts.blockBytes) ?? common;
+  const groups = divisors(chain.heads).find((h) => largest / (blocks * h) <= opts.blockBytes) ?? chain.heads;
+  return blocks * groups > 1 ? { blocks, groups } : undefined;
 }
 
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
 }
 
-/** The chain as `plan.blocks` chains over row blocks, joined by one Concat written to m2's output. */
+/** The chain as blocks × groups chains over row blocks and head groups, joined by Concats written to m2's output. */
 function emit(g: OnnxGraph, chain: Chain, plan: Plan, info: InfoMap): OnnxNode[] {
-  const B = plan.blocks;
+  const { blocks: B, groups: G } = plan;
   const nodes: OnnxNode[] = [];
   const add = (opType: string, inputs: string[], attrs: OnnxNode['attrs'] = [], outputs?: string[]): string[] => {
     const outs = outputs ?? [g.fresh(`${opType}_rows`)];
     nodes.push({ name: g.fresh(`${opType}_rows_node`), opType, domain: '', inputs, outputs: outs, attrs });
     return outs;
   };
-  const split = (x: string, axis: number, dim: number): string[] =>
-    add('Split', [x, g.int64(new Array(B).fill(dim / B))], [intAttr('axis', axis)], Array.from({ length: B }, () => g.fresh('Split_rows')));
-  const a = numericDims(info.get(chain.m1.inputs[0])?.shape) as number[];
-  const qs = split(chain.m1.inputs[0], a.length - 2, a[a.length - 2]);
-  const sides = chain.links.map((l) => {
-    if (l.sideAxis === undefined) return undefined;
-    const name = l.node.inputs[1 - l.chainInput];
-    const side = numericDims(info.get(name)?.shape) as number[];
-    return split(name, l.sideAxis, side[l.sideAxis]);
-  });
-  const blockOuts: string[] = [];
-  for (let b = 0; b < B; b++) {
-    let t = add('MatMul', [qs[b], chain.m1.inputs[1]])[0];
-    chain.links.forEach((l, i) => {
-      const n = l.node;
-      if (n.opType === 'Reshape') {
-        const target = l.shape.map((d, j) => (j === l.rows.axis ? d / B : d));
-        t = add('Reshape', [t, g.int64(target)])[0];
-      } else if (n.inputs.length === 2) {
-        const other = sides[i]?.[b] ?? n.inputs[1 - l.chainInput];
-        t = add(n.opType, l.chainInput === 0 ? [t, other] : [other, t], n.attrs)[0];
-      } else {
-        t = add(n.opType, [t], n.attrs)[0];
-      }
-    });
-    blockOuts.push(add('MatMul', [t, chain.m2.inputs[1]])[0]);
+  const shapeOf = (x: string): number[] => numericDims(info.get(x)?.shape) as number[];
+  /** `x` (of shape `dims`) cut into n equal parts along `axis` (itself n times when n is 1). */
+  const split = (x: string, dims: readonly number[], axis: number, n: number): string[] => {
+    if (n === 1) return new Array<string>(1).fill(x);
+    return add('Split', [x, g.int64(new Array(n).fill(dims[axis] / n))], [intAttr('axis', axis)], Array.from({ length: n }, () => g.fresh('Split_rows')));
+  };
+  /** An operand per head group and then per row block (`rowAxis` undefined: shared by the row blocks). */
+  const parts = (x: string, rowAxis: number | undefined): string[][] => {
+    const dims = shapeOf(x);
+    const full = chain.heads > 1 && dims[0] === chain.heads && G > 1;
+    const groups = full ? split(x, dims, 0, G) : new Array<string>(G).fill(x);
+    const groupDims = dims.map((d, i) => (i === 0 && full ? d / G : d));
+    return groups.map((part) => (rowAxis === undefined ? new Array<string>(B).fill(part) : split(part, groupDims, rowAxis, B)));
+  };
+  const a = shapeOf(chain.m1.inputs[0]);
+  const qs = parts(chain.m1.inputs[0], a.length - 2);
+  const ks = parts(chain.m1.inputs[1], undefined);
+  const vs = parts(chain.m2.inputs[1], undefined);
+  const sides = chain.links.map((l) =>
+    l.node.inputs.length !== 2 || l.node.opType === 'Reshape' ? undefined : parts(l.node.inputs[1 - l.chainInput], l.sideAxis),
+  );
+  const out = shapeOf(chain.m2.outputs[0]);
+  const groupOuts: string[] = [];
+  for (let h = 0; h < G; h++) {
+    const blockOuts: string[] = [];
+    for (let b = 0; b < B; b++) {
+      let t = add('MatMul', [qs[h][b], ks[h][b]])[0];
+      chain.links.forEach((l, i) => {
+        const n = l.node;
+        if (n.opType === 'Reshape') {
+          const target = l.shape.map((d, j) => (j === l.rows.axis ? d / B : j === 0 ? d / G : d));
+          t = add('Reshape', [t, g.int64(target)])[0];
+        } else if (n.inputs.length === 2) {
+          const other = sides[i]?.[h][b] as string;
+          t = add(n.opType, l.chainInput === 0 ? [t, other] : [other, t], n.attrs)[0];
+        } else {
+          t = add(n.opType, [t], n.attrs)[0];
+        }
+      });
+      blockOuts.push(add('MatMul', [t, vs[h][b]])[0]);
+    }
+    const last = G === 1 ? [chain.m2.outputs[0]] : undefined;
+    groupOuts.push(B === 1 ? blockOuts[0] : add('Concat', blockOuts, [intAttr('axis', out.length - 2)], last)[0]);
   }
-  const out = numericDims(info.get(chain.m2.outputs[0])?.shape) as number[];
-  add('Concat', blockOuts, [intAttr('axis', out.length - 2)], [chain.m2.outputs[0]]);
+  if (G > 1) add('Concat', groupOuts, [intAttr('axis', 0)], [chain.m2.outputs[0]]);
+  else if (B === 1) throw new Error('row blocks: nothing to split');
   return nodes;
 }
