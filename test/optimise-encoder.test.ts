@@ -104,11 +104,10 @@ function miniVit(): Uint8Array {
 }
 
 const SPEC: EncoderSpec = { input: 'pixel_values', dims: [1, 3, 32, 32] };
-/**
- * Small enough thresholds that the global block's [2, 64, 64] scores (32 KB) are split: into 2 row blocks (the
- * longest whose one-head part fits 8 KB), and each into its 2 heads.
- */
+/** Small enough thresholds that the global block's [2, 64, 64] scores (32 KB) are split into 4 blocks of 16 rows. */
 const SMALL = { minBytes: 16 * 1024, blockBytes: 8 * 1024 };
+/** Smaller blocks than 8 rows (the rows split as [8, 8]: 8 rows is one block row) also split the 2 heads. */
+const TINY = { minBytes: 16 * 1024, blockBytes: 2 * 1024 };
 
 const image = (): ort.Tensor => new ort.Tensor('float32', Float32Array.from(values(3 * 32 * 32, 99).map((v) => 2 * v)), [1, 3, 32, 32]);
 
@@ -157,20 +156,29 @@ describe('the encoder optimiser on a cut-down SAM ViT', () => {
     }
   });
 
-  it('splits the global attention into row blocks per head and leaves the small windowed one alone', () => {
+  it('splits the global attention into row blocks and leaves the small windowed one alone', () => {
     const g = OnnxGraph.fromBytes(optimised().model);
     const info = inferGraph(g, new Map([['pixel_values', SPEC.dims.map(num)]]));
     const dims = (t: string): string | undefined => info.get(t)?.shape?.map((d) => d.c).join('×');
-    // 1 windowed softmax over [18 windows × heads, 9, 9] + 2 row blocks × 2 heads of the global one.
+    // 1 windowed softmax over [18 windows × heads, 9, 9] + 4 blocks of the global one.
     const scores = g.nodes.filter((n) => n.opType === 'Softmax').map((n) => dims(n.outputs[0]));
-    expect(scores.sort()).toEqual(['18×9×9', '1×32×64', '1×32×64', '1×32×64', '1×32×64']);
-    // Row blocks joined per head, then the heads.
+    expect(scores.sort()).toEqual(['18×9×9', '2×16×64', '2×16×64', '2×16×64', '2×16×64']);
     const concat = g.nodes.filter((n) => n.opType === 'Concat' && n.inputs.every((i) => info.get(i)?.elem === 1));
-    expect(concat.map((n) => [n.inputs.map(dims), dims(n.outputs[0])])).toEqual([
-      [['1×32×8', '1×32×8'], '1×64×8'],
-      [['1×32×8', '1×32×8'], '1×64×8'],
-      [['1×64×8', '1×64×8'], '2×64×8'],
-    ]);
+    expect(concat.map((n) => [n.inputs.map(dims), dims(n.outputs[0])])).toEqual([[['2×16×8', '2×16×8', '2×16×8', '2×16×8'], '2×64×8']]);
+  });
+
+  it('splits the heads too when the rows cannot be split finely enough, with the same embeddings', async () => {
+    const r = optimiseEncoder(miniVit(), SPEC, [], TINY);
+    if ('skipped' in r) throw new Error(r.skipped);
+    expect(maxDiff(await embeddings(miniVit()), await embeddings(r.model))).toBeLessThan(1e-5);
+    const g = OnnxGraph.fromBytes(r.model);
+    const info = inferGraph(g, new Map([['pixel_values', SPEC.dims.map(num)]]));
+    const dims = (t: string): string | undefined => info.get(t)?.shape?.map((d) => d.c).join('×');
+    // 8 row blocks (one row of the 8×8 grid each) × 2 heads; the blocks joined per head, then the heads.
+    const scores = g.nodes.filter((n) => n.opType === 'Softmax').map((n) => dims(n.outputs[0]));
+    expect(scores.filter((s) => s === '1×8×64').length).toBe(16);
+    const concat = g.nodes.filter((n) => n.opType === 'Concat' && n.inputs.every((i) => info.get(i)?.elem === 1));
+    expect(concat.map((n) => [n.inputs.length, dims(n.outputs[0])])).toEqual([[8, '1×64×8'], [8, '1×64×8'], [2, '2×64×8']]);
   });
 
   it('projects the 64 tokens of the windowed block, not the 81 rows of its padded windows', () => {

@@ -23,7 +23,7 @@ export interface RowChunkOptions {
   blockBytes: number;
 }
 
-export const ROW_CHUNKS: RowChunkOptions = { minBytes: 64 * 2 ** 20, blockBytes: 16 * 2 ** 20 };
+export const ROW_CHUNKS: RowChunkOptions = { minBytes: 256 * 2 ** 20, blockBytes: 128 * 2 ** 20 };
 
 /** Element-wise operators of two inputs the chain may go through (one input on the chain, one broadcast operand). */
 const CHAIN_BINARY = new Set(['Add', 'Sub', 'Mul', 'Div']);
@@ -202,8 +202,10 @@ interface Plan {
 }
 
 /**
- * As few row blocks as keep one head's block within `blockBytes` (long blocks: every product repacks its shared
- * operand once per block), then as few head groups as keep the block within it.
+ * As few row blocks as keep a block within `blockBytes`, then, only where the rows cannot be split that finely, as
+ * few head groups as do: every block is a few more operators, and every product repacks its shared operand (Kᵀ,
+ * V) once per block. Measured on SAM ViT-B (docs/performance.md): 8 blocks of 512 rows beat 16, 64 and 96 smaller
+ * ones, per head or not.
  */
 function planChain(chain: Chain, info: InfoMap, opts: RowChunkOptions): Plan | undefined {
   const sizes = chain.links.map((l) => l.shape.reduce((x, y) => x * y, 1) * 4);
@@ -214,8 +216,7 @@ function planChain(chain: Chain, info: InfoMap, opts: RowChunkOptions): Plan | u
   let common = first[first.length - 2];
   for (const l of chain.links) common = gcd(common, l.rows.dims[0]);
   const divisors = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1).filter((d) => n % d === 0);
-  const perHead = largest / chain.heads;
-  const blocks = divisors(common).find((b) => perHead / b <= opts.blockBytes) ?? common;
+  const blocks = divisors(common).find((b) => largest / b <= opts.blockBytes) ?? common;
   const groups = divisors(chain.heads).find((h) => largest / (blocks * h) <= opts.blockBytes) ?? chain.heads;
   return blocks * groups > 1 ? { blocks, groups } : undefined;
 }
