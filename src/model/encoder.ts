@@ -42,15 +42,16 @@ export async function createEncoder(
   spec: EncoderSpec | string,
   runtime: OrtRuntime,
   opts: DecoderOptions,
-  optimise: (bytes: Uint8Array, spec: EncoderSpec) => OptimisedEncoder | { skipped: string } = optimiseEncoder,
+  optimise: (bytes: Uint8Array, spec: EncoderSpec, serialise: boolean) => OptimisedEncoder | { skipped: string } = (b, s, w) =>
+    optimiseEncoder(b, s, [], undefined, w),
 ): Promise<PreparedEncoder> {
   const { file, original } = source;
   if (opts.optimise === false) return { session: original, passes: [], notOptimised: 'turned off (--no-optimise)' };
   if (typeof spec === 'string') return { session: original, passes: [], notOptimised: spec };
   const warn = opts.onWarning ?? ((m: string) => console.warn(`sam-amg: warning: ${m}`));
-  const attempt = async (): Promise<OptimisedEncoder | { skipped: string } | { failed: string }> => {
+  const attempt = async (serialise: boolean): Promise<OptimisedEncoder | { skipped: string } | { failed: string }> => {
     try {
-      return optimise(await source.bytes(), spec);
+      return optimise(await source.bytes(), spec, serialise);
     } catch (err) {
       return { failed: err instanceof Error ? err.message : String(err) };
     }
@@ -59,10 +60,10 @@ export async function createEncoder(
     warn(`${file}: the encoder graph optimiser failed (${why}); using the original graph`);
     return 'optimiser failed';
   };
-  // First only to learn whether the optimiser finds work: the rewritten bytes (as large as the model) are let go
-  // while the original runs on the probe, and made again once the original's session and its arena are released,
-  // so that the two graphs' memory never adds up.
-  const first = await attempt();
+  // First only to learn whether the optimiser finds work (without writing the bytes, as large as the model); they
+  // are written once the original has run on the probe and its session and arena are released, so that the two
+  // graphs' memory never adds up.
+  const first = await attempt(false);
   if ('failed' in first) return { session: original, passes: [], notOptimised: failed(first.failed) };
   if ('skipped' in first) return { session: original, passes: [], notOptimised: first.skipped };
   const probe = { [spec.input]: probeImage(runtime, spec.dims) };
@@ -78,7 +79,7 @@ export async function createEncoder(
     passes: [],
     notOptimised,
   });
-  const result = await attempt();
+  const result = await attempt(true);
   if ('failed' in result) return again(failed(result.failed));
   if ('skipped' in result) return again(result.skipped);
   let optimised: InferenceSession | undefined;

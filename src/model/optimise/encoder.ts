@@ -33,6 +33,7 @@ export type EncoderPassName = 'row-chunks' | 'window-rows' | 'einsum' | 'matmul-
 
 /** The optimised encoder graph. */
 export interface OptimisedEncoder {
+  /** Empty when the caller asked for the passes only. */
   model: Uint8Array;
   /** One line per pass that changed something. */
   passes: readonly string[];
@@ -40,13 +41,16 @@ export interface OptimisedEncoder {
 
 /**
  * Optimises an image encoder graph for one input size. Returns `{ skipped }` when the graph cannot be read as
- * expected or no pass finds anything to do.
+ * expected or no pass finds anything to do. With `serialise: false` only the passes are computed (the model bytes
+ * stay empty): what the graph's size in bytes would cost to write is saved when the caller only asks whether there
+ * is work.
  */
 export function optimiseEncoder(
   bytes: Uint8Array,
   spec: EncoderSpec,
   skip: readonly EncoderPassName[] = [],
   rowChunks: RowChunkOptions = ROW_CHUNKS,
+  serialise = true,
 ): OptimisedEncoder | { skipped: string } {
   let g: OnnxGraph;
   try {
@@ -86,5 +90,5 @@ export function optimiseEncoder(
   deadCodeElimination(g);
   // Folded shape arithmetic alone saves microseconds per run, less than the probe costs at load.
   if (chunked + windows + einsums + biases === 0) return { skipped: folded ? 'only shape arithmetic to fold' : 'no pass found anything to do' };
-  return { model: g.toBytes(), passes };
+  return { model: serialise ? g.toBytes() : new Uint8Array(0), passes };
 }
