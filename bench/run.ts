@@ -91,8 +91,9 @@ interface RunReport {
   optimiser: { passes: readonly string[]; notOptimised?: string };
   /** The encoder graph optimiser's passes (empty: the exported graph ran) and why not. */
   encoderOptimiser: { passes: readonly string[]; notOptimised?: string };
-  /** Seconds loadModel took (graph optimisers and their probes included). */
+  /** Seconds loadModel took (graph optimisers and their probes included), and the process's peak RSS after it. */
   loadS: number;
+  loadPeakRssMb: number;
   /** ONNX Runtime alone on the same images and prompts (vitb row with --floor), and the process's peak RSS after. */
   floor?: FloorResult & { peakRssMb: number };
   /** The encoder and the decoder alone, optimised and as exported, alternating (vitb row with --floor). */
@@ -156,6 +157,7 @@ async function worker(): Promise<void> {
     const tLoad = now();
     const model = await loadModel(modelDir, { threads, optimise: !flag('--no-optimise') });
     const loadS = now() - tLoad;
+    const loadPeakRssMb = peakRssMb();
     const gen = new MaskGenerator(model.adapter, amg, model, createCandidateEvaluator(postprocessWorkerCount('auto', threads, concurrency)));
     const optimiser = { passes: model.decoder.passes, notOptimised: model.decoder.notOptimised };
     const encoderOptimiser = { passes: model.encoder.passes, notOptimised: model.encoder.notOptimised };
@@ -288,6 +290,7 @@ async function worker(): Promise<void> {
       optimiser,
       encoderOptimiser,
       loadS,
+      loadPeakRssMb,
       floor,
       alone,
       allCandidates,
@@ -390,7 +393,7 @@ function printReport(r: RunReport): void {
     );
   }
   const prompts = r.total.stats.prompts;
-  console.log(`load ${f2(r.loadS)} s (graph optimisers and their probes included)`);
+  console.log(`load ${f2(r.loadS)} s (graph optimisers and their probes included), peak RSS ${r.loadPeakRssMb.toFixed(0)} MB after it`);
   if (r.encoderOptimiser.passes.length > 0) console.log(`encoder graph optimised: ${r.encoderOptimiser.passes.join('; ')}`);
   else console.log(`encoder graph as exported (${r.encoderOptimiser.notOptimised ?? 'not optimised'})`);
   if (r.optimiser.passes.length > 0) console.log(`decoder graph optimised: ${r.optimiser.passes.join('; ')}`);
@@ -479,6 +482,7 @@ function vitbFields(r: RunReport, all: RunReport | undefined): Record<string, un
     peak_rss_mb: round(t.peakRssMb, 1),
     floor_peak_rss_mb: round(f.peakRssMb, 1),
     load_s: round(r.loadS),
+    load_peak_rss_mb: round(r.loadPeakRssMb, 1),
     ort_share: round((t.encoderS + t.decoderS) / t.wallS, 4),
     encoder_s: round(t.encoderS),
     encoder_floor_s: round(f.encoderS),

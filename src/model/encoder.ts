@@ -4,7 +4,7 @@
  * checked against the original on a probe image before it is used: every output must agree within
  * {@link EMBEDDING_TOLERANCE}, else a warning and the original graph. Both sessions keep ONNX Runtime's memory arena
  * (its default): the optimised graph's largest tensors are small, and an arena of the original's size is what
- * ONNX Runtime alone runs with. The optimised session runs without ONNX Runtime's memory pattern (see SessionMemory).
+ * ONNX Runtime alone runs with.
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { DecoderOptions } from './decoder.js';
@@ -85,7 +85,7 @@ export async function createEncoder(
   let optimised: InferenceSession | undefined;
   let why: string;
   try {
-    optimised = await runtime.createSession(result.model, `${file} (optimised)`, { pattern: false });
+    optimised = await runtime.createSession(result.model, `${file} (optimised)`);
     const got = (await optimised.run(probe, outputs)) as Feeds;
     const diff = worstDifference(expected, got, outputs);
     if (!diff) return { session: optimised, passes: result.passes };

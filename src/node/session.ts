@@ -84,7 +84,7 @@ export function sessionOptions(opts: RuntimeOptions, memory: SessionMemory = {})
     // thread (docs/performance.md).
     extra: { session: { intra_op: { allow_spinning: '0' } } },
     enableCpuMemArena: memory.arena !== false,
-    enableMemPattern: memory.pattern !== false,
+    enableMemPattern: memory.pattern === true,
     logSeverityLevel: 3,
   };
 }
