@@ -3,7 +3,8 @@ for docs/performance.md's comparison with the original on the same machine.
 
     SEGMENT_ANYTHING=/path/to/segment-anything /usr/bin/python3 bench/official-amg.py ../shared/images/truck.jpg
 
-Needs Debian's python3-torch and python3-opencv and a checkout of facebookresearch/segment-anything (its
+Needs Debian's python3-torch, python3-opencv and an optimised BLAS (libopenblas0-pthread: with the reference
+libblas3 alone, which python3-torch accepts, the encoder's products run more than ten times slower) and a checkout of facebookresearch/segment-anything (its
 `segment_anything` package is imported from SEGMENT_ANYTHING). Prints one JSON line: the generator's wall time with
 the bench's options (32×32 grid, 64 points per batch, the reference defaults otherwise), a second encoder run alone,
 the mask count and the process's peak RSS.
