@@ -130,7 +130,7 @@ export class CandidateMasker {
     let area = 0;
     for (let gx = 0; gx < plan.colGroups; gx++) {
       const undecided = bounds.classifyGroup(gx, low, threshold, high, this.runDecisions);
-      if (undecided > 0) source.prepareGroup(gx, bounds.modes, undecided);
+      if (undecided > 0) source.prepareGroup(gx, bounds, undecided);
       const x1 = colStart[gx + 1];
       pass.group(x1 - colStart[gx]);
       for (let x = colStart[gx]; x < x1; x++) {
