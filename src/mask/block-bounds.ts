@@ -19,6 +19,7 @@
  * at a time, and the pass over an output column walks *segments* — maximal stretches of decided blocks of one level,
  * and undecided blocks one by one — rather than every block.
  */
+import { Marks } from './marks.js';
 import type { UpscalePlan } from './upscale.js';
 
 /**
@@ -128,8 +129,9 @@ class Cuts {
 }
 
 /**
- * Cell codes and tile codes of the loaded candidate against a set of thresholds, and the classification of a column
- * group's blocks into segments.
+ * Codes of the loaded candidate's tiles and blocks against a set of thresholds, and the classification of a column
+ * group's blocks into segments. Tile codes are made a tile column (strip) at a time, when first asked for, so a
+ * question that stops early (undecidedShareAbove, box scans) codes only the strips it looks at.
  */
 export class BlockBounds {
   /**
@@ -149,54 +151,52 @@ export class BlockBounds {
    */
   readonly sureAbove: Float64Array;
   readonly mayAbove: Float64Array;
-  /** The low-res rows the blocks read: rowBase … rowBase + rowSpan − 1; columns likewise. */
+  /** The low-res rows the blocks read: rowBase … rowBase + rowSpan − 1. */
   readonly rowBase: number;
   readonly rowSpan: number;
-  private readonly colBase: number;
-  private readonly colSpan: number;
+  /** Tiles: TILE row groups × TILE column groups, nTy × nTx of them. */
+  readonly nTy: number;
+  private readonly nTx: number;
   private readonly plan: UpscalePlan;
-  /** Window of each row / column group, relative to rowBase / colBase, last cell inclusive. */
+  /** Window of each row / column group: its first and last low-res row (column). */
   private readonly rowWin0: Int32Array;
   private readonly rowWin1: Int32Array;
   private readonly colWin0: Int32Array;
   private readonly colWin1: Int32Array;
-  /** Cell codes, rowSpan × colSpan. */
-  private readonly codes: Uint8Array;
-  /** Tiles: TILE row groups × TILE column groups (nTy × nTx); their cell ranges (relative, inclusive) and codes. */
-  readonly nTy: number;
-  private readonly nTx: number;
+  /** The cells (first, last) each tile row / column covers: the union of its groups' windows. */
   private readonly rowTile0: Int32Array;
   private readonly rowTile1: Int32Array;
   private readonly colTile0: Int32Array;
   private readonly colTile1: Int32Array;
-  /** OR of each cell row's codes over each tile column (rowSpan × nTx), then of those over each tile (nTy × nTx). */
-  private readonly rowTileCodes: Uint8Array;
+  /** Codes of the tiles (ty·nTx + tx) of the strips in `coded`, and scratch for a strip's per-row codes. */
   private readonly tileCodes: Uint8Array;
-  private cuts: Cuts | null = null;
-  /** Whether codes and tileCodes hold the loaded candidate's codes against `cuts`. */
-  private coded = false;
+  private readonly stripRows: Uint8Array;
+  private readonly coded: Marks;
+  private cuts: Cuts;
   private logits: Float32Array = new Float32Array(0);
   private offset = 0;
+  /** Min and max of the window blockCode() looked at last. */
+  private winMin = 0;
+  private winMax = 0;
 
   constructor(plan: UpscalePlan) {
     this.plan = plan;
     const nGy = plan.rowGroups;
     const nGx = plan.colGroups;
+    this.rowWin0 = plan.rowAnchor;
+    this.rowWin1 = plan.rowWindowEnd;
+    this.colWin0 = plan.colAnchor;
+    this.colWin1 = plan.colWindowEnd;
     this.rowBase = plan.rowAnchor[0];
-    this.colBase = plan.colAnchor[0];
     this.rowSpan = max(plan.rowWindowEnd) + 1 - this.rowBase;
-    this.colSpan = max(plan.colWindowEnd) + 1 - this.colBase;
-    this.rowWin0 = plan.rowAnchor.map((a) => a - this.rowBase);
-    this.rowWin1 = plan.rowWindowEnd.map((a) => a - this.rowBase);
-    this.colWin0 = plan.colAnchor.map((a) => a - this.colBase);
-    this.colWin1 = plan.colWindowEnd.map((a) => a - this.colBase);
-    this.codes = new Uint8Array(this.rowSpan * this.colSpan);
     this.nTy = Math.ceil(nGy / TILE);
     this.nTx = Math.ceil(nGx / TILE);
     [this.rowTile0, this.rowTile1] = tileRanges(this.rowWin0, this.rowWin1, this.nTy);
     [this.colTile0, this.colTile1] = tileRanges(this.colWin0, this.colWin1, this.nTx);
-    this.rowTileCodes = new Uint8Array(this.rowSpan * this.nTx);
     this.tileCodes = new Uint8Array(this.nTy * this.nTx);
+    this.stripRows = new Uint8Array(plan.lowRes);
+    this.coded = new Marks(this.nTx);
+    this.cuts = new Cuts(0, 0, 0);
     this.segY0 = new Int32Array(nGy);
     this.segY1 = new Int32Array(nGy);
     this.segMode = new Uint8Array(nGy);
@@ -209,7 +209,7 @@ export class BlockBounds {
   load(logits: Float32Array, offset: number): void {
     this.logits = logits;
     this.offset = offset;
-    this.coded = false;
+    this.coded.clear();
   }
 
   /**
@@ -217,13 +217,12 @@ export class BlockBounds {
    * blocks); returns how many blocks are undecided (RUNS or EXACT). With `runs` false an undecided block is EXACT.
    */
   classifyGroup(gx: number, low: number, threshold: number, high: number, runs: boolean): number {
-    this.code(low, threshold, high);
-    const { plan, codes, colSpan, rowWin0, rowWin1, tileCodes, segY0, segY1, segMode, segGy } = this;
+    this.useThresholds(low, threshold, high);
+    const tx = (gx / TILE) | 0;
+    this.codeStrip(tx);
+    const { plan, tileCodes, segY0, segY1, segMode, segGy } = this;
     const { rowStart } = plan;
     const nGy = plan.rowGroups;
-    const c0 = this.colWin0[gx];
-    const c1 = this.colWin1[gx];
-    const tx = (gx / TILE) | 0;
     const nTx = this.nTx;
     let n = 0;
     // Mode of the last segment (decided ones merge with it), 255 for none.
@@ -245,11 +244,7 @@ export class BlockBounds {
         continue;
       }
       for (let gy = gy0; gy < gy1; gy++) {
-        let o = 0;
-        for (let r = rowWin0[gy], r1 = rowWin1[gy]; r <= r1; r++) {
-          const at = r * colSpan;
-          for (let c = c0; c <= c1; c++) o |= codes[at + c];
-        }
+        const o = this.blockCode(gx, gy);
         let md = LEVEL_MODE[o];
         if (md < RUNS) {
           if (md === last) {
@@ -263,7 +258,7 @@ export class BlockBounds {
           continue;
         }
         if (md === RUNS) {
-          if (runs) this.setRunGuards(gy, c0, c1, o);
+          if (runs) this.setRunGuards(gy, o);
           else md = EXACT;
         }
         segY0[n] = rowStart[gy];
@@ -280,21 +275,21 @@ export class BlockBounds {
 
   /**
    * Whether more than `share` of the crop's pixels lie in blocks a threshold (low ≤ threshold ≤ high) crosses —
-   * what a full evaluation would have to compute, known from the cell codes alone. Stops as soon as the answer is
-   * known.
+   * what a full evaluation would have to compute, known from the codes alone. Stops as soon as the answer is known.
    */
   undecidedShareAbove(low: number, threshold: number, high: number, share: number): boolean {
-    this.code(low, threshold, high);
+    this.useThresholds(low, threshold, high);
     const { plan, tileCodes, nTx } = this;
     const { rowStart, colStart } = plan;
     const nGy = plan.rowGroups;
     const nGx = plan.colGroups;
     const limit = share * plan.outW * plan.outH;
     let undecided = 0;
-    for (let ty = 0; ty < this.nTy; ty++) {
-      for (let tx = 0; tx < nTx; tx++) {
+    for (let tx = 0; tx < nTx; tx++) {
+      this.codeStrip(tx);
+      const gx1 = Math.min((tx + 1) * TILE, nGx);
+      for (let ty = 0; ty < this.nTy; ty++) {
         if (LEVEL_MODE[tileCodes[ty * nTx + tx]] < RUNS) continue;
-        const gx1 = Math.min((tx + 1) * TILE, nGx);
         const gy1 = Math.min((ty + 1) * TILE, nGy);
         for (let gx = tx * TILE; gx < gx1; gx++) {
           const w = colStart[gx + 1] - colStart[gx];
@@ -311,55 +306,72 @@ export class BlockBounds {
 
   /**
    * Makes the codes ready for questions about the mask threshold alone (maskTileMode, maskBlockMode): the codes
-   * already there when they were made against it as the middle threshold, else codes against (t, t, t).
+   * against the thresholds in use when the mask threshold is their middle one, else against (t, t, t).
    */
-  codeForMask(threshold: number): void {
-    if (this.coded && this.cuts !== null && Object.is(this.cuts.threshold, threshold)) return;
-    this.code(threshold, threshold, threshold);
+  useMaskThreshold(threshold: number): void {
+    if (!Object.is(this.cuts.threshold, threshold)) this.useThresholds(threshold, threshold, threshold);
   }
 
-  /** Tile (tx, ty)'s mode against the mask threshold (codeForMask first): 0 (all ≤), 3 (all >) or EXACT. */
+  /** Tile (tx, ty)'s mode against the mask threshold (useMaskThreshold first): 0 (all ≤), 3 (all >) or EXACT. */
   maskTileMode(tx: number, ty: number): number {
+    this.codeStrip(tx);
     return MASK_MODE[this.tileCodes[ty * this.nTx + tx]];
   }
 
-  /** Block (gx, gy)'s mode against the mask threshold (codeForMask first): 0, 3 or EXACT. */
+  /** Block (gx, gy)'s mode against the mask threshold (useMaskThreshold first): 0, 3 or EXACT. */
   maskBlockMode(gx: number, gy: number): number {
     return MASK_MODE[this.blockCode(gx, gy)];
   }
 
-  /** The OR of block (gx, gy)'s window's cell codes. */
-  private blockCode(gx: number, gy: number): number {
-    const { codes, colSpan } = this;
-    const c0 = this.colWin0[gx];
-    const c1 = this.colWin1[gx];
-    let o = 0;
-    for (let r = this.rowWin0[gy], r1 = this.rowWin1[gy]; r <= r1; r++) {
-      const at = r * colSpan;
-      for (let c = c0; c <= c1; c++) o |= codes[at + c];
-    }
-    return o;
+  /** Codes against (low, threshold, high) from here on. */
+  private useThresholds(low: number, threshold: number, high: number): void {
+    if (this.cuts.is(low, threshold, high)) return;
+    this.cuts = new Cuts(low, threshold, high);
+    this.coded.clear();
   }
 
-  /** Run guards of RUNS block (gx, gy) whose window is columns c0…c1 and whose code is o (no special cell). */
-  private setRunGuards(gy: number, c0: number, c1: number, o: number): void {
-    const { logits, plan } = this;
-    const n = plan.lowRes;
+  /** The code of block (gx, gy): of its window's min and max (winMin, winMax), or SPECIAL. */
+  private blockCode(gx: number, gy: number): number {
+    const { logits } = this;
+    const n = this.plan.lowRes;
+    const c0 = this.colWin0[gx];
+    const c1 = this.colWin1[gx];
+    let mn = Infinity;
+    let mx = -Infinity;
+    let nan = false;
+    for (let r = this.rowWin0[gy], r1 = this.rowWin1[gy]; r <= r1; r++) {
+      const at = this.offset + r * n;
+      for (let c = at + c0, end = at + c1; c <= end; c++) {
+        const v = logits[c];
+        if (v < mn) mn = v;
+        if (v > mx) mx = v;
+        if (v !== v) nan = true;
+      }
+    }
+    this.winMin = mn;
+    this.winMax = mx;
+    return nan ? SPECIAL : this.rangeCode(mn, mx);
+  }
+
+  /** The code of the values mn…mx (no NaN among them): bits lvLo(mn)…lvHi(mx), or SPECIAL. */
+  private rangeCode(mn: number, mx: number): number {
+    const { cuts } = this;
+    if (!(mn > cuts.sLo && mx <= cuts.sTop)) return SPECIAL;
+    const { lowCut, highCut } = cuts;
+    const lo = (mn > lowCut[0] ? 1 : 0) + (mn > lowCut[1] ? 1 : 0) + (mn > lowCut[2] ? 1 : 0);
+    const hi = (mx > highCut[0] ? 1 : 0) + (mx > highCut[1] ? 1 : 0) + (mx > highCut[2] ? 1 : 0);
+    return (2 << hi) - (1 << lo);
+  }
+
+  /** Run guards of RUNS block row gy, whose code is o and whose window blockCode() just looked at. */
+  private setRunGuards(gy: number, o: number): void {
     // A run between intermediate values a, b is a single lerp step from them, and |a|, |b| are at most the window's
     // magnitude (to within γ), so one guard per threshold covers every run of the block (|T| in it keeps T ± d clear
     // of float64 rounding).
-    let mag = 0;
-    for (let r = this.rowWin0[gy], r1 = this.rowWin1[gy]; r <= r1; r++) {
-      const at = this.offset + (this.rowBase + r) * n + this.colBase;
-      for (let c = c0; c <= c1; c++) {
-        const a = Math.abs(logits[at + c]);
-        if (a > mag) mag = a;
-      }
-    }
-    const m = GAMMA * mag + ETA;
+    const m = GAMMA * Math.max(Math.abs(this.winMin), Math.abs(this.winMax)) + ETA;
     const lvLo = LOW_BIT[o];
     const lvHi = HIGH_BIT[o];
-    const cuts = this.cuts as Cuts;
+    const { cuts } = this;
     this.setRunGuard(gy * 3, cuts.low, m, lvLo > 0, lvHi > 0);
     this.setRunGuard(gy * 3 + 1, cuts.threshold, m, lvLo > 1, lvHi > 1);
     this.setRunGuard(gy * 3 + 2, cuts.high, m, lvLo > 2, lvHi > 2);
@@ -371,66 +383,50 @@ export class BlockBounds {
     this.mayAbove[i] = allAbove ? -Infinity : someAbove ? t - d : Infinity;
   }
 
-  /** Cell and tile codes of the loaded candidate against (low, threshold, high), unless already there. */
-  private code(low: number, threshold: number, high: number): void {
-    if (this.cuts === null || !this.cuts.is(low, threshold, high)) {
-      this.cuts = new Cuts(low, threshold, high);
-      this.coded = false;
-    }
-    if (this.coded) return;
-    const { logits, offset, codes, rowSpan, colSpan, cuts } = this;
+  /**
+   * The codes of tile column tx's tiles, unless already there: per low-res row the code of its cells in the strip
+   * (the cheap case first: every cell certainly below every threshold, as in most of a sharp mask), then per tile
+   * the OR over its rows.
+   */
+  private codeStrip(tx: number): void {
+    if (this.coded.has(tx)) return;
+    const { logits, stripRows, cuts, nTx, tileCodes, rowTile0, rowTile1 } = this;
     const n = this.plan.lowRes;
-    const { sLo, sTop } = cuts;
-    const l0 = cuts.lowCut[0];
-    const l1 = cuts.lowCut[1];
-    const l2 = cuts.lowCut[2];
+    const { sLo } = cuts;
     const h0 = cuts.highCut[0];
-    const h1 = cuts.highCut[1];
-    const h2 = cuts.highCut[2];
-    for (let r = 0; r < rowSpan; r++) {
-      const src = offset + (this.rowBase + r) * n + this.colBase;
-      const dst = r * colSpan;
-      for (let c = 0; c < colSpan; c++) {
-        const v = logits[src + c];
-        let code: number;
-        if (v <= h0) {
-          // Below every threshold, guard included (most cells of a sharp mask).
-          code = v > sLo ? 1 : SPECIAL;
-        } else if (v > l2) {
-          code = v <= sTop ? 8 : SPECIAL;
-        } else if (v <= sTop) {
-          // Between the cuts (NaN fails every compare and is special).
-          const lo = (v > l0 ? 1 : 0) + (v > l1 ? 1 : 0);
-          const hi = 1 + (v > h1 ? 1 : 0) + (v > h2 ? 1 : 0);
-          code = (2 << hi) - (1 << lo);
-        } else {
-          code = SPECIAL;
-        }
-        codes[dst + c] = code;
+    const c0 = this.colTile0[tx];
+    const c1 = this.colTile1[tx];
+    const r1 = this.rowBase + this.rowSpan;
+    for (let r = this.rowBase; r < r1; r++) {
+      const at = this.offset + r * n;
+      const end = at + c1;
+      // Certainly level 0 when sLo < v ≤ h0 (NaN fails it).
+      let below = true;
+      for (let c = at + c0; c <= end; c++) {
+        const v = logits[c];
+        below = below && v > sLo && v <= h0;
       }
-    }
-    this.codeTiles();
-    this.coded = true;
-  }
-
-  /** tileCodes from the cell codes: each tile's code is the OR over the union of its blocks' windows. */
-  private codeTiles(): void {
-    const { codes, rowSpan, colSpan, nTx, nTy, colTile0, colTile1, rowTile0, rowTile1, rowTileCodes, tileCodes } = this;
-    for (let r = 0; r < rowSpan; r++) {
-      const at = r * colSpan;
-      for (let tx = 0; tx < nTx; tx++) {
-        let o = 0;
-        for (let c = at + colTile0[tx], c1 = at + colTile1[tx]; c <= c1; c++) o |= codes[c];
-        rowTileCodes[r * nTx + tx] = o;
+      if (below) {
+        stripRows[r] = 1;
+        continue;
       }
-    }
-    for (let ty = 0; ty < nTy; ty++) {
-      for (let tx = 0; tx < nTx; tx++) {
-        let o = 0;
-        for (let r = rowTile0[ty], r1 = rowTile1[ty]; r <= r1; r++) o |= rowTileCodes[r * nTx + tx];
-        tileCodes[ty * nTx + tx] = o;
+      let mn = Infinity;
+      let mx = -Infinity;
+      let nan = false;
+      for (let c = at + c0; c <= end; c++) {
+        const v = logits[c];
+        if (v < mn) mn = v;
+        if (v > mx) mx = v;
+        if (v !== v) nan = true;
       }
+      stripRows[r] = nan ? SPECIAL : this.rangeCode(mn, mx);
     }
+    for (let ty = 0; ty < this.nTy; ty++) {
+      let o = 0;
+      for (let r = rowTile0[ty], e = rowTile1[ty]; r <= e; r++) o |= stripRows[r];
+      tileCodes[ty * nTx + tx] = o;
+    }
+    this.coded.set(tx);
   }
 }
 

@@ -25,7 +25,7 @@ export class BoxScan {
   /** The box (crop frame, max inclusive) of the loaded candidate's mask v > t, or null when the mask is empty. */
   box(t: number): BoxXYXY | null {
     const { outW, outH } = this.plan;
-    this.bounds.codeForMask(t);
+    this.bounds.useMaskThreshold(t);
     let minX = -1;
     let minY = outH;
     let maxY = -1;
