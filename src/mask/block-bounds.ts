@@ -37,10 +37,14 @@ const ETA = 1e-40;
  */
 const HUGE = 1e38;
 
-function guardLow(x: number): number {
+/**
+ * A cell value's guards: an upscaled value of a window lies within [min guardLow, max guardHigh] of its cells (exported
+ * for tests).
+ */
+export function guardLow(x: number): number {
   return x - GAMMA * Math.abs(x) - ETA;
 }
-function guardHigh(x: number): number {
+export function guardHigh(x: number): number {
   return x + GAMMA * Math.abs(x) + ETA;
 }
 
@@ -103,9 +107,9 @@ function lastWhere(pred: (x: number) => boolean, lo: number, hi: number): number
  * float32 cut values that turn the guards into plain compares, for one set of thresholds: a float32 cell v is
  * ordinary (not special) iff sLo < v ≤ sTop, and then guardLow(v) > Tₖ iff v > lowCut[k], guardHigh(v) > Tₖ iff
  * v > highCut[k]. Exact, not approximate: each cut is the last float32 where its (increasing) guard is still on the
- * other side.
+ * other side. Exported for tests.
  */
-class Cuts {
+export class Cuts {
   readonly lowCut = new Float64Array(3);
   readonly highCut = new Float64Array(3);
   readonly sLo: number;
@@ -271,6 +275,35 @@ export class BlockBounds {
     }
     this.segN = n;
     return undecided;
+  }
+
+  /**
+   * When every tile of tile column tx is decided against the thresholds, sets the segments that all its column
+   * groups share and returns true (their blocks are all decided); else returns false and leaves the segments.
+   */
+  classifyStrip(tx: number, low: number, threshold: number, high: number): boolean {
+    this.useThresholds(low, threshold, high);
+    this.codeStrip(tx);
+    const { plan, tileCodes, nTx, nTy, segY0, segY1, segMode } = this;
+    for (let ty = 0; ty < nTy; ty++) if (LEVEL_MODE[tileCodes[ty * nTx + tx]] >= RUNS) return false;
+    const { rowStart } = plan;
+    const nGy = plan.rowGroups;
+    let n = 0;
+    let last = 255;
+    for (let ty = 0; ty < nTy; ty++) {
+      const tm = LEVEL_MODE[tileCodes[ty * nTx + tx]];
+      const y1 = rowStart[Math.min((ty + 1) * TILE, nGy)];
+      if (tm === last) {
+        segY1[n - 1] = y1;
+      } else {
+        segY0[n] = rowStart[ty * TILE];
+        segY1[n] = y1;
+        segMode[n++] = tm;
+        last = tm;
+      }
+    }
+    this.segN = n;
+    return true;
   }
 
   /**
