@@ -179,7 +179,10 @@ export class BlockBounds {
   private cuts: Cuts;
   private logits: Float32Array = new Float32Array(0);
   private offset = 0;
-  /** Min and max of the window blockCode() looked at last. */
+  /** Per low-res row: min and max over the window columns of the column group classifyGroup() works on. */
+  private readonly hMin: Float64Array;
+  private readonly hMax: Float64Array;
+  /** Min and max of the window whose code was taken last (for its run guards). */
   private winMin = 0;
   private winMax = 0;
 
@@ -199,6 +202,8 @@ export class BlockBounds {
     [this.colTile0, this.colTile1] = tileRanges(this.colWin0, this.colWin1, this.nTx);
     this.tileCodes = new Uint8Array(this.nTy * this.nTx);
     this.stripRows = new Uint8Array(plan.lowRes);
+    this.hMin = new Float64Array(plan.lowRes);
+    this.hMax = new Float64Array(plan.lowRes);
     this.coded = new Marks(this.nTx);
     this.cuts = new Cuts(0, 0, 0);
     this.segY0 = new Int32Array(nGy);
@@ -224,7 +229,7 @@ export class BlockBounds {
     this.useThresholds(low, threshold, high);
     const tx = (gx / TILE) | 0;
     this.codeStrip(tx);
-    const { plan, tileCodes, segY0, segY1, segMode, segGy } = this;
+    const { plan, tileCodes, segY0, segY1, segMode, segGy, hMin, hMax, rowWin0, rowWin1 } = this;
     const { rowStart } = plan;
     const nGy = plan.rowGroups;
     const nTx = this.nTx;
@@ -247,8 +252,19 @@ export class BlockBounds {
         }
         continue;
       }
+      // An undecided tile: the min and max of each of its cell rows over the group's window columns once, then each
+      // block's from the rows of its window.
+      this.groupRows(gx, this.rowTile0[ty], this.rowTile1[ty]);
       for (let gy = gy0; gy < gy1; gy++) {
-        const o = this.blockCode(gx, gy);
+        let mn = hMin[rowWin0[gy]];
+        let mx = hMax[rowWin0[gy]];
+        for (let r = rowWin0[gy] + 1, r1 = rowWin1[gy]; r <= r1; r++) {
+          mn = Math.min(mn, hMin[r]);
+          mx = Math.max(mx, hMax[r]);
+        }
+        this.winMin = mn;
+        this.winMax = mx;
+        const o = this.rangeCode(mn, mx);
         let md = LEVEL_MODE[o];
         if (md < RUNS) {
           if (md === last) {
@@ -386,7 +402,30 @@ export class BlockBounds {
     return nan ? SPECIAL : this.rangeCode(mn, mx);
   }
 
-  /** The code of the values mn…mx (no NaN among them): bits lvLo(mn)…lvHi(mx), or SPECIAL. */
+  /**
+   * hMin, hMax of cell rows r0…r1 over column group gx's window columns. Math.min / max, unlike compares, carry a NaN
+   * through, and rangeCode() makes a NaN bound SPECIAL.
+   */
+  private groupRows(gx: number, r0: number, r1: number): void {
+    const { logits, hMin, hMax } = this;
+    const n = this.plan.lowRes;
+    const c0 = this.colWin0[gx];
+    const c1 = this.colWin1[gx];
+    for (let r = r0; r <= r1; r++) {
+      const at = this.offset + r * n;
+      let mn = logits[at + c0];
+      let mx = mn;
+      for (let c = at + c0 + 1, end = at + c1; c <= end; c++) {
+        const v = logits[c];
+        mn = Math.min(mn, v);
+        mx = Math.max(mx, v);
+      }
+      hMin[r] = mn;
+      hMax[r] = mx;
+    }
+  }
+
+  /** The code of the values mn…mx: bits lvLo(mn)…lvHi(mx), or SPECIAL (also when either is NaN). */
   private rangeCode(mn: number, mx: number): number {
     const { cuts } = this;
     if (!(mn > cuts.sLo && mx <= cuts.sTop)) return SPECIAL;
@@ -396,7 +435,7 @@ export class BlockBounds {
     return (2 << hi) - (1 << lo);
   }
 
-  /** Run guards of RUNS block row gy, whose code is o and whose window blockCode() just looked at. */
+  /** Run guards of RUNS block row gy, whose code is o and whose window's code was taken last (winMin, winMax). */
   private setRunGuards(gy: number, o: number): void {
     // A run between intermediate values a, b is a single lerp step from them, and |a|, |b| are at most the window's
     // magnitude (to within γ), so one guard per threshold covers every run of the block (|T| in it keeps T ± d clear
