@@ -1,7 +1,9 @@
 /**
  * The box of a candidate's mask v > threshold without the mask: columns are scanned from both ends, and from the
  * top and the bottom only as far as the box can still grow, deciding whole tiles and blocks from their codes and
- * computing pixels only in blocks the threshold crosses. The same box as a full pass, for a fraction of its work.
+ * computing pixels only in blocks the threshold crosses. The same box as a full pass, for a fraction of its work:
+ * a tile or block whose code is decided against the threshold has every pixel on one side of it (block-bounds.ts),
+ * and the pixels of the others are computed with the plain path's float32 steps.
  */
 import { EXACT, TILE, type BlockBounds } from './block-bounds.js';
 import type { FrameSource } from './frame-source.js';

@@ -1,9 +1,11 @@
 /**
  * The column pass: one output column of a candidate, upscaled and thresholded into the mask's runs, with its pixels
- * counted against the stability thresholds. A segment of decided blocks is one stretch. In an undecided block the rows
- * are taken by *row runs*: the output rows that read the same two intermediate rows are a lerp between the same two float32 values a, b, so a row run whose [min(a, b),
- * max(a, b)] (guarded, RUNS blocks) lies on one side of the thresholds is decided at once too, and only the row runs
- * a threshold crosses go through the exact pixel loop, with the plain path's float32 steps.
+ * counted against the stability thresholds. A segment of decided blocks (block-bounds.ts) is one stretch of one
+ * level. In an undecided block the rows are taken by *row runs*: the output rows that read the same two intermediate
+ * rows are each one float32 lerp step between the same two values a, b, f32(f32(a·w0) + f32(b·w1)) with w0 + w1 ≈ 1,
+ * so every value of the run lies within [min(a, b), max(a, b)] widened by the block's guard (sureAbove, mayAbove);
+ * a row run whose widened range lies on one side of every threshold is decided at once, exactly. Only the row runs
+ * a threshold crosses go through the pixel loop, which does the plain path's float32 steps.
  */
 import { RUNS, type BlockBounds } from './block-bounds.js';
 import type { FrameSource } from './frame-source.js';
