@@ -7,20 +7,23 @@
  *        [--images truck.jpg,dog.jpg] [--threads n] [--concurrency n] [--compare n] [--no-big] [--big-only]
  *        [--big-model fixture|cost] [--big-points-per-side n (default 8)] [--no-optimise]
  *        [--vitb-images truck.jpg] [--vitb-points-per-side n (default 32)] [--no-all-candidates] [--ab-rounds n (default 3)]
+ *        [--encoder-rounds n (default 2)] [--pass-gains]
  *
- * Models: fixture (sam1-tiny), cost (the cost-realistic sam1-tiny), vitb (the cost-realistic encoder with the
- * real-architecture ViT-B decoder of ../shared/perf, see bench/vitb.ts); both = fixture + cost; all (default) = all
- * three. The vitb row also measures the ONNX Runtime floor in the same process after sam-amg's run (one encoder run
- * plus the unoptimised decoder's calls on the same image and prompts), and runs once more with every candidate
+ * Models: fixture (sam1-tiny), cost (the cost-realistic sam1-tiny), vitb (the real-architecture ViT-B image encoder,
+ * prompt encoder and mask decoder of ../shared/perf with seeded random weights, see bench/vitb.ts); both = fixture +
+ * cost; all (default) = all three. The vitb row also measures the ONNX Runtime floor in the same process after
+ * sam-amg's run (one encoder run plus the exported decoder's calls on the same image and prompts, both graphs as
+ * exported in fresh sessions with ONNX Runtime's default options), and runs once more with every candidate
  * post-processed (--pred-iou-thresh 0 --stability-score-thresh 0), whose floor is the same ONNX Runtime work. On a
- * shared machine the two decoder figures, minutes apart, drift with the load; the row therefore also times the
- * decoder alone, optimised and as exported, alternating on one batch (--ab-rounds).
+ * shared machine figures minutes apart drift with the load; the row therefore also times the encoder alone
+ * (--encoder-rounds) and the decoder alone (--ab-rounds), optimised and as exported, alternating on the same input,
+ * and with --pass-gains what each optimiser pass is worth (the graph without it against the full one).
  *
  * Each model configuration runs in its own child process, so every peak RSS figure is that run's alone (for the
- * vitb row, sam-amg's figure is taken before the floor runs). The generated models are written to a temporary
- * folder and deleted afterwards. With --json the last line is one JSON object: the vitb row's figures when it ran
- * (wall_s, floor_s, decoder_ms_per_prompt, decoder_ms_per_prompt_unoptimised, peak_rss_mb, ort_share, …), else the
- * last model run's.
+ * vitb row, sam-amg's figure, load included, is taken before the floor runs). The generated models are written to
+ * a temporary folder and deleted afterwards. With --json the last line is one JSON object: the vitb row's figures
+ * when it ran (wall_s, floor_s, encoder_s, encoder_floor_s, decoder_ms_per_prompt, peak_rss_mb, load_s, …), else
+ * the last model run's.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -31,7 +34,7 @@ import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { writeCostRealisticModel } from '../fixtures/cost-realistic.js';
-import { measureDecoderAB, measureFloor, writeVitbModel, type DecoderAB, type FloorResult } from './vitb.js';
+import { measureAlone, measureFloor, writeVitbModel, type AloneResult, type FloorResult } from './vitb.js';
 import { MaskGenerator, type GeneratorStats } from '../src/amg/generator.js';
 import { loadModel } from '../src/node/model-folder.js';
 import { createCandidateEvaluator, postprocessWorkerCount } from '../src/node/postprocess-pool.js';
@@ -45,16 +48,10 @@ import { writeFileAtomic } from '../src/fs/atomic.js';
 import { defaultThreads } from '../src/node/session.js';
 import { encodeRowMajor, uncropRle } from '../src/rle/rle.js';
 import { plainMask, upscalePlain } from '../test/oracle/plain-postprocess.js';
+import { args, flag, num, opt } from './args.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
-const args = process.argv.slice(2);
-const opt = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const num = (name: string): number | undefined => (opt(name) === undefined ? undefined : Number(opt(name)));
-const flag = (name: string): boolean => args.includes(name);
 
 /** One image's row of the table. */
 interface ImageRow {
@@ -87,10 +84,15 @@ interface RunReport {
   compare?: { candidates: number; fastMs: number; plainMs: number; pixels: number };
   /** The decoder optimiser's passes (empty: the exported graph ran) and why not. */
   optimiser: { passes: readonly string[]; notOptimised?: string };
+  /** The encoder graph optimiser's passes (empty: the exported graph ran) and why not. */
+  encoderOptimiser: { passes: readonly string[]; notOptimised?: string };
+  /** Seconds loadModel took (graph optimisers and their probes included), and the process's peak RSS after it. */
+  loadS: number;
+  loadPeakRssMb: number;
   /** ONNX Runtime alone on the same images and prompts (vitb row with --floor), and the process's peak RSS after. */
   floor?: FloorResult & { peakRssMb: number };
-  /** The decoder alone, optimised and as exported, alternating on one batch (vitb row with --floor). */
-  ab?: DecoderAB;
+  /** The encoder and the decoder alone, optimised and as exported, alternating (vitb row with --floor). */
+  alone?: AloneResult;
   allCandidates: boolean;
 }
 
@@ -147,9 +149,13 @@ async function worker(): Promise<void> {
     const allCandidates = amg.predIouThresh === 0 && amg.stabilityScoreThresh === 0;
     if (allCandidates) label += ', every candidate post-processed';
     // As the CLI builds it: post-processing on the cores ONNX Runtime leaves idle (none on a 2-core machine).
+    const tLoad = now();
     const model = await loadModel(modelDir, { threads, optimise: !flag('--no-optimise') });
+    const loadS = now() - tLoad;
+    const loadPeakRssMb = peakRssMb();
     const gen = new MaskGenerator(model.adapter, amg, model, createCandidateEvaluator(postprocessWorkerCount('auto', threads, concurrency)));
-    const optimiser = { passes: gen.model?.decoder.passes ?? [], notOptimised: gen.model?.decoder.notOptimised };
+    const optimiser = { passes: model.decoder.passes, notOptimised: model.decoder.notOptimised };
+    const encoderOptimiser = { passes: model.encoder.passes, notOptimised: model.encoder.notOptimised };
     const adapter = gen.adapter;
     // Candidates for the fast-vs-plain comparison: copies of the logits that pass the IoU filter, first image only.
     const captured: { logits: Float32Array; geom: LogitGeometry; w: number; h: number }[] = [];
@@ -255,19 +261,21 @@ async function worker(): Promise<void> {
       }
       floor = { ...sum, peakRssMb: peakRssMb() };
     }
-    let ab: DecoderAB | undefined;
+    let alone: AloneResult | undefined;
     const rounds = num('--ab-rounds') ?? 3;
     if (flag('--floor') && rounds > 0) {
       const image = await decodeImage(images[0], { maxPixels: Infinity });
-      ab = await measureDecoderAB(modelDir, image, {
+      alone = await measureAlone(modelDir, image, {
         threads,
         pointsPerSide: gen.options.pointsPerSide as number,
         pointsPerBatch: gen.options.pointsPerBatch,
         rounds,
+        encoderRounds: num('--encoder-rounds') ?? 2,
+        passGains: flag('--pass-gains'),
       });
     }
     const report: RunReport = {
-      model: kind === 'cost' ? 'cost-realistic' : kind === 'vitb' ? 'vitb-decoder' : 'sam1-tiny',
+      model: kind === 'cost' ? 'cost-realistic' : kind === 'vitb' ? 'vitb' : 'sam1-tiny',
       label,
       threads,
       pointsPerBatch: gen.options.pointsPerBatch,
@@ -275,8 +283,11 @@ async function worker(): Promise<void> {
       rows,
       total,
       optimiser,
+      encoderOptimiser,
+      loadS,
+      loadPeakRssMb,
       floor,
-      ab,
+      alone,
       allCandidates,
     };
     if (captured.length > 0) report.compare = compareFastPlain(captured, gen.options);
@@ -377,25 +388,37 @@ function printReport(r: RunReport): void {
     );
   }
   const prompts = r.total.stats.prompts;
+  console.log(`load ${f2(r.loadS)} s (graph optimisers and their probes included), peak RSS ${r.loadPeakRssMb.toFixed(0)} MB after it`);
+  if (r.encoderOptimiser.passes.length > 0) console.log(`encoder graph optimised: ${r.encoderOptimiser.passes.join('; ')}`);
+  else console.log(`encoder graph as exported (${r.encoderOptimiser.notOptimised ?? 'not optimised'})`);
   if (r.optimiser.passes.length > 0) console.log(`decoder graph optimised: ${r.optimiser.passes.join('; ')}`);
   else console.log(`decoder graph as exported (${r.optimiser.notOptimised ?? 'not optimised'})`);
   if (prompts > 0) console.log(`decoder ${((r.total.decoderS / prompts) * 1000).toFixed(1)} ms per prompt (${prompts} prompts, image-side part included)`);
   if (r.floor) {
     const f = r.floor;
     console.log(
-      `ONNX Runtime floor: 1 encoder run + ${f.calls} decoder calls of the unoptimised graph = ${f2(f.totalS)} s ` +
+      `ONNX Runtime floor (graphs as exported, default session options): 1 encoder run + ${f.calls} decoder calls = ${f2(f.totalS)} s ` +
         `(encoder ${f2(f.encoderS)} s, decoder ${((f.decoderS / f.prompts) * 1000).toFixed(1)} ms per prompt); ` +
-        `sam-amg wall / floor = ${(r.total.wallS / f.totalS).toFixed(3)}; ` +
-        `decoder per prompt optimised / unoptimised = ${(r.total.decoderS / prompts / (f.decoderS / f.prompts)).toFixed(3)}; ` +
+        `sam-amg wall / floor = ${(r.total.wallS / f.totalS).toFixed(3)}; encoder / floor's = ${(r.total.encoderS / f.encoderS).toFixed(3)}; ` +
+        `decoder per prompt optimised / exported = ${(r.total.decoderS / prompts / (f.decoderS / f.prompts)).toFixed(3)}; ` +
         `peak RSS ${r.total.peakRssMb.toFixed(0)} MB (${f.peakRssMb.toFixed(0)} MB once the floor ran too)`,
     );
   }
-  if (r.ab) {
-    const a = r.ab;
+  if (r.alone) {
+    const a = r.alone;
     console.log(
-      `decoder alone, alternating ${a.rounds}× on one batch of ${a.prompts}: optimised ${a.optimisedMs.toFixed(1)} ms per prompt, ` +
-        `as exported ${a.unoptimisedMs.toFixed(1)} ms → ${(a.optimisedMs / a.unoptimisedMs).toFixed(3)}`,
+      `encoder alone, alternating: first runs (fresh sessions) as exported ${f2(a.encoderExportedFirstS)} s, optimised ${f2(a.encoderOptimisedFirstS)} s; ` +
+        `then ${a.encoderRounds}× as exported ${f2(a.encoderExportedS)} s, optimised ${f2(a.encoderOptimisedS)} s → ${(a.encoderOptimisedS / a.encoderExportedS).toFixed(3)}; ` +
+        `max |Δ| on the outputs ${a.encoderMaxAbsDiff.toExponential(2)}`,
     );
+    console.log(
+      `decoder alone, alternating ${a.decoderRounds}× on one batch of ${a.prompts}: optimised ${a.decoderOptimisedMs.toFixed(1)} ms per prompt, ` +
+        `as exported ${a.decoderExportedMs.toFixed(1)} ms → ${(a.decoderOptimisedMs / a.decoderExportedMs).toFixed(3)}`,
+    );
+    const gains = (g: Record<string, number> | undefined): string =>
+      g ? Object.entries(g).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ') : '';
+    if (a.encoderPassGains) console.log(`encoder time without a pass / with all: ${gains(a.encoderPassGains)}`);
+    if (a.decoderPassGains) console.log(`decoder time without a pass / with all: ${gains(a.decoderPassGains)}`);
   }
   if (r.compare) {
     const c = r.compare;
@@ -452,19 +475,35 @@ function vitbFields(r: RunReport, all: RunReport | undefined): Record<string, un
     decoder_ms_per_prompt_unoptimised: round(unoptimised),
     decoder_ratio: round(perPrompt / unoptimised),
     peak_rss_mb: round(t.peakRssMb, 1),
+    floor_peak_rss_mb: round(f.peakRssMb, 1),
+    load_s: round(r.loadS),
+    load_peak_rss_mb: round(r.loadPeakRssMb, 1),
     ort_share: round((t.encoderS + t.decoderS) / t.wallS, 4),
     encoder_s: round(t.encoderS),
+    encoder_floor_s: round(f.encoderS),
+    encoder_over_floor: round(t.encoderS / f.encoderS),
     decoder_s: round(t.decoderS),
     postprocess_s: round(t.postprocessS),
     masks: t.masks,
     threads: r.threads,
     points_per_batch: r.pointsPerBatch,
     optimised: r.optimiser.passes.length > 0,
+    encoder_optimised: r.encoderOptimiser.passes.length > 0,
   };
-  if (r.ab) {
-    out.decoder_ms_per_prompt_alternating = round(r.ab.optimisedMs);
-    out.decoder_ms_per_prompt_unoptimised_alternating = round(r.ab.unoptimisedMs);
-    out.decoder_ratio_alternating = round(r.ab.optimisedMs / r.ab.unoptimisedMs);
+  if (r.alone) {
+    const a = r.alone;
+    out.encoder_s_alternating = round(a.encoderOptimisedS);
+    out.encoder_exported_s_alternating = round(a.encoderExportedS);
+    out.encoder_ratio_alternating = round(a.encoderOptimisedS / a.encoderExportedS);
+    out.encoder_first_run_s = round(a.encoderOptimisedFirstS);
+    out.encoder_exported_first_run_s = round(a.encoderExportedFirstS);
+    out.encoder_max_abs_diff = Number(a.encoderMaxAbsDiff.toExponential(3));
+    out.decoder_ms_per_prompt_alternating = round(a.decoderOptimisedMs);
+    out.decoder_ms_per_prompt_unoptimised_alternating = round(a.decoderExportedMs);
+    out.decoder_ratio_alternating = round(a.decoderOptimisedMs / a.decoderExportedMs);
+    const rounded = (g: Record<string, number>): Record<string, number> => Object.fromEntries(Object.entries(g).map(([k, v]) => [k, round(v)]));
+    if (a.encoderPassGains) out.encoder_pass_gains = rounded(a.encoderPassGains);
+    if (a.decoderPassGains) out.decoder_pass_gains = rounded(a.decoderPassGains);
   }
   if (all) {
     out.all_candidates_wall_s = round(all.total.wallS);

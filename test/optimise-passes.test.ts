@@ -302,6 +302,41 @@ describe('few-query attention', () => {
   });
 });
 
+describe('few-key attention', () => {
+  // 64 projected tokens (2 heads of depth 8) attend over 3 keys; the per-head outputs are joined and projected.
+  function build(): Uint8Array {
+    const g = new GraphBuilder('few-keys', 'optimiser test: few-key attention');
+    const x = g.input('x', FLOAT, ['P', 64, 16]);
+    const kt = g.input('kt', FLOAT, ['P', 2, 8, 3]);
+    const v = g.input('v', FLOAT, ['P', 2, 3, 8]);
+    const p = promptCount(g, x, 0);
+    const proj = g.op('Add', [g.op('MatMul', [x, g.floats([...values(16 * 16, 21)], [16, 16])]), g.floats([...values(16, 22)], [16])]);
+    const q = g.op('Transpose', [g.op('Reshape', [proj, g.op('Concat', [p, g.int64s([-1, 2, 8])], { axis: int(0) })])], { perm: ints([0, 2, 1, 3]) });
+    const att = g.op('Softmax', [g.op('Div', [g.op('MatMul', [q, kt]), g.floats([Math.sqrt(8)], [])])], { axis: int(-1) });
+    const heads = g.op('Transpose', [g.op('MatMul', [att, v])], { perm: ints([0, 2, 1, 3]) });
+    const joined = g.op('Reshape', [heads, g.op('Concat', [p, g.int64s([64, 16])], { axis: int(0) })]);
+    g.op('Add', [g.op('MatMul', [joined, g.floats([...values(16 * 24, 23)], [16, 24])]), g.floats([...values(24, 24)], [24])], {}, 'out');
+    g.output('out', FLOAT, ['P', 64, 24]);
+    return g.toBytes();
+  }
+
+  it('multiplies the keys by the query weights and the values by the output weights first, with the same outputs', async () => {
+    const spec: DecoderSpec = { inputs: { x: ['P', 64, 16], kt: ['P', 2, 8, 3], v: ['P', 2, 3, 8] }, imageInputs: [], outputs: ['out'] };
+    const feeds = (p: number): Feeds => ({ x: tensor([p, 64, 16], 200 + p), kt: tensor([p, 2, 8, 3], 210 + p), v: tensor([p, 2, 3, 8], 220 + p) });
+    const r = await checkSame(build(), spec, feeds, [1, 3], 1e-5);
+    expect(r.passes).toContain('few-key attention reassociated: 2 products');
+    const main = OnnxGraph.fromBytes(r.main);
+    // The [16, 16] query projection and the [16, 24] output projection of the 64 tokens are gone (the weights only
+    // multiply the 3 keys and values, laid out per head), and so are the head transposes around the softmax: x is
+    // multiplied by [16, 6] (2 heads × 3 keys) and the attention rows by [6, 24] per prompt.
+    const weights = main.nodes.flatMap((n) => n.inputs.filter((i) => main.inits.get(i)?.dims?.length === 3).map((i) => main.inits.get(i)?.dims?.join('×')));
+    expect(weights.sort()).toEqual(['2×16×8', '2×1×8', '2×8×24']);
+    expect(main.nodes.some((n) => ['MatMul', 'Gemm'].includes(n.opType) && n.inputs.some((i) => ['16,16', '16,24'].includes(String(main.inits.get(i)?.dims))))).toBe(false);
+    // One transpose left: the keys' bias row [P, 2, 1, 3] to token-major.
+    expect(count(ops(r.main), 'Transpose')).toBe(2);
+  });
+});
+
 describe('nothing to do', () => {
   it('leaves a graph alone when no pass applies', () => {
     const g = new GraphBuilder('plain', 'optimiser test: nothing to do');

@@ -9,6 +9,7 @@ import type { ModelAdapter, ModelFamily } from './adapter.js';
 import { names } from './contract.js';
 import { createDecoder, type Decoder, type DecoderOptions } from './decoder.js';
 import { dtypeSuffix, type DtypeChoice } from './dtype.js';
+import { createEncoder } from './encoder.js';
 import { ModelError } from './errors.js';
 import type { ModelFiles } from './files.js';
 import { LAYOUTS, type EncoderKind, type LayoutSpec } from './layouts/index.js';
@@ -16,8 +17,8 @@ import type { OrtRuntime } from './runtime.js';
 import { errorMessage } from '../base/errors.js';
 
 /**
- * Options for loading a model. `optimise: false` runs the decoder graph as exported (the CLI's --no-optimise);
- * `onWarning` receives the one line said when the optimised decoder is not used.
+ * Options for loading a model. `optimise: false` runs the encoder and decoder graphs as exported (the CLI's
+ * --no-optimise); `onWarning` receives the one line said when an optimised graph is not used.
  */
 export interface LoadModelOptions extends DecoderOptions {
   dtype?: DtypeChoice;
@@ -40,6 +41,8 @@ export interface LoadedModel {
   files: { encoder: string; decoder: string };
   /** What the decoder graph optimiser did: its passes, or why the original graph runs. */
   decoder: { optimised: boolean; passes: readonly string[]; notOptimised?: string };
+  /** What the encoder graph optimiser did: its passes, or why the original graph runs. */
+  encoder: { optimised: boolean; passes: readonly string[]; notOptimised?: string };
   /** The exported sessions' I/O and the layout's own notes, for `models info`. */
   description: { encoder: SessionIo; decoder: SessionIo; m2mNote?: string };
 }
@@ -71,7 +74,8 @@ export async function readFamily(files: ModelFiles): Promise<ModelFamily> {
  * 3. The encoder's kind is decided by its outputs (`image_embeddings.0` → SAM 2 Hugging Face, `image_embed` +
  *    `high_res_feats_0` → SAM 2 samexporter, `image_embeddings` → SAM 1) and must be the kind the layout reads;
  *    otherwise the pair is refused naming both files.
- * 4. The layout then checks every tensor it exchanges by name, element type and rank (contract.ts), and builds the
+ * 4. The encoder graph goes through its optimiser for the input size the pre-processing produces (./encoder.ts).
+ * 5. The layout then checks every tensor it exchanges by name, element type and rank (contract.ts), and builds the
  *    adapter over the decoder graph optimiser's result (./decoder.ts).
  */
 export async function loadModelFrom(files: ModelFiles, runtime: OrtRuntime, opts: LoadModelOptions = {}): Promise<LoadedModel> {
@@ -94,7 +98,12 @@ export async function loadModelFrom(files: ModelFiles, runtime: OrtRuntime, opts
     : await onnxFile(files, 'vision_encoder', dtype.encoder, false);
   const encoderFile = files.label(encoderRel);
   const decoderFile = files.label(decoderRel);
-  const encoder = await runtime.createSession(await files.model(encoderRel), encoderFile, { arena: false });
+  // ONNX Runtime's default memory arena: the optimised encoder's tensors are small, and the original's run is
+  // ONNX Runtime alone (see docs/performance.md).
+  const encoderModel = await files.model(encoderRel);
+  const original = await runtime.createSession(encoderModel, encoderFile);
+  // The encoder session this function must release on failure (none while the encoder optimiser owns it).
+  let encoder: InferenceSession | undefined = original;
   let decoder: InferenceSession;
   // Kept for the graph optimiser when it is bytes (a URL's body is not kept by the files source after model()).
   let decoderModel: Uint8Array | string;
@@ -102,13 +111,14 @@ export async function loadModelFrom(files: ModelFiles, runtime: OrtRuntime, opts
     decoderModel = await files.model(decoderRel);
     decoder = await runtime.createSession(decoderModel, decoderFile);
   } catch (err) {
-    await encoder.release();
+    await original.release();
     throw err;
   }
+  let encoderInfo: LoadedModel['encoder'] = { optimised: false, passes: [] };
   let decoderOwned: Decoder | undefined;
   try {
     const layout = detectLayout(decoderFile, decoder);
-    checkEncoderKind(layout, encoderFile, encoder, decoderFile);
+    checkEncoderKind(layout, encoderFile, original, decoderFile);
     if (singleDecoder) {
       if (await files.exists('config.json')) configFamily = await readFamily(files);
       if (await files.exists('preprocessor_config.json')) pre = await readPreprocessor(files);
@@ -119,10 +129,30 @@ export async function loadModelFrom(files: ModelFiles, runtime: OrtRuntime, opts
         `${files.label('config.json')}: model_type says ${familyName(configFamily)} but ${decoderFile} is a ${familyName(layout.family)} decoder (${layout.name} layout)`,
       );
     }
-    // The contract first (from the exported decoder's metadata), then the decoder graph optimiser.
-    const bound = layout.bind({ encoder, decoder, encoderFile, decoderFile }, pre as PreprocessSpec);
+    // The contract first (from the exported sessions' metadata, before the encoder optimiser's probe runs).
+    layout.bind({ encoder: original, decoder, encoderFile, decoderFile }, pre as PreprocessSpec);
+    // The exported encoder's I/O for `models info`, then its optimiser (which may replace the session).
+    const encoderIo = { inputs: original.inputMetadata, outputs: original.outputMetadata };
+    const spec = pre as PreprocessSpec;
+    const side = spec.mode === 'square' ? spec.size : spec.padSize;
+    encoder = undefined;
+    const prepared = await createEncoder(
+      {
+        file: encoderFile,
+        bytes: () => (typeof encoderModel === 'string' ? files.readBytes(encoderRel) : Promise.resolve(encoderModel)),
+        model: () => Promise.resolve(encoderModel),
+        original,
+      },
+      original.inputNames.length === 1 ? { input: original.inputNames[0], dims: [1, 3, side, side] } : `the encoder has ${original.inputNames.length} inputs`,
+      runtime,
+      opts,
+    );
+    encoder = prepared.session;
+    encoderInfo = { optimised: prepared.passes.length > 0, passes: prepared.passes, notOptimised: prepared.notOptimised };
+    // The adapter's binding over the session that runs, then the decoder graph optimiser.
+    const bound = layout.bind({ encoder: prepared.session, decoder, encoderFile, decoderFile }, spec);
     const description = {
-      encoder: { inputs: encoder.inputMetadata, outputs: encoder.outputMetadata },
+      encoder: encoderIo,
       decoder: { inputs: decoder.inputMetadata, outputs: decoder.outputMetadata },
       ...bound.description,
     };
@@ -138,10 +168,11 @@ export async function loadModelFrom(files: ModelFiles, runtime: OrtRuntime, opts
       layout: layout.name,
       files: { encoder: encoderFile, decoder: decoderFile },
       decoder: info,
+      encoder: encoderInfo,
       description,
     };
   } catch (err) {
-    await encoder.release();
+    await encoder?.release();
     if (decoderOwned) await decoderOwned.release();
     else await decoder.release();
     throw err;

@@ -11,7 +11,8 @@
  *    (slices.ts), so that, e.g., the discarded fourth mask is never computed;
  * 3. the image side is split off and broadcasts along the prompt axis are pushed below row-wise operators
  *    (hoist.ts);
- * 4. attention of few queries over projected image tokens multiplies the queries by the weights first
+ * 4. attention of few queries over projected image tokens multiplies the queries by the weights first, and
+ *    attention of many projected queries over few keys multiplies the keys and values by the weights first
  *    (attention.ts);
  * 5. ConvTranspose with kernel = stride runs as MatMul in token-major layout (token-major.ts), LayerNorm written
  *    out as element-wise operators becomes LayerNormalization (layer-norm.ts), and MatMul + bias on [..., K] rows
@@ -19,7 +20,7 @@
  */
 import { DT, OnnxGraph } from './graph.js';
 import { inferGraph } from './infer.js';
-import { reassociateFewQueryAttention } from './attention.js';
+import { reassociateFewKeyAttention, reassociateFewQueryAttention } from './attention.js';
 import { hoistImageSide } from './hoist.js';
 import { fuseLayerNorm } from './layer-norm.js';
 import { fuseMatMulBias } from './matmul-bias.js';
@@ -54,7 +55,7 @@ export interface OptimisedDecoder {
 }
 
 /** Passes that can be left out (for measurements and diagnostics). */
-export type PassName = 'slices' | 'hoist' | 'attention' | 'token-major' | 'layer-norm' | 'matmul-bias';
+export type PassName = 'slices' | 'hoist' | 'attention' | 'few-keys' | 'token-major' | 'layer-norm' | 'matmul-bias';
 
 /** Why the optimiser left a graph alone. */
 export interface NotOptimised {
@@ -119,6 +120,8 @@ export function optimiseDecoder(bytes: Uint8Array, spec: DecoderSpec, skip: read
   }
   const attention = skip.includes('attention') ? 0 : reassociateFewQueryAttention(main, mainInputs);
   if (attention > 0) passes.push(`few-query attention reassociated: ${attention} product${attention === 1 ? '' : 's'}`);
+  const fewKeys = skip.includes('few-keys') ? 0 : reassociateFewKeyAttention(main, mainInputs);
+  if (fewKeys > 0) passes.push(`few-key attention reassociated: ${fewKeys} product${fewKeys === 1 ? '' : 's'}`);
   const convs = skip.includes('token-major') ? 0 : tokenMajorUpscaling(main, mainInputs);
   if (convs > 0) passes.push(`token-major upscaling: ${convs} ConvTranspose → MatMul`);
   const norms = skip.includes('layer-norm') ? 0 : fuseLayerNorm(main, mainInputs);
@@ -128,7 +131,7 @@ export function optimiseDecoder(bytes: Uint8Array, spec: DecoderSpec, skip: read
   deadCodeElimination(main);
   const bytesPerPrompt = largestPerPrompt(main, mainInputs);
 
-  const changed = dropped.length > 0 || slices > 0 || hoist !== undefined || attention + convs + norms + biases > 0;
+  const changed = dropped.length > 0 || slices > 0 || hoist !== undefined || attention + fewKeys + convs + norms + biases > 0;
   if (!changed) return { skipped: 'no pass found anything to do' };
   return {
     prefix: hoist?.prefix.toBytes(),

@@ -230,7 +230,9 @@ function rule(g: OnnxGraph, node: OnnxNode, ins: (TInfo | undefined)[]): TInfo[]
     case 'Transpose': {
       if (!x?.shape) return [{ elem: elem0 }];
       const perm = attrInts(node, 'perm') ?? x.shape.map((_, i) => x.shape!.length - 1 - i);
-      return [{ elem: elem0, shape: perm.map((p) => (x.shape as Sym[])[p]), value: x.shape.length <= 1 ? x.value : undefined }];
+      const from = numericDims(x.shape);
+      const value = x.shape.length <= 1 ? x.value : x.value && from ? transposeValues(x.value, from, perm) : undefined;
+      return [{ elem: elem0, shape: perm.map((p) => (x.shape as Sym[])[p]), value }];
     }
     case 'Unsqueeze': {
       const axes = axesOf(g, node, ins, 1, 13);
@@ -383,6 +385,8 @@ function rule(g: OnnxGraph, node: OnnxNode, ins: (TInfo | undefined)[]): TInfo[]
       }
       return [{ elem: elem0, shape: dims }];
     }
+    case 'Einsum':
+      return [{ elem: elem0, shape: einsumShape(attrString(node, 'equation'), ins.map((t) => t?.shape)) }];
     case 'Resize': {
       if (!x?.shape) return [{ elem: elem0 }];
       const sizes = node.inputs.length > 3 && node.inputs[3] ? ins[3]?.value : undefined;
@@ -443,6 +447,34 @@ function combineOne(op: string, a: Sym[]): Sym | undefined {
     default:
       return undefined;
   }
+}
+
+/** The output shape of an Einsum with an explicit output and no ellipsis; undefined otherwise. */
+export function einsumShape(equation: string | undefined, shapes: readonly (Sym[] | undefined)[]): Sym[] | undefined {
+  const eqn = equation?.replace(/\s+/g, '');
+  if (!eqn || !eqn.includes('->') || eqn.includes('.')) return undefined;
+  const [lhs, out] = eqn.split('->');
+  const terms = lhs.split(',');
+  if (terms.length !== shapes.length) return undefined;
+  const dims = new Map<string, Sym>();
+  for (let t = 0; t < terms.length; t++) {
+    const s = shapes[t];
+    if (!s || s.length !== terms[t].length) return undefined;
+    for (let i = 0; i < s.length; i++) {
+      const known = dims.get(terms[t][i]);
+      if (known && !eq(known, s[i]) && !(isNum(s[i]) && s[i].c === 1)) {
+        if (isNum(known) && known.c === 1) dims.set(terms[t][i], s[i]);
+        else return undefined;
+      } else if (!known) dims.set(terms[t][i], s[i]);
+    }
+  }
+  const res: Sym[] = [];
+  for (const c of out) {
+    const d = dims.get(c);
+    if (!d) return undefined;
+    res.push(d);
+  }
+  return res;
 }
 
 function matmulShape(a: Sym[] | undefined, b: Sym[] | undefined): Sym[] | undefined {
@@ -523,8 +555,55 @@ function slice(g: OnnxGraph, node: OnnxNode, ins: (TInfo | undefined)[]): TInfo 
   if (x.value && x.shape.length === 1) {
     const r = ranges[0];
     out.value = r ? Array.from({ length: r[1] }, (_, i) => (x.value as Sym[])[r[0] + i * r[2]]) : x.value;
+  } else if (x.value && numericDims(x.shape)) {
+    out.value = sliceValues(x.value, numericDims(x.shape) as number[], ranges);
   }
   return out;
+}
+
+/** Row-major strides of a numeric shape. */
+function stridesOf(dims: readonly number[]): number[] {
+  const s = new Array<number>(dims.length).fill(1);
+  for (let i = dims.length - 2; i >= 0; i--) s[i] = s[i + 1] * dims[i + 1];
+  return s;
+}
+
+/** Values of a small tensor read through per-output-axis (source axis offset, source stride) pairs. */
+function gatherValues(value: readonly Sym[], out: readonly number[], start: number, step: readonly number[]): Sym[] {
+  const total = out.reduce((a, b) => a * b, 1);
+  const res: Sym[] = new Array(total);
+  const idx = new Array<number>(out.length).fill(0);
+  for (let f = 0; f < total; f++) {
+    let src = start;
+    for (let a = 0; a < out.length; a++) src += idx[a] * step[a];
+    res[f] = value[src];
+    for (let a = out.length - 1; a >= 0; a--) {
+      if (++idx[a] < out[a]) break;
+      idx[a] = 0;
+    }
+  }
+  return res;
+}
+
+/** The values of a small tensor of shape `dims` transposed by `perm`. */
+function transposeValues(value: readonly Sym[], dims: readonly number[], perm: readonly number[]): Sym[] {
+  const st = stridesOf(dims);
+  return gatherValues(value, perm.map((p) => dims[p]), 0, perm.map((p) => st[p]));
+}
+
+/** The values of a small tensor of shape `dims` sliced by per-axis (start, count, step) ranges (undefined: whole axis). */
+function sliceValues(value: readonly Sym[], dims: readonly number[], ranges: readonly ([number, number, number] | undefined)[]): Sym[] {
+  const st = stridesOf(dims);
+  let start = 0;
+  const out: number[] = [];
+  const step: number[] = [];
+  dims.forEach((d, a) => {
+    const r = ranges[a];
+    start += r ? r[0] * st[a] : 0;
+    out.push(r ? r[1] : d);
+    step.push(r ? r[2] * st[a] : st[a]);
+  });
+  return gatherValues(value, out, start, step);
 }
 
 function splitShapes(g: OnnxGraph, node: OnnxNode, ins: (TInfo | undefined)[]): TInfo[] {
