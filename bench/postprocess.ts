@@ -3,7 +3,8 @@
  * (CandidateMasker.evaluate), the box-only scan a deferred candidate gets before NMS (load + undecidedShareAbove + box),
  * and the plain oracle (test/oracle), same inputs, outputs checked equal.
  *
- * Kinds: `fixture` — sam1-tiny on the image (±32-clipped texture, the fixture's worst case); `random-decoder` — the
+ * Kinds: `fixture` — sam1-tiny on the image (±32-clipped texture, the fixture's worst case); `fixture-sam2` — sam2-tiny
+ * on the image (SAM 2's one-stage upscaling: 256² straight to the image); `random-decoder` — the
  * real-architecture ViT-B decoder with random weights from ../shared/perf (when present), prompted on sam1-tiny's
  * embedding of the image; `noise` and `smooth` — synthetic stand-ins (small values nearly independent per cell
  * around the mask threshold, as a random-weight decoder gives; low-frequency waves crossing all three thresholds);
@@ -35,7 +36,7 @@ const file = opt('--image') ?? path.join(root, '..', 'shared', 'images', 'truck.
 const want = Number(opt('--candidates') ?? 24);
 const repeats = Number(opt('--repeats') ?? 3);
 const randomDecoder = path.join(root, '..', 'shared', 'perf', 'sam-vit-b-random-decoder', 'prompt_encoder_mask_decoder.onnx');
-const kinds = (opt('--kinds') ?? 'fixture,random-decoder,noise,smooth,noise-sam2,smooth-sam2').split(',');
+const kinds = (opt('--kinds') ?? 'fixture,fixture-sam2,random-decoder,noise,smooth,noise-sam2,smooth-sam2').split(',');
 const cpu = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
@@ -101,8 +102,9 @@ console.log(`${path.basename(file)} ${w}×${h}, ${want} candidates per kind, CPU
 for (const kind of kinds) {
   let logits: Float32Array;
   let geom: LogitGeometry;
-  if (kind === 'fixture') {
-    ({ logits, geom } = await decodeCandidates(path.join(root, 'fixtures', 'models', 'sam1-tiny'), image));
+  if (kind === 'fixture' || kind === 'fixture-sam2') {
+    const model = kind === 'fixture' ? 'sam1-tiny' : 'sam2-tiny';
+    ({ logits, geom } = await decodeCandidates(path.join(root, 'fixtures', 'models', model), image));
   } else if (kind === 'random-decoder') {
     if (!existsSync(randomDecoder)) {
       console.log(`  random-decoder: skipped (${randomDecoder} not found)`);
