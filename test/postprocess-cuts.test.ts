@@ -49,6 +49,26 @@ describe('threshold cuts', () => {
       expect([guardHigh(cuts.sTop) < 1e38, guardHigh(step(cuts.sTop, 1)) < 1e38]).toEqual([true, false]);
     });
   }
+  it(`block codes flip exactly at the cuts: a constant field on a cut, and one float32 above it`, () => {
+    const plan = new UpscalePlan(SAM2, 512, 512);
+    const masker = new CandidateMasker(plan);
+    const logits = new Float32Array(256 * 256);
+    for (const [low, t, high] of thresholdSets) {
+      const cuts = new Cuts(low, t, high);
+      const undecided = (v: number): boolean => {
+        logits.fill(v);
+        masker.load(logits, 0);
+        return masker.undecidedShareAbove(low, t, high, 0.5);
+      };
+      for (let k = 0; k < 3; k++) {
+        // On lowCut the guarded min is not above threshold k, but the guarded max is: undecided; one step up, the
+        // whole field is decided above it (and below the next).
+        expect([undecided(cuts.lowCut[k]), undecided(step(cuts.lowCut[k], 1))]).toEqual([true, false]);
+        // On highCut the guarded max is still not above threshold k: decided below it; one step up, undecided.
+        expect([undecided(cuts.highCut[k]), undecided(step(cuts.highCut[k], 1))]).toEqual([false, true]);
+      }
+    }
+  });
   it('known cuts for (−1, 0, 1): a guard band of 2⁻¹⁸ relative width (and 1e-40 absolute) each side', () => {
     const cuts = new Cuts(-1, 0, 1);
     // x − 2⁻¹⁸|x| ≤ 1 up to 1 + 2⁻¹⁸ (32 float32 steps above 1); x + 2⁻¹⁸|x| ≤ 1 up to 1 − 2⁻¹⁸ (64 steps below).
@@ -119,6 +139,13 @@ describe('tile borders', () => {
       expect([expected.low, expected.high, expected.rle && expected.box]).toEqual([area, above1, [4 * cell, 0, 4 * cell + 3, 4 * cell + 3]]);
     });
   }
+  it('one positive cell in the bottom row only (the last tile row undecided, every other tile of its column decided)', () => {
+    const logits = new Float32Array(256 * 256).fill(-5);
+    logits[255 * 256 + 100] = 5;
+    const { out, expected } = both(logits, SAM2, w, h, low, t, high);
+    for (const o of out) expect(o).toEqual(expected);
+    expect([expected.low, expected.high, expected.box]).toEqual([14, 10, [400, 1020, 403, 1023]]);
+  });
   it('a field decided above every threshold except one strip of columns: the exact area', () => {
     const logits = new Float32Array(256 * 256).fill(5);
     // Columns 62…65 straddle the border between tile columns 7 and 8 (cells 64 on).
