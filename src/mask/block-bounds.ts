@@ -456,42 +456,27 @@ export class BlockBounds {
   }
 
   /**
-   * The codes of tile column tx's tiles, unless already there: per low-res row the code of its cells in the strip
-   * (the cheap case first: every cell certainly below every threshold, as in most of a sharp mask), then per tile
-   * the OR over its rows.
+   * The codes of tile column tx's tiles, unless already there: per low-res row the code of its cells in the strip,
+   * from their min and max in one pass (Math.min / max carry a NaN through, which rangeCode() makes SPECIAL), then per
+   * tile the OR over its rows.
    */
   private codeStrip(tx: number): void {
     if (this.coded.has(tx)) return;
-    const { logits, stripRows, cuts, nTx, tileCodes, rowTile0, rowTile1 } = this;
+    const { logits, stripRows, nTx, tileCodes, rowTile0, rowTile1 } = this;
     const n = this.plan.lowRes;
-    const { sLo } = cuts;
-    const h0 = cuts.highCut[0];
     const c0 = this.colTile0[tx];
     const c1 = this.colTile1[tx];
     const r1 = this.rowBase + this.rowSpan;
     for (let r = this.rowBase; r < r1; r++) {
       const at = this.offset + r * n;
-      const end = at + c1;
-      // Certainly level 0 when sLo < v ≤ h0 (NaN fails it).
-      let below = true;
-      for (let c = at + c0; c <= end; c++) {
+      let mn = logits[at + c0];
+      let mx = mn;
+      for (let c = at + c0 + 1, end = at + c1; c <= end; c++) {
         const v = logits[c];
-        below = below && v > sLo && v <= h0;
+        mn = Math.min(mn, v);
+        mx = Math.max(mx, v);
       }
-      if (below) {
-        stripRows[r] = 1;
-        continue;
-      }
-      let mn = Infinity;
-      let mx = -Infinity;
-      let nan = false;
-      for (let c = at + c0; c <= end; c++) {
-        const v = logits[c];
-        if (v < mn) mn = v;
-        if (v > mx) mx = v;
-        if (v !== v) nan = true;
-      }
-      stripRows[r] = nan ? SPECIAL : this.rangeCode(mn, mx);
+      stripRows[r] = this.rangeCode(mn, mx);
     }
     for (let ty = 0; ty < this.nTy; ty++) {
       let o = 0;
