@@ -10,13 +10,15 @@
  * run or a pixel has level 0…3: level > 0 counts towards the low count, level > 2 towards the high one, and the mask
  * bit is level > 1.
  *
- * How it is cheap: the guards x ∓ γ|x| ∓ η are increasing in x, so a window's guarded min lies above a threshold
- * exactly when every cell's guarded value does. Each low-res cell therefore gets a 5-bit *code* once per candidate —
- * bit k set when level k lies within the cell's guarded [low, high] (bits lvLo…lvHi), bit 4 when the cell is NaN,
- * ±∞ or huge — from plain compares against float32 cut values found once per set of thresholds (Cuts), and a block's
- * code is the OR of its window's cell codes: a single bit k is a block decided at level k. Tiles of TILE×TILE blocks
- * carry the OR of all their windows, so the wide decided areas of a sharp mask (most of a crop) are decided a tile
- * at a time, and the pass over an output column walks *segments* — maximal stretches of decided blocks of one level,
+ * How it is cheap: the guards x ∓ γ|x| ∓ η are increasing in x, so the guarded min of any set of cells is the guard
+ * of its min, and likewise for the max. A set of cells (a window, a row of a tile column, a tile) therefore has a
+ * 5-bit *code* — bit k set for each level k between the guarded levels of its min and of its max (bits lvLo…lvHi),
+ * bit 4 alone when a cell is NaN, ±∞ or huge — found from its min and max by plain compares against float32 cut
+ * values computed once per set of thresholds (Cuts: exact, each cut is the last float32 on the other side of its
+ * guard). A single bit k is a set decided at level k, and a subset of a decided set is decided at the same level,
+ * so a tile of TILE×TILE blocks (the OR of the codes of the rows its windows cover, coded a tile column at a time
+ * when first needed) decides all its blocks at once: the wide decided areas of a sharp mask (most of a crop) cost a
+ * tile each, and the pass over an output column walks *segments* — maximal stretches of decided blocks of one level,
  * and undecided blocks one by one — rather than every block.
  */
 import { Marks } from './marks.js';
