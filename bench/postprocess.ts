@@ -3,10 +3,12 @@
  * (CandidateMasker.evaluate), the box-only scan a deferred candidate gets before NMS (load + undecidedShareAbove + box),
  * and the plain oracle (test/oracle), same inputs, outputs checked equal.
  *
- * Kinds: `fixture` — sam1-tiny on the image (±32-clipped texture, the fixture's worst case); `random-decoder` — the
+ * Kinds: `fixture` — sam1-tiny on the image (±32-clipped texture, the fixture's worst case); `fixture-sam2` — sam2-tiny
+ * on the image (SAM 2's one-stage upscaling: 256² straight to the image); `random-decoder` — the
  * real-architecture ViT-B decoder with random weights from ../shared/perf (when present), prompted on sam1-tiny's
  * embedding of the image; `noise` and `smooth` — synthetic stand-ins (small values nearly independent per cell
- * around the mask threshold, as a random-weight decoder gives; low-frequency waves crossing all three thresholds).
+ * around the mask threshold, as a random-weight decoder gives; low-frequency waves crossing all three thresholds);
+ * `noise-sam2`, `smooth-sam2` — the same logits through SAM 2's one-stage upscaling (256² straight to the image).
  *
  * Usage: npx tsx bench/postprocess.ts [--image path] [--candidates 24] [--repeats 3] [--kinds fixture,noise,...]
  * Times are CPU time of this process (ONNX Runtime is idle while they run), so a busy machine skews them less.
@@ -34,7 +36,7 @@ const file = opt('--image') ?? path.join(root, '..', 'shared', 'images', 'truck.
 const want = Number(opt('--candidates') ?? 24);
 const repeats = Number(opt('--repeats') ?? 3);
 const randomDecoder = path.join(root, '..', 'shared', 'perf', 'sam-vit-b-random-decoder', 'prompt_encoder_mask_decoder.onnx');
-const kinds = (opt('--kinds') ?? 'fixture,random-decoder,noise,smooth').split(',');
+const kinds = (opt('--kinds') ?? 'fixture,fixture-sam2,random-decoder,noise,smooth,noise-sam2,smooth-sam2').split(',');
 const cpu = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
@@ -66,8 +68,9 @@ async function randomDecoderFolder(): Promise<string> {
   return dir;
 }
 
-function synthetic(kind: 'noise' | 'smooth'): Float32Array {
-  const rnd = xorshift(kind === 'noise' ? 11 : 13);
+function synthetic(kind: 'noise' | 'smooth' | 'noise-sam2' | 'smooth-sam2'): Float32Array {
+  const noise = kind.startsWith('noise');
+  const rnd = xorshift(noise ? 11 : 13);
   const out = new Float32Array(want * CELLS);
   for (let k = 0; k < want; k++) {
     const waves = Array.from({ length: 6 }, () => {
@@ -78,7 +81,7 @@ function synthetic(kind: 'noise' | 'smooth'): Float32Array {
     for (let y = 0; y < 256; y++) {
       for (let x = 0; x < 256; x++) {
         const v =
-          kind === 'noise'
+          noise
             ? (rnd() - 0.5) * 0.4 + 0.05 * Math.sin((x + y) * 0.05)
             : waves.reduce((s, [fx, fy, p]) => s + Math.sin(fx * x + fy * y + p), 0) * 1.2;
         out[k * CELLS + y * 256 + x] = v;
@@ -99,8 +102,9 @@ console.log(`${path.basename(file)} ${w}×${h}, ${want} candidates per kind, CPU
 for (const kind of kinds) {
   let logits: Float32Array;
   let geom: LogitGeometry;
-  if (kind === 'fixture') {
-    ({ logits, geom } = await decodeCandidates(path.join(root, 'fixtures', 'models', 'sam1-tiny'), image));
+  if (kind === 'fixture' || kind === 'fixture-sam2') {
+    const model = kind === 'fixture' ? 'sam1-tiny' : 'sam2-tiny';
+    ({ logits, geom } = await decodeCandidates(path.join(root, 'fixtures', 'models', model), image));
   } else if (kind === 'random-decoder') {
     if (!existsSync(randomDecoder)) {
       console.log(`  random-decoder: skipped (${randomDecoder} not found)`);
@@ -116,6 +120,9 @@ for (const kind of kinds) {
     logits = synthetic(kind);
     const long = Math.max(w, h);
     geom = { lowRes: 256, frame: 1024, validW: Math.floor((w * 1024) / long + 0.5), validH: Math.floor((h * 1024) / long + 0.5) };
+  } else if (kind === 'noise-sam2' || kind === 'smooth-sam2') {
+    logits = synthetic(kind);
+    geom = { lowRes: 256, frame: null, validW: 256, validH: 256 };
   } else {
     throw new Error(`unknown kind ${kind}`);
   }

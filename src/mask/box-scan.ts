@@ -1,20 +1,18 @@
 /**
  * The box of a candidate's mask v > threshold without the mask: columns are scanned from both ends, and from the
- * top and the bottom only as far as the box can still grow, deciding whole blocks from their bounds and computing
- * pixels only in blocks the threshold crosses. The same box as a full pass, for a fraction of its work.
+ * top and the bottom only as far as the box can still grow, deciding whole tiles and blocks from their codes and
+ * computing pixels only in blocks the threshold crosses. The same box as a full pass, for a fraction of its work:
+ * a tile or block whose code is decided against the threshold has every pixel on one side of it (block-bounds.ts),
+ * and the pixels of the others are computed with the plain path's float32 steps.
  */
-import { EXACT, type BlockBounds } from './block-bounds.js';
+import { EXACT, TILE, type BlockBounds } from './block-bounds.js';
 import type { FrameSource } from './frame-source.js';
-import { Marks } from './marks.js';
 import type { UpscalePlan } from './upscale.js';
 import type { BoxXYXY } from '../base/types.js';
 
 const f32 = Math.fround;
 
 export class BoxScan {
-  /** Block modes per column group (gx-major) against the threshold alone, filled on first use per box() call. */
-  private readonly modes: Uint8Array;
-  private readonly modesReady: Marks;
   /** The last stage's horizontal step for the current column, per frame row. */
   private readonly colVec: Float32Array;
 
@@ -23,15 +21,13 @@ export class BoxScan {
     private readonly bounds: BlockBounds,
     private readonly source: FrameSource,
   ) {
-    this.modes = new Uint8Array(plan.rowGroups * plan.colGroups);
-    this.modesReady = new Marks(plan.colGroups);
     this.colVec = new Float32Array(plan.midH);
   }
 
   /** The box (crop frame, max inclusive) of the loaded candidate's mask v > t, or null when the mask is empty. */
   box(t: number): BoxXYXY | null {
     const { outW, outH } = this.plan;
-    this.modesReady.clear();
+    this.bounds.useMaskThreshold(t);
     let minX = -1;
     let minY = outH;
     let maxY = -1;
@@ -69,43 +65,52 @@ export class BoxScan {
 
   /** First row y < yEnd of output column x with v > t, or −1. */
   private firstMaskRow(x: number, t: number, yEnd: number): number {
+    const { bounds } = this;
     const { rowStart } = this.plan;
-    const gx = this.plan.colGroupOf[x];
     const nGy = this.plan.rowGroups;
-    for (let gy = 0; gy < nGy && rowStart[gy] < yEnd; gy++) {
-      const md = this.mode(gx, gy, t);
-      if (md === 0) continue;
-      if (md !== EXACT) return rowStart[gy];
-      this.columnVector(x, gy);
-      const end = Math.min(rowStart[gy + 1], yEnd);
-      for (let y = rowStart[gy]; y < end; y++) if (this.value(y) > t) return y;
+    const gx = this.plan.colGroupOf[x];
+    const tx = (gx / TILE) | 0;
+    for (let ty = 0; ty < bounds.nTy && rowStart[ty * TILE] < yEnd; ty++) {
+      const tm = bounds.maskTileMode(tx, ty);
+      if (tm === 0) continue;
+      if (tm !== EXACT) return rowStart[ty * TILE];
+      const gy1 = Math.min(ty * TILE + TILE, nGy);
+      for (let gy = ty * TILE; gy < gy1 && rowStart[gy] < yEnd; gy++) {
+        const md = bounds.maskBlockMode(gx, gy);
+        if (md === 0) continue;
+        if (md !== EXACT) return rowStart[gy];
+        this.columnVector(x, gy);
+        const end = Math.min(rowStart[gy + 1], yEnd);
+        for (let y = rowStart[gy]; y < end; y++) if (this.value(y) > t) return y;
+      }
     }
     return -1;
   }
 
   /** Last row y > yStart of output column x with v > t, or −1. */
   private lastMaskRow(x: number, t: number, yStart: number): number {
+    const { bounds } = this;
     const { rowStart } = this.plan;
+    const nGy = this.plan.rowGroups;
     const gx = this.plan.colGroupOf[x];
-    for (let gy = this.plan.rowGroups - 1; gy >= 0 && rowStart[gy + 1] - 1 > yStart; gy--) {
-      const md = this.mode(gx, gy, t);
-      if (md === 0) continue;
-      if (md !== EXACT) return rowStart[gy + 1] - 1;
-      this.columnVector(x, gy);
-      const start = Math.max(rowStart[gy], yStart + 1);
-      for (let y = rowStart[gy + 1] - 1; y >= start; y--) if (this.value(y) > t) return y;
+    const tx = (gx / TILE) | 0;
+    for (let ty = bounds.nTy - 1; ty >= 0; ty--) {
+      const gy0 = ty * TILE;
+      const gy1 = Math.min(gy0 + TILE, nGy);
+      if (rowStart[gy1] - 1 <= yStart) break;
+      const tm = bounds.maskTileMode(tx, ty);
+      if (tm === 0) continue;
+      if (tm !== EXACT) return rowStart[gy1] - 1;
+      for (let gy = gy1 - 1; gy >= gy0 && rowStart[gy + 1] - 1 > yStart; gy--) {
+        const md = bounds.maskBlockMode(gx, gy);
+        if (md === 0) continue;
+        if (md !== EXACT) return rowStart[gy + 1] - 1;
+        this.columnVector(x, gy);
+        const start = Math.max(rowStart[gy], yStart + 1);
+        for (let y = rowStart[gy + 1] - 1; y >= start; y--) if (this.value(y) > t) return y;
+      }
     }
     return -1;
-  }
-
-  /** Block (gx, gy) against t alone: 0 (below), 3 (above) or EXACT. */
-  private mode(gx: number, gy: number, t: number): number {
-    const nGy = this.plan.rowGroups;
-    if (!this.modesReady.has(gx)) {
-      for (let g = 0; g < nGy; g++) this.modes[gx * nGy + g] = this.bounds.blockMode(gx, g, t, t, t, false);
-      this.modesReady.set(gx);
-    }
-    return this.modes[gx * nGy + gy];
   }
 
   /** colVec on the frame rows block row gy reads, for output column x. */

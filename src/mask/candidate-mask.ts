@@ -11,7 +11,7 @@
  */
 import type { Rle } from '../rle/rle.js';
 import type { BoxXYXY } from '../base/types.js';
-import { BlockBounds } from './block-bounds.js';
+import { BlockBounds, TILE } from './block-bounds.js';
 import { BoxScan } from './box-scan.js';
 import { ColumnPass } from './column-pass.js';
 import { FrameSource } from './frame-source.js';
@@ -128,10 +128,19 @@ export class CandidateMasker {
     let maxX = -1;
     let maxY = -1;
     let area = 0;
-    for (let gx = 0; gx < plan.colGroups; gx++) {
-      const undecided = bounds.classifyGroup(gx, low, threshold, high, this.runDecisions);
-      if (undecided > 0) source.prepareGroup(gx, bounds.modes, undecided);
-      const x1 = colStart[gx + 1];
+    const nGx = plan.colGroups;
+    for (let gx = 0; gx < nGx; ) {
+      // A tile column whose tiles are all decided is one unit: its column groups share their segments. Else each
+      // column group is classified on its own.
+      let gxEnd = gx + 1;
+      let undecided = 0;
+      if (gx % TILE === 0 && bounds.classifyStrip(gx / TILE, low, threshold, high)) {
+        gxEnd = Math.min(gx + TILE, nGx);
+      } else {
+        undecided = bounds.classifyGroup(gx, low, threshold, high, this.runDecisions);
+        if (undecided > 0) source.prepareGroup(gx, bounds, undecided);
+      }
+      const x1 = colStart[gxEnd];
       pass.group(x1 - colStart[gx]);
       for (let x = colStart[gx]; x < x1; x++) {
         writer.startColumn(cropH);
@@ -145,6 +154,7 @@ export class CandidateMasker {
           if (writer.colLast > maxY) maxY = writer.colLast;
         }
       }
+      gx = gxEnd;
       if (minStability > 0) {
         const left = (cx1 - cx0 - x1) * cropH;
         if (f32((pass.cHigh + left) / (pass.cLow + left)) < minStability) {

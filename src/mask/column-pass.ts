@@ -1,9 +1,11 @@
 /**
  * The column pass: one output column of a candidate, upscaled and thresholded into the mask's runs, with its pixels
- * counted against the stability thresholds. A decided block is one stretch. In an undecided block the rows are taken by *row runs*: the output rows that read the same
- * two intermediate rows are a lerp between the same two float32 values a, b, so a row run whose [min(a, b),
- * max(a, b)] (guarded, RUNS blocks) lies on one side of the thresholds is decided at once too, and only the row runs
- * a threshold crosses go through the exact pixel loop, with the plain path's float32 steps.
+ * counted against the stability thresholds. A segment of decided blocks (block-bounds.ts) is one stretch of one
+ * level. In an undecided block the rows are taken by *row runs*: the output rows that read the same two intermediate
+ * rows are each one float32 lerp step between the same two values a, b, f32(f32(a·w0) + f32(b·w1)) with w0 + w1 ≈ 1,
+ * so every value of the run lies within [min(a, b), max(a, b)] widened by the block's guard (sureAbove, mayAbove);
+ * a row run whose widened range lies on one side of every threshold is decided at once, exactly. Only the row runs
+ * a threshold crosses go through the pixel loop, which does the plain path's float32 steps.
  */
 import { RUNS, type BlockBounds } from './block-bounds.js';
 import type { FrameSource } from './frame-source.js';
@@ -40,30 +42,29 @@ export class ColumnPass {
     this.cHigh = 0;
   }
 
-  /** Counts the decided blocks' pixels in the column group last classified (bounds.modes), `width` columns wide. */
+  /** Counts the decided segments' pixels in the column group last classified (bounds' segments), `width` columns wide. */
   group(width: number): void {
-    const { modes } = this.bounds;
-    const { rowStart } = this.plan;
-    for (let gy = 0; gy < modes.length; gy++) {
-      const md = modes[gy];
-      if (md >= RUNS) continue;
-      if (md > 0) this.cLow += (rowStart[gy + 1] - rowStart[gy]) * width;
-      if (md > 2) this.cHigh += (rowStart[gy + 1] - rowStart[gy]) * width;
+    const { segN, segMode, segY0, segY1 } = this.bounds;
+    for (let s = 0; s < segN; s++) {
+      const md = segMode[s];
+      if (md === 0 || md >= RUNS) continue;
+      const px = (segY1[s] - segY0[s]) * width;
+      this.cLow += px;
+      if (md > 2) this.cHigh += px;
     }
   }
 
   /**
-   * Output column x, rows 0…outH−1, in the column group last classified (bounds.modes; `undecided` when some of its
-   * blocks are, their frame values made ready): its runs go on from the writer's open run (between the writer's
+   * Output column x, rows 0…outH−1, in the column group last classified (bounds' segments; `undecided` when some of
+   * its blocks are, their frame values made ready): its runs go on from the writer's open run (between the writer's
    * startColumn() and endColumn(), which made room for them), and the pixels of its undecided blocks are counted
    * (group() counts the others). The run state stays in locals meanwhile: a run is closed where the value changes.
    */
   column(x: number, undecided: boolean): void {
     const { plan, colVec, writer, low, threshold, high, source } = this;
-    const { modes, sureAbove, mayAbove } = this.bounds;
-    const { rowStart, rowFrameLo, rowFrameHi, rowRunEnd, sy2 } = plan;
+    const { segN, segY0, segY1, segMode, segGy, sureAbove, mayAbove } = this.bounds;
+    const { rowFrameLo, rowFrameHi, rowRunEnd, sy2 } = plan;
     const { i0, i1, w0, w1 } = sy2;
-    const nGy = plan.rowGroups;
     const runs = writer.runs;
     let k = writer.n;
     let cur = writer.cur;
@@ -73,12 +74,12 @@ export class ColumnPass {
     if (undecided) source.selectColumn(x);
     // Last frame row of colVec computed for this column (blocks come in increasing row order and may share rows).
     let done = -1;
-    for (let gy = 0; gy < nGy; gy++) {
-      let y = rowStart[gy];
-      const y1 = rowStart[gy + 1];
-      const md = modes[gy];
+    for (let s = 0; s < segN; s++) {
+      let y = segY0[s];
+      const y1 = segY1[s];
+      const md = segMode[s];
       if (md < RUNS) {
-        // A decided block: level md throughout.
+        // Decided blocks: level md throughout.
         const bit = md > 1 ? 1 : 0;
         if (bit !== cur) {
           runs[k++] = run;
@@ -88,6 +89,7 @@ export class ColumnPass {
         run += y1 - y;
         continue;
       }
+      const gy = segGy[s];
       if (rowFrameHi[gy] > done) {
         source.columnRows(done >= rowFrameLo[gy] ? done + 1 : rowFrameLo[gy], rowFrameHi[gy], colVec);
         done = rowFrameHi[gy];

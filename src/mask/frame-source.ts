@@ -4,7 +4,7 @@
  * them — so that decided blocks cost nothing; one-stage plans read the logits themselves.
  */
 import { Marks } from './marks.js';
-import { RUNS } from './block-bounds.js';
+import { RUNS, type BlockBounds } from './block-bounds.js';
 import type { UpscalePlan } from './upscale.js';
 
 const f32 = Math.fround;
@@ -51,16 +51,16 @@ export class FrameSource {
   }
 
   /**
-   * Makes ready the frame values that column group gx's undecided blocks (`modes`, `undecided` of them) read: whole
-   * frame columns when most of the group is undecided, else only each undecided block's frame rows.
+   * Makes ready the frame values that column group gx's undecided blocks read (the bounds' segments of mode RUNS or
+   * EXACT, `undecided` of them): whole frame columns when most of the group is undecided, else only each undecided
+   * block's frame rows.
    */
-  prepareGroup(gx: number, modes: Uint8Array, undecided: number): void {
+  prepareGroup(gx: number, bounds: BlockBounds, undecided: number): void {
     if (this.frame === null) return;
     const { plan } = this;
-    const nGy = plan.rowGroups;
     const Xa = plan.colFrameLo[gx];
     const Xb = plan.colFrameHi[gx];
-    if (2 * undecided > nGy) {
+    if (2 * undecided > plan.rowGroups) {
       for (let X = Xa; X <= Xb; X++) {
         if (this.columnDone.has(X)) continue;
         plan.frameColumn(this.logits, this.offset, X, this.frame, X * plan.midH, this.scratch);
@@ -68,9 +68,10 @@ export class FrameSource {
       }
       return;
     }
-    for (let gy = 0; gy < nGy; gy++) {
-      if (modes[gy] < RUNS) continue;
-      for (let X = Xa; X <= Xb; X++) this.fillTile(X, gy);
+    const { segN, segMode, segGy } = bounds;
+    for (let s = 0; s < segN; s++) {
+      if (segMode[s] < RUNS) continue;
+      for (let X = Xa; X <= Xb; X++) this.fillTile(X, segGy[s]);
     }
   }
 

@@ -68,6 +68,12 @@ export class UpscalePlan {
   readonly rowAnchor: Int32Array;
   readonly colStart: Int32Array;
   readonly colAnchor: Int32Array;
+  /**
+   * The last low-res row (column) any output row (column) of a group reads: a group's window is rows
+   * rowAnchor[g]…rowWindowEnd[g] (1 to 3 cells; 2 for SAM 2's upscaling), columns likewise.
+   */
+  readonly rowWindowEnd: Int32Array;
+  readonly colWindowEnd: Int32Array;
   /** Intermediate-frame rows [rowFrameLo[g], rowFrameHi[g]] that row group g reads; likewise columns per column group. */
   readonly rowFrameLo: Int32Array;
   readonly rowFrameHi: Int32Array;
@@ -100,8 +106,8 @@ export class UpscalePlan {
     }
     this.midW = geom.frame !== null ? geom.validW : geom.lowRes;
     this.midH = geom.frame !== null ? geom.validH : geom.lowRes;
-    [this.rowStart, this.rowAnchor] = groupByAnchor(this.sy1, this.sy2, outH);
-    [this.colStart, this.colAnchor] = groupByAnchor(this.sx1, this.sx2, outW);
+    [this.rowStart, this.rowAnchor, this.rowWindowEnd] = groupByAnchor(this.sy1, this.sy2, outH);
+    [this.colStart, this.colAnchor, this.colWindowEnd] = groupByAnchor(this.sx1, this.sx2, outW);
     [this.rowFrameLo, this.rowFrameHi] = frameRanges(this.rowStart, this.sy2);
     [this.colFrameLo, this.colFrameHi] = frameRanges(this.colStart, this.sx2);
     this.colGroupOf = new Int32Array(outW);
@@ -178,10 +184,12 @@ function truncateAxis(t: AxisTable, n: number): AxisTable {
 /**
  * Groups consecutive output indices by the first low-res index they read, and checks that every index reads at
  * most three consecutive low-res cells from there (true for bilinear with 2 taps per stage and a ×4 first stage).
+ * Returns the groups' starts (and outSize last), their first low-res index and the last one any of them reads.
  */
-function groupByAnchor(s1: AxisTable | null, s2: AxisTable, outSize: number): [Int32Array, Int32Array] {
+function groupByAnchor(s1: AxisTable | null, s2: AxisTable, outSize: number): [Int32Array, Int32Array, Int32Array] {
   const starts: number[] = [];
   const anchors: number[] = [];
+  const ends: number[] = [];
   let prev = -1;
   for (let i = 0; i < outSize; i++) {
     const lo = s1 ? s1.i0[s2.i0[i]] : s2.i0[i];
@@ -190,9 +198,12 @@ function groupByAnchor(s1: AxisTable | null, s2: AxisTable, outSize: number): [I
     if (lo !== prev) {
       starts.push(i);
       anchors.push(lo);
+      ends.push(hi);
       prev = lo;
+    } else if (hi > ends[ends.length - 1]) {
+      ends[ends.length - 1] = hi;
     }
   }
   starts.push(outSize);
-  return [Int32Array.from(starts), Int32Array.from(anchors)];
+  return [Int32Array.from(starts), Int32Array.from(anchors), Int32Array.from(ends)];
 }
