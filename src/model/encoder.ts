@@ -6,6 +6,7 @@
  * (its default): the optimised graph's largest tensors are small, and an arena of the original's size is what
  * ONNX Runtime alone runs with.
  */
+import { errorMessage } from '../base/errors.js';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { DecoderOptions } from './decoder.js';
 import { optimiseEncoder, type EncoderSpec, type OptimisedEncoder } from './optimise/encoder.js';
@@ -53,7 +54,7 @@ export async function createEncoder(
     try {
       return optimise(await source.bytes(), spec, serialise);
     } catch (err) {
-      return { failed: err instanceof Error ? err.message : String(err) };
+      return { failed: errorMessage(err) };
     }
   };
   const failed = (why: string): string => {
@@ -95,7 +96,7 @@ export async function createEncoder(
     );
     why = `probe check failed on ${diff.output}`;
   } catch (err) {
-    warn(`${file}: the optimised encoder graph cannot be used (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); using the original graph`);
+    warn(`${file}: the optimised encoder graph cannot be used (${errorMessage(err).split('\n')[0]}); using the original graph`);
     why = 'optimised graph failed to load or run';
   }
   await optimised?.release();

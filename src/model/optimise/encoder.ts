@@ -14,6 +14,7 @@
  *    ONNX Runtime's Einsum is several times slower on SAM ViT's relative positions;
  * 5. MatMul + bias on [..., K] rows becomes one Gemm (matmul-bias.ts).
  */
+import { errorMessage } from '../../base/errors.js';
 import { einsumAsMatMul } from './einsum.js';
 import { OnnxGraph } from './graph.js';
 import { fuseMatMulBias } from './matmul-bias.js';
@@ -56,7 +57,7 @@ export function optimiseEncoder(
   try {
     g = OnnxGraph.fromBytes(bytes);
   } catch (err) {
-    return { skipped: `cannot read the graph (${err instanceof Error ? err.message : String(err)})` };
+    return { skipped: `cannot read the graph (${errorMessage(err)})` };
   }
   if (g.inputs.length !== 1 || g.inputs[0].name !== spec.input) {
     return { skipped: `the graph's inputs are ${g.inputs.map((v) => v.name).join(', ') || 'none'}, not ${spec.input} alone` };
