@@ -10,10 +10,18 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 const LONG_FIRST = [
   'test/conformance/sam2.test.ts',
   'test/conformance/sam1.test.ts',
-  'test/postprocess-evaluators.test.ts',
-  'test/cli.test.ts',
+  'test/conformance/tiles-sam2.test.ts',
+  'test/conformance/sam2-m2m.test.ts',
+  'test/conformance/tiles.test.ts',
   'test/e2e-scenes.test.ts',
   'test/postprocess-exact.test.ts',
+  'test/postprocess-evaluators.test.ts',
+  'test/cli.test.ts',
+  'test/sam2-e2e.test.ts',
+  'test/segment-cli.test.ts',
+  'test/conformance/batch-independence.test.ts',
+  'test/geojson-geo.test.ts',
+  'test/conformance/shared-decodes.test.ts',
   'test/batch-resume.test.ts',
 ];
 
