@@ -21,16 +21,11 @@ import { decodeImage } from '../src/node/decode.js';
 import { loadModel } from '../src/node/model-folder.js';
 import { defaultThreads } from '../src/node/session.js';
 import { BoxSegmenter } from '../src/prompt/box-segmenter.js';
+import { flag, num, opt } from './args.js';
 import { writeVitbModel } from './vitb.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
-const args = process.argv.slice(2);
-const opt = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const num = (name: string, fallback: number): number => (opt(name) === undefined ? fallback : Number(opt(name)));
 
 /** `n` boxes spread over the image, 5–40 % of its sides, deterministic. */
 export function benchBoxes(image: { width: number; height: number }, n: number): BoxXYWH[] {
@@ -54,11 +49,11 @@ interface Variant {
 }
 
 async function main(): Promise<void> {
-  const threads = num('--threads', defaultThreads());
-  const nBoxes = num('--boxes', 128);
-  const batch = num('--batch', 64);
-  const rounds = num('--rounds', 3);
-  const segmentRounds = num('--segment-rounds', 1);
+  const threads = num('--threads') ?? defaultThreads();
+  const nBoxes = num('--boxes') ?? 128;
+  const batch = num('--batch') ?? 64;
+  const rounds = num('--rounds') ?? 3;
+  const segmentRounds = num('--segment-rounds') ?? 1;
   const imageName = opt('--image') ?? 'truck.jpg';
   const image: RgbImage = await decodeImage(path.join(root, '..', 'shared', 'images', imageName));
   const boxes = benchBoxes(image, nBoxes);
@@ -125,7 +120,7 @@ async function main(): Promise<void> {
         );
       }
       console.log(`optimised / exported decoder time per box: ${(msPerBox[0] / msPerBox[1]).toFixed(3)}`);
-      if (args.includes('--json')) console.log(JSON.stringify({ image: imageName, threads, boxes: boxes.length, batch, rounds, rows }));
+      if (flag('--json')) console.log(JSON.stringify({ image: imageName, threads, boxes: boxes.length, batch, rounds, rows }));
     } finally {
       for (const v of variants) await v.seg.release();
     }

@@ -48,16 +48,10 @@ import { writeFileAtomic } from '../src/fs/atomic.js';
 import { defaultThreads } from '../src/node/session.js';
 import { encodeRowMajor, uncropRle } from '../src/rle/rle.js';
 import { plainMask, upscalePlain } from '../test/oracle/plain-postprocess.js';
+import { args, flag, num, opt } from './args.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
-const args = process.argv.slice(2);
-const opt = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const num = (name: string): number | undefined => (opt(name) === undefined ? undefined : Number(opt(name)));
-const flag = (name: string): boolean => args.includes(name);
 
 /** One image's row of the table. */
 interface ImageRow {

@@ -27,8 +27,8 @@ export interface GeoPlacement {
 
 export const DEFAULT_PLACEMENT: GeoPlacement = { epsg: 32633, origin: [500000, 4649776], pixel: 0.5 };
 
-/** Writes `image` to `file` as a GeoTIFF placed by `placement`. */
-export async function writeGeoTiff(file: string, image: RgbImage, placement: GeoPlacement = DEFAULT_PLACEMENT): Promise<void> {
+/** Writes `image` to `file` as a GeoTIFF placed by `placement`; `extra` (tests) adds or replaces TIFF tags. */
+export async function writeGeoTiff(file: string, image: RgbImage, placement: GeoPlacement = DEFAULT_PLACEMENT, extra: Record<string, unknown> = {}): Promise<void> {
   const { epsg, origin, pixel } = placement;
   const buf = writeArrayBuffer(image.data, {
     width: image.width,
@@ -41,6 +41,7 @@ export async function writeGeoTiff(file: string, image: RgbImage, placement: Geo
     ProjectedCSTypeGeoKey: epsg,
     GTModelTypeGeoKey: 1,
     GTRasterTypeGeoKey: 1,
+    ...extra,
   });
   await writeFile(file, Buffer.from(buf));
 }

@@ -7,11 +7,11 @@
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeArrayBuffer } from 'geotiff';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readMaskSet } from '../src/output/read.js';
 import { toCoco } from '../src/rle/rle.js';
+import { writeGeoTiff as writeGeoTiffAt } from '../scripts/make-geotiff.js';
 import { MODEL, runCli } from './helpers/batch.js';
 import { spotsRaw } from './helpers/spots.js';
 
@@ -38,21 +38,8 @@ afterAll(async () => {
 });
 
 /** A GeoTIFF of PIXELS placed by a tie point and a pixel scale (RGB, written by geotiff.js); `extra` replaces tags. */
-async function writeGeoTiff(file: string, extra: Record<string, unknown> = {}): Promise<void> {
-  const buf = writeArrayBuffer(new Uint8Array(PIXELS), {
-    width: W,
-    height: H,
-    SamplesPerPixel: 3,
-    BitsPerSample: [8, 8, 8],
-    PhotometricInterpretation: 2,
-    ModelPixelScale: [0.25, 0.25, 0],
-    ModelTiepoint: [0, 0, 0, 500123.5, 4649776.25, 0],
-    ProjectedCSTypeGeoKey: 32633,
-    GTModelTypeGeoKey: 1,
-    GTRasterTypeGeoKey: 1,
-    ...extra,
-  });
-  await fsp.writeFile(file, Buffer.from(buf));
+function writeGeoTiff(file: string, extra: Record<string, unknown> = {}): Promise<void> {
+  return writeGeoTiffAt(file, { data: new Uint8Array(PIXELS), width: W, height: H }, { epsg: 32633, origin: [500123.5, 4649776.25], pixel: 0.25 }, extra);
 }
 
 /** The TIFF's tag `from` renamed `to` in its first directory (same type and value): a tag the reader does not know. */

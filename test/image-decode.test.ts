@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage, IMAGE_EXTENSIONS, ImageDecodeError } from '../src/node/decode.js';
 import { xorshiftBytes } from './helpers/image-rng.js';
+import { afterIfd, LONG, SHORT, writeTiffHead, type IfdEntry } from './helpers/tiff.js';
 
 const sharedImage = (name: string): string => fileURLToPath(new URL(`../../shared/images/${name}`, import.meta.url));
 
@@ -42,30 +43,13 @@ async function failure(input: string | Buffer, opts?: { maxPixels?: number }): P
 
 /** A minimal uncompressed little-endian CMYK TIFF (PhotometricInterpretation 5), which sharp cannot write. */
 function cmykTiff(width: number, height: number, inks: Uint8Array): Buffer {
-  const entries: [number, number, number, number][] = []; // tag, type, count, value
-  const SHORT = 3;
-  const LONG = 4;
-  const ifdOffset = 8;
-  const nTags = 10;
-  const ifdSize = 2 + nTags * 12 + 4;
-  const bpsOffset = ifdOffset + ifdSize;
+  const bpsOffset = afterIfd(10);
   const dataOffset = bpsOffset + 8;
-  entries.push([256, LONG, 1, width], [257, LONG, 1, height], [258, SHORT, 4, bpsOffset], [259, SHORT, 1, 1],
+  const entries: IfdEntry[] = [[256, LONG, 1, width], [257, LONG, 1, height], [258, SHORT, 4, bpsOffset], [259, SHORT, 1, 1],
     [262, SHORT, 1, 5], [273, LONG, 1, dataOffset], [277, SHORT, 1, 4], [278, LONG, 1, height],
-    [279, LONG, 1, inks.length], [284, SHORT, 1, 1]);
+    [279, LONG, 1, inks.length], [284, SHORT, 1, 1]];
   const buf = Buffer.alloc(dataOffset + inks.length);
-  buf.write('II', 0, 'latin1');
-  buf.writeUInt16LE(42, 2);
-  buf.writeUInt32LE(ifdOffset, 4);
-  buf.writeUInt16LE(nTags, ifdOffset);
-  entries.forEach(([tag, type, count, value], i) => {
-    const o = ifdOffset + 2 + i * 12;
-    buf.writeUInt16LE(tag, o);
-    buf.writeUInt16LE(type, o + 2);
-    buf.writeUInt32LE(count, o + 4);
-    if (type === SHORT && count === 1) buf.writeUInt16LE(value, o + 8);
-    else buf.writeUInt32LE(value, o + 8);
-  });
+  writeTiffHead(buf, entries);
   for (let i = 0; i < 4; i++) buf.writeUInt16LE(8, bpsOffset + i * 2);
   buf.set(inks, dataOffset);
   return buf;

@@ -1,5 +1,5 @@
 /**
- * --no-optimise: the CLI runs the decoder graph as exported; on the fixture model the optimised graphs give the
+ * --no-optimise: the CLI runs the encoder and decoder graphs as exported; on the fixture model the optimised graphs give the
  * very same output file.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

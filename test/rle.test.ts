@@ -16,18 +16,8 @@ import {
   uncropRle,
   type Rle,
 } from '../src/rle/rle.js';
-
-/** mulberry32: small seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The polygon tests' seeded PRNG (mulberry32), so failures reproduce.
+import { prng } from './polygon/masks.js';
 
 type Kind = 'empty' | 'full' | 'noise' | 'blobs' | 'sparse';
 const KINDS: Kind[] = ['empty', 'full', 'noise', 'blobs', 'sparse'];

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { journalPathFor } from '../src/run/journal.js';
 import { lineCount, MODEL, ROOT, runCli, spawnCli, waitForLines } from './helpers/batch.js';
 import { spotsRaw } from './helpers/spots.js';
+import { afterIfd, LONG, SHORT, writeTiffHead, type IfdEntry } from './helpers/tiff.js';
 
 const BIN = path.join(ROOT, 'bin/sam-amg.js');
 const W = 448;
@@ -26,15 +27,12 @@ const TILED = ['--model', MODEL, '--points-per-side', '3', '--tile', '128', '--t
 function tiledTiff(raw: Uint8Array, w: number, h: number, tile: number): Buffer {
   const across = Math.ceil(w / tile);
   const n = across * Math.ceil(h / tile);
-  const SHORT = 3;
-  const LONG = 4;
   const tileBytes = tile * tile * 3;
-  const entries: [number, number, number, number][] = [
+  const entries: IfdEntry[] = [
     [256, LONG, 1, w], [257, LONG, 1, h], [258, SHORT, 3, 0], [259, SHORT, 1, 1], [262, SHORT, 1, 2],
     [277, SHORT, 1, 3], [284, SHORT, 1, 1], [322, SHORT, 1, tile], [323, SHORT, 1, tile], [324, LONG, n, 0], [325, LONG, n, 0],
   ];
-  const ifd = 8;
-  const bpsAt = ifd + 2 + entries.length * 12 + 4;
+  const bpsAt = afterIfd(entries.length);
   const offsAt = bpsAt + 6;
   const countsAt = offsAt + 4 * n;
   const dataAt = countsAt + 4 * n;
@@ -42,18 +40,7 @@ function tiledTiff(raw: Uint8Array, w: number, h: number, tile: number): Buffer 
   entries[9][3] = offsAt;
   entries[10][3] = countsAt;
   const buf = Buffer.alloc(dataAt + n * tileBytes);
-  buf.write('II', 0);
-  buf.writeUInt16LE(42, 2);
-  buf.writeUInt32LE(ifd, 4);
-  buf.writeUInt16LE(entries.length, ifd);
-  entries.forEach(([tag, type, count, value], i) => {
-    const o = ifd + 2 + i * 12;
-    buf.writeUInt16LE(tag, o);
-    buf.writeUInt16LE(type, o + 2);
-    buf.writeUInt32LE(count, o + 4);
-    if (type === SHORT && count === 1) buf.writeUInt16LE(value, o + 8);
-    else buf.writeUInt32LE(value, o + 8);
-  });
+  writeTiffHead(buf, entries);
   for (let k = 0; k < 3; k++) buf.writeUInt16LE(8, bpsAt + 2 * k);
   for (let t = 0; t < n; t++) {
     buf.writeUInt32LE(dataAt + t * tileBytes, offsAt + 4 * t);

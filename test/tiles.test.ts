@@ -8,7 +8,6 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { writeArrayBuffer } from 'geotiff';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TileReadError, type GenerateProgress } from '../src/amg/generator.js';
@@ -25,6 +24,7 @@ import { geoReference } from '../src/node/tiff-info.js';
 import { parseCocoDocument } from '../src/output/coco-parse.js';
 import { decodeToRowMajor, encodeRowMajor } from '../src/rle/rle.js';
 import { journalHeader, journalTileLine, readJournal } from '../src/run/journal.js';
+import { writeGeoTiff as writeGeoTiffAt } from '../scripts/make-geotiff.js';
 import { MODEL, runCli } from './helpers/batch.js';
 import { spotsRaw } from './helpers/spots.js';
 
@@ -188,24 +188,8 @@ describe('small-region clean-up on a mask of a large image', () => {
 });
 
 /** A tiny GeoTIFF (written by geotiff.js): 40×30 RGB, UTM 33N, 0.5 m pixels, origin (500000, 4649776). */
-async function writeGeoTiff(file: string, extra: Record<string, unknown> = {}): Promise<void> {
-  const w = 40;
-  const h = 30;
-  const data = new Uint8Array(spotsRaw(w, h, 9));
-  const buf = writeArrayBuffer(data, {
-    width: w,
-    height: h,
-    SamplesPerPixel: 3,
-    BitsPerSample: [8, 8, 8],
-    PhotometricInterpretation: 2,
-    ModelPixelScale: [0.5, 0.5, 0],
-    ModelTiepoint: [0, 0, 0, 500000, 4649776, 0],
-    ProjectedCSTypeGeoKey: 32633,
-    GTModelTypeGeoKey: 1,
-    GTRasterTypeGeoKey: 1,
-    ...extra,
-  });
-  await fsp.writeFile(file, Buffer.from(buf));
+function writeGeoTiff(file: string): Promise<void> {
+  return writeGeoTiffAt(file, { data: new Uint8Array(spotsRaw(40, 30, 9)), width: 40, height: 30 }, { epsg: 32633, origin: [500000, 4649776], pixel: 0.5 });
 }
 
 describe('GeoTIFF georeferencing', () => {

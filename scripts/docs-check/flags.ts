@@ -10,7 +10,7 @@
  * Each problem says which flag, which command and which file (and line) it is about.
  */
 import { commandName, type CommandHelp } from './help.js';
-import { samAmgArgs, samAmgStart, sectionOf, type ParsedDoc } from './markdown.js';
+import { proseRows, samAmgArgs, samAmgStart, sectionOf, type ParsedDoc } from './markdown.js';
 
 /** Flags every command has; documented once, in the conventions. */
 const EVERYWHERE = new Set(['-h', '--help']);
@@ -26,24 +26,7 @@ export function flagTokens(text: string): { token: string; line: number }[] {
 }
 
 /** The text with the lines of fenced code blocks blanked (line numbers kept). */
-function withoutCodeBlocks(text: string): string {
-  let fence: string | undefined;
-  return text
-    .split('\n')
-    .map((row) => {
-      const f = /^\s*(`{3,}|~{3,})/u.exec(row);
-      if (fence) {
-        if (f && f[1].startsWith(fence)) fence = undefined;
-        return '';
-      }
-      if (f) {
-        fence = f[1];
-        return '';
-      }
-      return row;
-    })
-    .join('\n');
-}
+const withoutCodeBlocks = (text: string): string => proseRows(text).join('\n');
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/gu, '\\$&');
 

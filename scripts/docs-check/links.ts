@@ -5,22 +5,13 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { proseRows } from './markdown.js';
 
 /** GitHub's anchor for each heading of a Markdown text, in order. */
 export function headingSlugs(text: string): Set<string> {
   const seen = new Map<string, number>();
   const slugs = new Set<string>();
-  let fence: string | undefined;
-  for (const row of text.split('\n')) {
-    const f = /^\s*(`{3,}|~{3,})/u.exec(row);
-    if (fence) {
-      if (f && f[1].startsWith(fence)) fence = undefined;
-      continue;
-    }
-    if (f) {
-      fence = f[1];
-      continue;
-    }
+  for (const row of proseRows(text)) {
     const h = /^#{1,6}\s+(.*?)\s*#*\s*$/u.exec(row);
     if (!h) continue;
     const base = h[1]
@@ -37,18 +28,8 @@ export function headingSlugs(text: string): Set<string> {
 /** Problems of the relative links in `file` (relative to `repo`). */
 export async function checkLinks(repo: string, file: string, text: string): Promise<string[]> {
   const problems: string[] = [];
-  const rows = text.split('\n');
-  let fence: string | undefined;
+  const rows = proseRows(text);
   for (let i = 0; i < rows.length; i++) {
-    const f = /^\s*(`{3,}|~{3,})/u.exec(rows[i]);
-    if (fence) {
-      if (f && f[1].startsWith(fence)) fence = undefined;
-      continue;
-    }
-    if (f) {
-      fence = f[1];
-      continue;
-    }
     // Code spans may hold brackets that are not links.
     const row = rows[i].replace(/`[^`]*`/gu, '');
     for (const m of row.matchAll(/\]\(([^)\s]+)\)/gu)) {

@@ -123,6 +123,26 @@ export function parseDoc(file: string, text: string): ParsedDoc {
   return doc;
 }
 
+/**
+ * The lines of a Markdown text with those of fenced code blocks (fences included) blanked, so that line numbers
+ * stay: what the prose checks (flags, links, headings) read.
+ */
+export function proseRows(text: string): string[] {
+  let fence: string | undefined;
+  return text.split('\n').map((row) => {
+    const f = /^\s*(`{3,}|~{3,})/u.exec(row);
+    if (fence) {
+      if (f && f[1].startsWith(fence)) fence = undefined;
+      return '';
+    }
+    if (f) {
+      fence = f[1];
+      return '';
+    }
+    return row;
+  });
+}
+
 /** The text of the section under the first heading that satisfies `match` (to the next heading of its level or above). */
 export function sectionOf(doc: ParsedDoc, match: (h: Heading) => boolean): { heading: Heading; text: string } | undefined {
   const at = doc.headings.findIndex(match);

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { AMG_PNG_HEADER, AMG_PNG_METADATA } from '../output/amg-png.js';
 import { checkWritableDir } from '../fs/atomic.js';
 import { describeFsError, errorCode } from '../fs/errno.js';
+import { pathExists } from '../fs/exists.js';
 import { isInsideDir } from '../fs/paths.js';
 import { sniffOutput } from '../output/read.js';
 import { YOLO_DATA_YAML, YOLO_INFO, YOLO_INFO_PREFIX, YOLO_LABELS, YOLO_YAML_HEADER } from '../output/yolo.js';
@@ -200,7 +201,7 @@ export async function checkRunPlan(plan: RunPlan, inputs: InputPaths, flags: Pla
       else if (p.kind === 'folder') await checkOutputDir(w, force, 'output');
       else await checkOutputFile(w, 'output', force);
     } else if (p.role === 'journal' || p.role === 'errors') {
-      if (p.inFolder === undefined || (await folderExists(path.dirname(p.path)))) await checkOutputFile(w, p.role, force);
+      if (p.inFolder === undefined || (await pathExists(path.dirname(p.path)))) await checkOutputFile(w, p.role, force);
     } else if (p.role === 'overlays') {
       await checkOutputDir(w, true);
     }
@@ -215,13 +216,13 @@ export async function checkRunPlan(plan: RunPlan, inputs: InputPaths, flags: Pla
  */
 async function checkYoloFolder(w: WrittenPath, force: boolean): Promise<void> {
   await checkOutputDir(w, true);
-  if (force || !(await folderExists(w.path))) return;
+  if (force || !(await pathExists(w.path))) return;
   const refuse = (what: string): never => {
     throw new UsageError(`${w.flag}: ${path.join(w.path, what)} exists and is not sam-amg's; refusing to replace it (choose another folder, or add --force)`);
   };
   const ours = async (name: string, prefix: string): Promise<boolean | null> => {
     const file = path.join(w.path, name);
-    if (!(await folderExists(file))) return null;
+    if (!(await pathExists(file))) return null;
     try {
       return (await head(file)).startsWith(prefix);
     } catch {
@@ -240,17 +241,8 @@ async function checkYoloFolder(w: WrittenPath, force: boolean): Promise<void> {
     // missing (or unreadable: the write reports why)
   }
   if (entries.length === 0 || yaml === true || info === true) return;
-  for (const name of [JOURNAL_FILE_NAME, ERRORS_FILE_NAME, LOCK_FILE_NAME]) if (await folderExists(path.join(w.path, name))) return;
+  for (const name of [JOURNAL_FILE_NAME, ERRORS_FILE_NAME, LOCK_FILE_NAME]) if (await pathExists(path.join(w.path, name))) return;
   refuse(YOLO_LABELS);
-}
-
-async function folderExists(dir: string): Promise<boolean> {
-  try {
-    await fsp.access(dir);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The real path of `p`, resolving the existing part and keeping the rest (which does not exist yet). */

@@ -138,7 +138,7 @@ export function addBatchOptions(cmd: Command): Command {
     .option('--dtype <name>', 'ONNX dtype: fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4, or encoder,decoder', 'fp32')
     .option('--device <name>', 'execution provider: cpu, cuda, tensorrt, coreml, dml, webgpu', 'cpu')
     .option('--threads <n>', 'ONNX Runtime intra-op threads, 1–256 (default: number of cores)', parseNumber)
-    .option('--no-optimise', 'run the decoder graph as exported (no load-time graph optimiser)')
+    .option('--no-optimise', 'run the encoder and decoder graphs as exported (no load-time graph optimisers)')
     .option('--concurrency <n>', 'images in flight at once, 1–32', parseNumber, 1)
     .addOption(new Option('--format <name>', 'output format').choices(['coco', 'sa1b', 'jsonl', 'amg-png', 'yolo', 'geojson']).default('coco'))
     .addOption(

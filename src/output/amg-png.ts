@@ -41,10 +41,17 @@ export const PROMPTED_PNG_HEADER =
 /** The file in each image folder that is written last: its presence means the folder is complete. */
 export const AMG_PNG_METADATA = 'metadata.csv';
 
+/** Python's `str` of an int and of a float for a row's fields; errors name `where` and the field. */
+function csvNumbers(where: string): { int: (n: number, field: string) => string; float: (n: number, field: string) => string } {
+  return {
+    int: (n, field) => pythonIntStr(n, `${where}.${field}`),
+    float: (n, field) => pythonFloatRepr(finite(n, `${where}.${field}`)),
+  };
+}
+
 /** One metadata.csv row for record `i`, as the reference's `",".join(str(x) for …)` writes it. */
 export function amgPngRow(record: MaskRecord, i: number, where = `record ${i}`): string {
-  const int = (n: number, field: string): string => pythonIntStr(n, `${where}.${field}`);
-  const float = (n: number, field: string): string => pythonFloatRepr(finite(n, `${where}.${field}`));
+  const { int, float } = csvNumbers(where);
   return [
     int(i, 'id'),
     int(record.area, 'area'),
@@ -59,8 +66,7 @@ export function amgPngRow(record: MaskRecord, i: number, where = `record ${i}`):
 
 /** One metadata.csv row of a box-prompted record `i`, in the same Python forms (the score empty when there is none). */
 export function promptedPngRow(record: PromptedRecord, i: number, where = `record ${i}`): string {
-  const int = (n: number, field: string): string => pythonIntStr(n, `${where}.${field}`);
-  const float = (n: number, field: string): string => pythonFloatRepr(finite(n, `${where}.${field}`));
+  const { int, float } = csvNumbers(where);
   return [
     int(i, 'id'),
     int(record.area, 'area'),

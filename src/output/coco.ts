@@ -12,6 +12,7 @@ import {
   isPromptedFields,
   isPromptedRecord,
   pickMaskFields,
+  pickPromptedFields,
   promptedFields,
   recordFields,
   type MaskFields,
@@ -293,32 +294,18 @@ function categoryInOrder(c: CocoCategory): CocoCategory {
   return { ...c };
 }
 
+/**
+ * The ids first, then the mask fields in their kind's order (pickMaskFields); a box-prompted record's category_id
+ * keeps its place among the ids.
+ */
 function annotationInOrder(a: CocoAnnotation): CocoAnnotation {
+  const segmentation = segmentationInOrder(a.segmentation);
   if (isPromptedFields(a)) {
-    return {
-      id: a.id,
-      image_id: a.image_id,
-      category_id: a.category_id,
-      iscrowd: a.iscrowd,
-      segmentation: segmentationInOrder(a.segmentation),
-      area: a.area,
-      bbox: a.bbox,
-      predicted_iou: a.predicted_iou,
-      stability_score: a.stability_score,
-      prompt_box: a.prompt_box,
-      detection_id: a.detection_id,
-      ...(a.score !== undefined ? { score: a.score } : {}),
-      ...(a.polygon_loss ? { polygon_loss: { ...a.polygon_loss } } : {}),
-    };
+    // The detection's category_id stands among the ids, the rest of the mask fields in their order.
+    const { category_id, ...fields } = pickPromptedFields(a);
+    return { id: a.id, image_id: a.image_id, category_id, iscrowd: a.iscrowd, ...fields, segmentation };
   }
-  return {
-    id: a.id,
-    image_id: a.image_id,
-    category_id: a.category_id,
-    iscrowd: a.iscrowd,
-    ...pickMaskFields(a),
-    segmentation: segmentationInOrder(a.segmentation),
-  };
+  return { id: a.id, image_id: a.image_id, category_id: a.category_id, iscrowd: a.iscrowd, ...pickMaskFields(a), segmentation };
 }
 
 /** A copy with the keys in order: RLE as {size, counts}, polygon lists as they are. */

@@ -9,6 +9,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { BoxXYWH, Rle } from '../base/types.js';
 import { describeFsError, errorCode } from '../fs/errno.js';
+import { findFiles } from '../fs/find-files.js';
 import { isInsideDir } from '../fs/paths.js';
 import { parseYoloSegments, rleDifference, rleFromPolygon, rleUnion, YoloLabelError } from '../polygon/index.js';
 import { RleBuilder, rleArea, rleBoxXYXY, toCoco } from '../rle/rle.js';
@@ -152,22 +153,7 @@ function boxOf(rle: Rle): BoxXYWH {
  * record's fields. Images are sorted by file_name.
  */
 export async function readGeoJsonFolder(dir: string): Promise<PolygonFolder | null> {
-  const files: string[] = [];
-  const walk = async (d: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await fsp.readdir(d, { withFileTypes: true });
-    } catch (err) {
-      throw new FormatError(`cannot read ${d}: ${describeFsError(err)}`);
-    }
-    for (const e of entries) {
-      if (e.name.startsWith('.')) continue;
-      const full = path.join(d, e.name);
-      if (e.isDirectory()) await walk(full);
-      else if (e.isFile() && e.name.toLowerCase().endsWith('.geojson')) files.push(full);
-    }
-  };
-  await walk(dir);
+  const files = await findFiles(dir, '.geojson', (message) => new FormatError(message));
   if (files.length === 0) return null;
   const images: PolygonImage[] = [];
   for (const f of files) {

@@ -13,6 +13,7 @@ import { geoField, parseGeo } from './geo.js';
 import { cocoDocumentWithMasks, parseCocoInfo } from './coco-parse.js';
 import { isPromptedOptions, type CocoCategory, type CocoInfo, type RunError } from './coco.js';
 import { describeFsError } from '../fs/errno.js';
+import { findFiles } from '../fs/find-files.js';
 import {
   arrayAt,
   fieldAt,
@@ -208,22 +209,7 @@ function fromJsonl(text: string, file: string): MaskSet {
 }
 
 async function readSa1bFolder(dir: string): Promise<MaskSet> {
-  const files: string[] = [];
-  const walk = async (d: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await fsp.readdir(d, { withFileTypes: true });
-    } catch (err) {
-      throw new ReadError(`cannot read ${d}: ${describeFsError(err)}`);
-    }
-    for (const e of entries) {
-      if (e.name.startsWith('.')) continue; // temp files of atomic writes, the journal and lock, hidden files
-      const full = path.join(d, e.name);
-      if (e.isDirectory()) await walk(full);
-      else if (e.isFile() && e.name.toLowerCase().endsWith('.json')) files.push(full);
-    }
-  };
-  await walk(dir);
+  const files = await findFiles(dir, '.json', (message) => new ReadError(message));
   const images: SetImage[] = [];
   let info: CocoInfo | undefined;
   for (const f of files) {

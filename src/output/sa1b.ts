@@ -2,46 +2,28 @@
  * The SA-1B layout (`--format sa1b --out DIR`): one JSON file per image, named after the image.
  */
 import path from 'node:path';
-import type { BoxXYWH, GeoReference } from '../base/types.js';
+import type { GeoReference } from '../base/types.js';
 import type { ImageResult } from './coco.js';
 import { checkMaskSize } from './coco.js';
 import { isInsideDir } from '../fs/paths.js';
 import { geoField } from './geo.js';
-import { isPromptedRecord, promptedFields, recordFields } from './records.js';
-import { RLE_SEGMENTATION, type PolygonLoss, type Segmentation, type SegmentationEncoder } from './segmentation.js';
+import { isPromptedRecord, promptedFields, recordFields, type PromptedMaskFields, type RecordFields } from './records.js';
+import { RLE_SEGMENTATION, type SegmentationEncoder } from './segmentation.js';
 
 /** One annotation: an automatic mask's, or a box-prompted record's. */
 export type Sa1bAnnotation = AmgSa1bAnnotation | PromptedSa1bAnnotation;
 
 /**
- * A box-prompted record as an SA-1B annotation: id, the mask and scores (in the SA-1B order), then the detection's
- * category, box, id and score.
+ * A box-prompted record as an SA-1B annotation: id, the mask and scores (in the SA-1B order: bbox before area), then
+ * the detection's category, box, id and score.
  */
-export interface PromptedSa1bAnnotation {
+export interface PromptedSa1bAnnotation extends PromptedMaskFields {
   id: number;
-  segmentation: Segmentation;
-  bbox: BoxXYWH;
-  area: number;
-  predicted_iou: number;
-  stability_score: number;
-  category_id: number;
-  prompt_box: BoxXYWH;
-  detection_id: number;
-  score?: number;
-  polygon_loss?: PolygonLoss;
 }
 
-/** One automatic mask, keys in the SA-1B release's order. */
-export interface AmgSa1bAnnotation {
+/** One automatic mask, keys in the SA-1B release's order (id, then the record's fields in theirs). */
+export interface AmgSa1bAnnotation extends RecordFields {
   id: number;
-  segmentation: Segmentation;
-  bbox: BoxXYWH;
-  area: number;
-  predicted_iou: number;
-  point_coords: [number, number][];
-  crop_box: BoxXYWH;
-  stability_score: number;
-  polygon_loss?: PolygonLoss;
 }
 
 /** The image block. */
@@ -70,33 +52,12 @@ export function sa1bAnnotations(result: ImageResult, firstId = 1, encoding: Segm
     const where = `${result.relPath}: record ${r}`;
     checkMaskSize(record, result, where);
     if (isPromptedRecord(record)) {
-      const p = promptedFields(record, where, encoding);
-      return {
-        id: firstId + r,
-        segmentation: p.segmentation,
-        bbox: p.bbox,
-        area: p.area,
-        predicted_iou: p.predicted_iou,
-        stability_score: p.stability_score,
-        category_id: p.category_id,
-        prompt_box: p.prompt_box,
-        detection_id: p.detection_id,
-        ...(p.score !== undefined ? { score: p.score } : {}),
-        ...(p.polygon_loss ? { polygon_loss: p.polygon_loss } : {}),
-      };
+      // SA-1B puts bbox before area; the rest as promptedFields orders them.
+      const { segmentation, area, bbox, ...rest } = promptedFields(record, where, encoding);
+      return { id: firstId + r, segmentation, bbox, area, ...rest };
     }
-    const f = recordFields(record, where, encoding);
-    return {
-      id: firstId + r,
-      segmentation: f.segmentation,
-      bbox: f.bbox,
-      area: f.area,
-      predicted_iou: f.predicted_iou,
-      point_coords: f.point_coords,
-      crop_box: f.crop_box,
-      stability_score: f.stability_score,
-      ...(f.polygon_loss ? { polygon_loss: f.polygon_loss } : {}),
-    };
+    // recordFields' keys are in the SA-1B order.
+    return { id: firstId + r, ...recordFields(record, where, encoding) };
   });
 }
 

@@ -337,14 +337,18 @@ function parseHeader(line: string, file: string): JournalFingerprint {
   };
 }
 
-function parseEntry(line: string): JournalEntry {
+/** What image and tile lines both start with: the object, the image's path (under `pathKey`) and its size. */
+function lineHead(line: string, pathKey: 'file' | 'tile_of'): { o: Record<string, unknown>; relPath: string; width: number; height: number } {
   const raw = JSON.parse(line) as unknown;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('not an object');
   const o = raw as Record<string, unknown>;
-  const relPath = o.file;
+  const relPath = o[pathKey];
   if (typeof relPath !== 'string' || relPath === '') throw new Error('no file name');
-  const width = posInt(o.width, 'width');
-  const height = posInt(o.height, 'height');
+  return { o, relPath, width: posInt(o.width, 'width'), height: posInt(o.height, 'height') };
+}
+
+function parseEntry(line: string): JournalEntry {
+  const { o, relPath, width, height } = lineHead(line, 'file');
   const size = nonNegative(o.size, 'size');
   const mtimeMs = nonNegative(o.mtime_ms, 'mtime_ms');
   if (!Array.isArray(o.records)) throw new Error('no records');
@@ -363,13 +367,7 @@ function parseEntry(line: string): JournalEntry {
 const TILE_LINE_PREFIX = '{"tile_of":';
 
 function parseTile(line: string): TileEntry {
-  const raw = JSON.parse(line) as unknown;
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('not an object');
-  const o = raw as Record<string, unknown>;
-  const relPath = o.tile_of;
-  if (typeof relPath !== 'string' || relPath === '') throw new Error('no file name');
-  const width = posInt(o.width, 'width');
-  const height = posInt(o.height, 'height');
+  const { o, relPath, width, height } = lineHead(line, 'tile_of');
   const tiles = posInt(o.tiles, 'tiles');
   const tile = nonNegative(o.tile, 'tile');
   if (!Number.isInteger(tile) || tile >= tiles) throw new Error(`tile ${tile} is not one of ${tiles}`);

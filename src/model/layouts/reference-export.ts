@@ -15,17 +15,15 @@
  * (h, w). The adapter reads `low_res_masks`, not `masks`, so the generator's own exact upscaling applies as for
  * every other layout. Points and boxes feed the same shapes ([1, 2, 2]), so one optimised graph serves both.
  */
-import type { InferenceSession } from 'onnxruntime-common';
-import type { RgbImage } from '../../base/types.js';
 import type { PreprocessSpec } from '../../image/preprocess.js';
-import type { AdapterTimings, DecodedBatch, DecodeOptions, EncodedCrop, ModelAdapter } from '../adapter.js';
+import type { DecodedBatch, DecodeOptions, EncodedCrop } from '../adapter.js';
 import { checkContract } from '../contract.js';
 import type { Decoder } from '../decoder.js';
 import { feedSpecOf, IOU_TOLERANCE, LOGIT_TOLERANCE } from '../decoder-spec.js';
-import { ImageEncoderRunner, type FeedsCrop } from '../encoding.js';
 import { ModelError } from '../errors.js';
 import type { Feeds, OrtRuntime } from '../runtime.js';
-import { boxCorners, pointTensors, positivePoints, type PromptRows } from './prompt-inputs.js';
+import { ExportAdapter, type ExportParts } from './export-adapter.js';
+import { pointTensors, type PromptRows } from './prompt-inputs.js';
 import { checkImageInput, exportPoints, exportPromptFeeds, MASK_PROMPT_IN, maskCount } from './single-decoder.js';
 import type { LayoutSpec, SessionPair } from './spec.js';
 
@@ -35,70 +33,32 @@ const now = (): number => performance.now() / 1000;
 const POINTS = exportPoints(false);
 
 /** The reference single-decoder export (SAM 1 family, batch 1). */
-export class ReferenceExportAdapter implements ModelAdapter {
+export class ReferenceExportAdapter extends ExportAdapter {
   readonly family = 'sam' as const;
   readonly layout = 'reference-export';
-  /** The export always takes `mask_input` / `has_mask_input`. */
-  readonly supportsMaskInput = true;
   readonly supportsSingleMask = true;
-  /** False for a return_single_mask export (one mask per call). */
-  readonly supportsMultimask: boolean;
-  readonly timings: AdapterTimings = { preprocess: 0, encoder: 0, decoder: 0 };
-  private readonly runner: ImageEncoderRunner;
-  private zeros: Float32Array | undefined;
 
   /**
    * @param embeddingOutput the encoder output that feeds `image_embeddings`
    * @param masksPerCall M from the decoder metadata (1 or 4)
    */
-  constructor(
-    private readonly encoder: InferenceSession,
-    private readonly decoder: Decoder,
-    private readonly pre: PreprocessSpec,
-    private readonly decoderFile: string,
-    embeddingOutput: string,
-    private readonly masksPerCall: 1 | 4,
-    private readonly runtime: OrtRuntime,
-  ) {
-    this.supportsMultimask = masksPerCall === 4;
-    this.runner = new ImageEncoderRunner(encoder, runtime, pre, { image_embeddings: embeddingOutput }, this.timings, decoder);
-  }
-
-  encode(image: RgbImage): Promise<EncodedCrop> {
-    return this.runner.encode(image);
-  }
-
-  async decode(crop: EncodedCrop, points: Float64Array, count: number, opts: DecodeOptions = {}): Promise<DecodedBatch> {
-    const c = crop as FeedsCrop;
-    return this.run(this.decoder, c.feeds, positivePoints(points, count, c, this.pre, true), crop, opts);
-  }
-
-  async decodeBoxes(crop: EncodedCrop, boxes: Float64Array, count: number, opts: DecodeOptions = {}): Promise<DecodedBatch> {
-    if (opts.maskInput) throw new ModelError(`${this.decoderFile}: box prompts take no mask input`);
-    const c = crop as FeedsCrop;
-    const { decoder, feeds } = await c.boxFeeds();
-    return this.run(decoder, feeds, boxCorners(boxes, count, c, this.pre), crop, opts);
+  constructor(parts: ExportParts, embeddingOutput: string, private readonly masksPerCall: 1 | 4) {
+    super(parts, { image_embeddings: embeddingOutput }, true, masksPerCall);
   }
 
   /** One decoder call per prompt of `rows`. */
-  private async run(decoder: Decoder, image: Feeds, rows: PromptRows, crop: EncodedCrop, opts: DecodeOptions): Promise<DecodedBatch> {
+  protected async run(decoder: Decoder, image: Feeds, rows: PromptRows, crop: EncodedCrop, opts: DecodeOptions): Promise<DecodedBatch> {
     const count = rows.count;
     const multimask = opts.multimask !== false;
-    if (multimask && this.masksPerCall === 1) {
-      throw new ModelError(`${this.decoderFile}: this export has only the single-mask output (run with --no-multimask)`);
-    }
+    this.checkMultimask(multimask);
     const lowRes = crop.geometry.lowRes;
     const cells = lowRes * lowRes;
-    if (opts.maskInput && opts.maskInput.length < count * cells) {
-      throw new ModelError(`mask input has ${opts.maskInput.length} values, expected ${count} × ${cells}`);
-    }
+    if (opts.maskInput) this.checkMaskInput(opts.maskInput, count, cells);
     const per = multimask ? 3 : 1;
     const first = multimask ? 1 : 0;
     const iou = new Float32Array(count * per);
     const logits = new Float32Array(count * per * cells);
-    // Never written after creation, so concurrent decode() calls may share it.
-    this.zeros ??= new Float32Array(cells);
-    const mask = opts.maskInput ? new Float32Array(cells) : this.zeros;
+    const mask = opts.maskInput ? new Float32Array(cells) : this.zeros(cells);
     const hasMask = this.runtime.float32(new Float32Array([opts.maskInput ? 1 : 0]), [1]);
     const origSize = this.runtime.float32(new Float32Array([crop.height, crop.width]), [2]);
     for (let i = 0; i < count; i++) {
@@ -127,11 +87,6 @@ export class ReferenceExportAdapter implements ModelAdapter {
       logits.set(maps.subarray(first * cells, (first + per) * cells), i * per * cells);
     }
     return { count, masksPerPrompt: per, iou, logits };
-  }
-
-  async release(): Promise<void> {
-    await this.encoder.release();
-    await this.decoder.release();
   }
 }
 
@@ -171,7 +126,7 @@ export const REFERENCE_EXPORT: LayoutSpec = {
         encoder.outputMetadata,
       ),
       description: {},
-      create: (dec: Decoder, runtime: OrtRuntime) => new ReferenceExportAdapter(encoder, dec, pre, decoderFile, 'image_embeddings', masks, runtime),
+      create: (dec: Decoder, runtime: OrtRuntime) => new ReferenceExportAdapter({ encoder, decoder: dec, pre, decoderFile, runtime }, 'image_embeddings', masks),
     };
   },
 };

@@ -19,17 +19,15 @@
  * output with the highest predicted IoU (first on ties): what SAM 2's `_dynamic_multimask_via_stability` returns
  * when the single-mask token is unstable, and the closest this export can give. `models info` says so.
  */
-import type { InferenceSession } from 'onnxruntime-common';
-import type { RgbImage } from '../../base/types.js';
 import type { PreprocessSpec } from '../../image/preprocess.js';
-import type { AdapterTimings, DecodedBatch, DecodeOptions, EncodedCrop, ModelAdapter } from '../adapter.js';
+import type { DecodedBatch, DecodeOptions, EncodedCrop } from '../adapter.js';
 import { checkContract, type TensorSpec } from '../contract.js';
 import type { Decoder } from '../decoder.js';
 import { feedSpecOf, IOU_TOLERANCE, LOGIT_TOLERANCE } from '../decoder-spec.js';
-import { ImageEncoderRunner, type FeedsCrop } from '../encoding.js';
 import { ModelError } from '../errors.js';
 import type { Feeds, OrtRuntime } from '../runtime.js';
-import { boxCorners, pointTensors, positivePoints, type PromptRows } from './prompt-inputs.js';
+import { ExportAdapter, type ExportParts } from './export-adapter.js';
+import { pointTensors, type PromptRows } from './prompt-inputs.js';
 import { checkImageInput, exportPoints, exportPromptFeeds, MASK_PROMPT_IN, maskCount } from './single-decoder.js';
 import type { LayoutSpec, SessionPair } from './spec.js';
 
@@ -39,56 +37,24 @@ const now = (): number => performance.now() / 1000;
 const POINTS = exportPoints(true);
 
 /** samexporter's SAM 2 encoder/decoder pair (dynamic prompt batch, mask input). */
-export class SamexporterAdapter implements ModelAdapter {
+export class SamexporterAdapter extends ExportAdapter {
   readonly family = 'sam2' as const;
   readonly layout = 'samexporter-sam2';
-  readonly supportsMaskInput = true;
   /** Only a multimask_output=False export has the single-mask output. */
   readonly supportsSingleMask: boolean;
-  readonly supportsMultimask: boolean;
-  readonly timings: AdapterTimings = { preprocess: 0, encoder: 0, decoder: 0 };
-  private readonly runner: ImageEncoderRunner;
-  private zeros: Float32Array | undefined;
 
   /** @param masksPerPrompt M from the decoder's `masks` metadata (1 or 3). */
-  constructor(
-    private readonly encoder: InferenceSession,
-    private readonly decoder: Decoder,
-    private readonly pre: PreprocessSpec,
-    private readonly decoderFile: string,
-    private readonly masksPerPrompt: 1 | 3,
-    private readonly runtime: OrtRuntime,
-  ) {
+  constructor(parts: ExportParts, private readonly masksPerPrompt: 1 | 3) {
+    super(parts, Object.fromEntries(FEATURES.map((f) => [f.name, f.name])), false, masksPerPrompt);
     this.supportsSingleMask = masksPerPrompt === 1;
-    this.supportsMultimask = masksPerPrompt === 3;
-    const features = Object.fromEntries(FEATURES.map((f) => [f.name, f.name]));
-    this.runner = new ImageEncoderRunner(encoder, runtime, pre, features, this.timings, decoder);
-  }
-
-  encode(image: RgbImage): Promise<EncodedCrop> {
-    return this.runner.encode(image);
-  }
-
-  async decode(crop: EncodedCrop, points: Float64Array, count: number, opts: DecodeOptions = {}): Promise<DecodedBatch> {
-    const c = crop as FeedsCrop;
-    return this.run(this.decoder, c.feeds, positivePoints(points, count, c, this.pre, false), crop, opts);
-  }
-
-  async decodeBoxes(crop: EncodedCrop, boxes: Float64Array, count: number, opts: DecodeOptions = {}): Promise<DecodedBatch> {
-    if (opts.maskInput) throw new ModelError(`${this.decoderFile}: box prompts take no mask input`);
-    const c = crop as FeedsCrop;
-    const { decoder, feeds } = await c.boxFeeds();
-    return this.run(decoder, feeds, boxCorners(boxes, count, c, this.pre), crop, opts);
   }
 
   /** One decoder call for every prompt of `rows`. */
-  private async run(decoder: Decoder, image: Feeds, rows: PromptRows, crop: EncodedCrop, opts: DecodeOptions): Promise<DecodedBatch> {
+  protected async run(decoder: Decoder, image: Feeds, rows: PromptRows, crop: EncodedCrop, opts: DecodeOptions): Promise<DecodedBatch> {
     const count = rows.count;
     const multimask = opts.multimask !== false;
     const M = this.masksPerPrompt;
-    if (multimask && M === 1) {
-      throw new ModelError(`${this.decoderFile}: this export has only the single-mask output (run with --no-multimask)`);
-    }
+    this.checkMultimask(multimask);
     if (!multimask && M === 3 && !opts.maskInput) {
       throw new ModelError(`${this.decoderFile}: this export has no single-mask output (multimask_output was on when exported)`);
     }
@@ -96,16 +62,12 @@ export class SamexporterAdapter implements ModelAdapter {
     const cells = lowRes * lowRes;
     let mask: Float32Array;
     if (opts.maskInput) {
-      if (opts.maskInput.length < count * cells) {
-        throw new ModelError(`mask input has ${opts.maskInput.length} values, expected ${count} × ${cells}`);
-      }
+      this.checkMaskInput(opts.maskInput, count, cells);
       mask = opts.maskInput.length === count * cells && opts.maskInput.byteOffset === 0
         ? opts.maskInput
         : opts.maskInput.slice(0, count * cells);
     } else {
-      // Never written after creation, so concurrent decode() calls may share it.
-      if (!this.zeros || this.zeros.length !== count * cells) this.zeros = new Float32Array(count * cells);
-      mask = this.zeros;
+      mask = this.zeros(count * cells);
     }
     const feeds: Feeds = {
       ...image,
@@ -144,11 +106,6 @@ export class SamexporterAdapter implements ModelAdapter {
     }
     return { count, masksPerPrompt: 1, iou, logits };
   }
-
-  async release(): Promise<void> {
-    await this.encoder.release();
-    await this.decoder.release();
-  }
 }
 
 const FEATURES: TensorSpec[] = [
@@ -186,7 +143,7 @@ export const SAMEXPORTER_SAM2: LayoutSpec = {
         encoder.outputMetadata,
       ),
       description: { m2mNote: masks === 1 ? 'single-mask output' : 'no single-mask output: the best of the 3 outputs by predicted IoU' },
-      create: (dec: Decoder, runtime: OrtRuntime) => new SamexporterAdapter(encoder, dec, pre, decoderFile, masks, runtime),
+      create: (dec: Decoder, runtime: OrtRuntime) => new SamexporterAdapter({ encoder, decoder: dec, pre, decoderFile, runtime }, masks),
     };
   },
 };

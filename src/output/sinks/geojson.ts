@@ -1,14 +1,11 @@
 /** GeoJSON (`--format geojson`): `<dir>/<image path without extension>.geojson` per image (src/output/geojson.ts). */
-import { promises as fsp } from 'node:fs';
-import path from 'node:path';
 import { errorMessage } from '../../base/errors.js';
-import { writeFileAtomic } from '../../fs/atomic.js';
 import { checkGeoTransform } from '../../polygon/index.js';
 import type { ImageResult } from '../coco.js';
 import { gdalTransformOf, geoJsonPathFor, geoJsonText } from '../geojson.js';
 import { MaskTracer, polygonNotes, type PolygonNote } from '../segmentation.js';
 import { plural } from '../text.js';
-import type { ImageFileFormat } from './per-image.js';
+import { writeImageFile, type ImageFileFormat } from './per-image.js';
 
 /**
  * The GeoJSON per-image files, masks simplified with `tolerance` pixels. An image whose georeference cannot map
@@ -33,8 +30,7 @@ export function geoJsonFiles(tolerance: number): ImageFileFormat {
           unusable.push({ file: result.relPath, why });
         }
       }
-      await fsp.mkdir(path.dirname(file), { recursive: true });
-      await writeFileAtomic(file, geoJsonText(r, tracer));
+      await writeImageFile(file, geoJsonText(r, tracer));
     },
     notes(): PolygonNote[] {
       const notes = polygonNotes(tracer.tally, { tolerance, holes: 'rings', format: 'geojson', where: 'properties.polygon_loss' });

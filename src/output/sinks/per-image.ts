@@ -5,7 +5,9 @@
  * is written again.
  */
 import { promises as fsp } from 'node:fs';
+import path from 'node:path';
 import type { ImageResult, RunError } from '../coco.js';
+import { writeFileAtomic, type AtomicData } from '../../fs/atomic.js';
 import { pathExists } from '../../fs/exists.js';
 import { asError } from '../../base/errors.js';
 import type { PolygonNote } from '../segmentation.js';
@@ -28,6 +30,12 @@ export interface ImageFileFormat {
   finish?(results: readonly ImageResult[], errors: readonly RunError[]): Promise<void>;
   /** The closing lines about what was written (polygons, YOLO duplicates). */
   notes?(): PolygonNote[];
+}
+
+/** Writes an image's file atomically, the folders on its way made first (an input's subfolders are kept). */
+export async function writeImageFile(file: string, data: AtomicData): Promise<void> {
+  await fsp.mkdir(path.dirname(file), { recursive: true });
+  await writeFileAtomic(file, data);
 }
 
 /** A sink writing one file or folder per image under `dir`. */

@@ -2,7 +2,6 @@
  * YOLO (`--format yolo`): per image the label file (atomically, the image's done marker) after the link to the input
  * under images/; at finish the dataset's data.yaml and info.json (src/output/yolo.ts).
  */
-import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../../fs/atomic.js';
 import { ensureLink } from '../../fs/link.js';
@@ -18,7 +17,7 @@ import {
   yoloLabels,
   type YoloClasses,
 } from '../yolo.js';
-import type { ImageFileFormat } from './per-image.js';
+import { writeImageFile, type ImageFileFormat } from './per-image.js';
 
 /** What the YOLO files need of the run. */
 export interface YoloFilesOptions {
@@ -49,8 +48,7 @@ export function yoloFiles(o: YoloFilesOptions): ImageFileFormat {
     async write(file, result, index) {
       await link(index);
       const labels = yoloLabels(result, tracer, o.classes);
-      await fsp.mkdir(path.dirname(file), { recursive: true });
-      await writeFileAtomic(file, labels.text);
+      await writeImageFile(file, labels.text);
       if (labels.duplicates > 0) duplicates.push({ file: result.relPath, lines: labels.duplicates });
     },
     restored: (_file, _result, index) => link(index),
