@@ -51,7 +51,13 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    // isolate: false: a fork runs file after file in one process instead of a fresh process per file, which costs
+    // about 0.4 s of CPU (node, the transform, the imports): over some 75 files a twentieth of the suite's work.
+    // The files leave no state behind: spies are restored in the test that makes them or in an afterEach,
+    // temporary folders are their own, in-process CLI runs (model-cli) restore what they patch. Without isolation
+    // vitest runs the projects one after the other (conformance first, its files being first in the order below),
+    // each with both forks.
+    poolOptions: { forks: { maxForks: 2, minForks: 1, isolate: false } },
     setupFiles: ['test/helpers/worker-threads.ts'],
     sequence: { sequencer: LongFilesFirst },
     projects: [
@@ -60,11 +66,6 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          // One process per fork for all its unit files instead of one per file: a fresh process costs about 0.4 s
-          // of CPU (node, the transform, the imports), which over some 70 files was a twentieth of the suite's
-          // work. The files leave no state behind them: spies are restored in the test that makes them or in an
-          // afterEach, temporary folders are their own, and in-process CLI runs (model-cli) restore what they patch.
-          isolate: false,
           // Real-browser tests run on their own: npm run test:browser (vitest.browser.config.ts).
           exclude: [...configDefaults.exclude, 'test/browser/**', 'test/conformance/**'],
           // bin/sam-amg.js runs from dist/: compiled here when src/ is newer (a single file run after an edit).
