@@ -7,12 +7,14 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MaskGenerator } from '../../src/node/mask-generator.js';
+import { loadModel } from '../../src/node/model-folder.js';
 import type { AmgOptions } from '../../src/amg/options.js';
 import type { MaskRecord, RgbImage } from '../../src/base/types.js';
 import { matchMasks, nearestMask, type MatchItem } from '../../src/compare/match.js';
 import { orderAgreement } from '../../src/compare/order.js';
 import { decodeImage } from '../../src/node/decode.js';
 import { fromCoco, rleBoxXYXY } from '../../src/rle/rle.js';
+import { DecodeShare, plannedDecodes, SharingAdapter, type ShareCounts } from './shared-decodes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const SHARED = path.resolve(here, '../../../shared');
@@ -227,6 +229,117 @@ export interface GroupRecords {
   records: Map<string, MaskRecord[]>;
   pointsPerBatch: number;
   seconds: number;
+}
+
+/** The records of several runs generated side by side (generateShared): one promise per run, and the sharing's counts. */
+export interface SharedRecords {
+  records: Map<GroupRun, Promise<GroupRecords>>;
+  /** Settles when every run has: what the decoder sharing did, per model folder. */
+  counts: Promise<Map<string, ShareCounts>>;
+}
+
+/**
+ * Runs groups photo by photo, the generators of one photo side by side, sharing the decoder's outputs between the
+ * groups that run one model on that photo with the same prompts (./shared-decodes.ts): the records are those of
+ * separate runs (generateGroup), for a fraction of the model runs. Each run keeps its own generator, options,
+ * records and errors: a run that fails rejects its own promise only. A run's seconds are the wall time of its
+ * generate() calls, which it shares with the runs beside it. `image` decodes a photo (the shared photos by default).
+ */
+export function generateShared(runs: GroupRun[], image: (name: string) => Promise<RgbImage> = photo): SharedRecords {
+  const shares = new Map<string, DecodeShare>();
+  const shareOf = (model: string): DecodeShare => {
+    let s = shares.get(model);
+    if (!s) shares.set(model, (s = new DecodeShare()));
+    return s;
+  };
+  interface State {
+    run: GroupRun;
+    adapter?: SharingAdapter;
+    gen?: MaskGenerator;
+    records: Map<string, MaskRecord[]>;
+    seconds: number;
+    left: number;
+    failed: boolean;
+    done: (r: GroupRecords) => void;
+    fail: (err: unknown) => void;
+  }
+  const records = new Map<GroupRun, Promise<GroupRecords>>();
+  const states: State[] = runs.map((run) => {
+    const state = { run, records: new Map(), seconds: 0, left: new Set(run.group.images).size, failed: false } as State;
+    const p = new Promise<GroupRecords>((resolve, reject) => {
+      state.done = resolve;
+      state.fail = reject;
+    });
+    // Rejections reach whoever awaits the run; a run nobody awaits is no unhandled rejection.
+    p.catch(() => undefined);
+    records.set(run, p);
+    return state;
+  });
+  const failRun = async (s: State, err: unknown): Promise<void> => {
+    s.failed = true;
+    const gen = s.gen;
+    s.gen = undefined;
+    if (gen) await gen.release().catch(() => undefined);
+    s.fail(err);
+  };
+  const start = async (s: State): Promise<void> => {
+    const { group, pointsPerBatch } = s.run;
+    const extra = pointsPerBatch === undefined ? {} : { pointsPerBatch };
+    const model = await loadModel(group.model);
+    s.adapter = new SharingAdapter(model.adapter, shareOf(group.model));
+    s.gen = await MaskGenerator.fromModel({ ...model, adapter: s.adapter }, { ...group.options, ...extra });
+  };
+  const names = [...new Set(runs.flatMap((r) => r.group.images))];
+  const counts = (async (): Promise<Map<string, ShareCounts>> => {
+    for (const name of names) {
+      const here = states.filter((s) => !s.failed && s.run.group.images.includes(name));
+      if (here.length === 0) continue;
+      let img: RgbImage;
+      try {
+        img = await image(name);
+      } catch (err) {
+        await Promise.all(here.map((s) => failRun(s, err)));
+        continue;
+      }
+      await Promise.all(here.map((s) => (s.gen ? Promise.resolve() : start(s).catch((err: unknown) => failRun(s, err)))));
+      const ready = here.filter((s) => !s.failed);
+      // Every generator of the photo registers its decoder calls before any of them starts.
+      const consumers = ready.map((s) => {
+        const gen = s.gen as MaskGenerator;
+        const share = shareOf(s.run.group.model);
+        const c = share.consumer(plannedDecodes(gen.options, gen.family, img));
+        (s.adapter as SharingAdapter).consumer = c;
+        return { share, c };
+      });
+      await Promise.all(
+        ready.map(async (s, i) => {
+          const gen = s.gen as MaskGenerator;
+          try {
+            const t0 = performance.now();
+            s.records.set(name, await gen.generate(img));
+            s.seconds += (performance.now() - t0) / 1000;
+          } catch (err) {
+            consumers[i].share.finish(consumers[i].c);
+            await failRun(s, err);
+            return;
+          }
+          consumers[i].share.finish(consumers[i].c);
+          if (--s.left > 0) return;
+          s.gen = undefined;
+          try {
+            await gen.release();
+          } catch (err) {
+            s.fail(err);
+            return;
+          }
+          s.done({ records: s.records, pointsPerBatch: gen.options.pointsPerBatch, seconds: s.seconds });
+        }),
+      );
+    }
+    return new Map([...shares].map(([model, s]) => [model, s.counts]));
+  })();
+  counts.catch(() => undefined);
+  return { records, counts };
 }
 
 /** Runs one group with its model folder and the library (points_per_batch overridden when given). */
