@@ -376,20 +376,14 @@ export function compareGroup(group: Group, { records, pointsPerBatch, seconds }:
   return summarize(group, pointsPerBatch, images, seconds);
 }
 
-function compareImage(group: Group, image: string, expected: ExpectedAnnotation[], actual: MaskRecord[]): ImageReport {
-  const f32 = group.family === 'sam2' ? Math.fround : (v: number) => v;
-  const eItems: MatchItem[] = expected.map((a) => {
-    const rle = fromCoco(a.segmentation);
-    return { rle, area: a.area, box: rleBoxXYXY(rle) };
-  });
-  const aItems: MatchItem[] = actual.map((r) => ({ rle: r.segmentation, area: r.area, box: rleBoxXYXY(r.segmentation) }));
-  const m = matchMasks(eItems, aItems, LIMITS.minIou);
-  const rep: ImageReport = {
+/** An image's report before any pair is compared: every maximum at its best value. */
+export function emptyImageReport(image: string, expected: number, actual: number, countOk: boolean): ImageReport {
+  return {
     image,
-    expected: expected.length,
-    actual: actual.length,
-    matched: m.pairs.length,
-    countOk: Math.abs(actual.length - expected.length) <= Math.max(1, LIMITS.countFraction * expected.length),
+    expected,
+    actual,
+    matched: 0,
+    countOk,
     worstIou: 1,
     maxDIou: 0,
     maxDStability: 0,
@@ -403,6 +397,23 @@ function compareImage(group: Group, image: string, expected: ExpectedAnnotation[
     failures: [],
     unmatched: [],
   };
+}
+
+function compareImage(group: Group, image: string, expected: ExpectedAnnotation[], actual: MaskRecord[]): ImageReport {
+  const f32 = group.family === 'sam2' ? Math.fround : (v: number) => v;
+  const eItems: MatchItem[] = expected.map((a) => {
+    const rle = fromCoco(a.segmentation);
+    return { rle, area: a.area, box: rleBoxXYXY(rle) };
+  });
+  const aItems: MatchItem[] = actual.map((r) => ({ rle: r.segmentation, area: r.area, box: rleBoxXYXY(r.segmentation) }));
+  const m = matchMasks(eItems, aItems, LIMITS.minIou);
+  const rep = emptyImageReport(
+    image,
+    expected.length,
+    actual.length,
+    Math.abs(actual.length - expected.length) <= Math.max(1, LIMITS.countFraction * expected.length),
+  );
+  rep.matched = m.pairs.length;
   for (const p of m.pairs) {
     const e = expected[p.expected];
     const a = actual[p.actual];

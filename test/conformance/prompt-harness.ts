@@ -14,7 +14,7 @@ import { parseDetectionsText } from '../../src/prompt/detections.js';
 import { loadModel } from '../../src/node/model-folder.js';
 import { fromCoco, rleBoxXYXY, type Rle } from '../../src/rle/rle.js';
 import { maskIou } from '../../src/compare/match.js';
-import { CONFORMANCE, LIMITS, photo, stabilityLimit, summarize, type Family, type GroupReport, type ImageReport } from './harness.js';
+import { CONFORMANCE, emptyImageReport, LIMITS, photo, stabilityLimit, summarize, type Family, type GroupReport, type ImageReport } from './harness.js';
 
 export const PROMPTS = path.join(CONFORMANCE, 'prompts');
 
@@ -142,25 +142,7 @@ function compareImage(
   actual: number[],
   partner: (number | undefined)[],
 ): ImageReport {
-  const rep: ImageReport = {
-    image,
-    expected: expected.length,
-    actual: actual.length,
-    matched: 0,
-    countOk: actual.length === expected.length,
-    worstIou: 1,
-    maxDIou: 0,
-    maxDStability: 0,
-    stabilityOver: 0,
-    firstStabilityOver: '',
-    maxDPoint: 0,
-    maxDBbox: 0,
-    cropBoxMismatches: 0,
-    orderPairs: 0,
-    orderInverted: 0,
-    failures: [],
-    unmatched: [],
-  };
+  const rep = emptyImageReport(image, expected.length, actual.length, actual.length === expected.length);
   if (!rep.countOk) rep.failures.push(`${image}: ${actual.length} records, expected ${expected.length} (one per detection)`);
   const paired = new Set<number>();
   for (const ai of actual) {
