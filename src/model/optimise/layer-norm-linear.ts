@@ -28,7 +28,7 @@
  * Numerics: the mean is subtracted after the product, so the result differs from the original by rounding scaled by
  * |μ|·‖W‖ (cancellation) — small where |μ| is not much larger than σ, as in SAM; the caller's probe checks it.
  */
-import { attrInt, DT, floatValues, intAttr, tensorDims, type OnnxGraph, type OnnxNode, type ValueInfo } from './graph.js';
+import { attrInt, DT, floatValues, intAttr, tensorDims, type OnnxGraph, type OnnxNode, type TensorProto, type ValueInfo } from './graph.js';
 import { broadcast, inferGraph, normAxis, numericDims, type InfoMap } from './infer.js';
 import { consumers, deadCodeElimination, producers, reshapeTarget } from './static-shapes.js';
 import { eq, hasP, isNum, num, type Sym } from './sym.js';
@@ -364,23 +364,25 @@ export function moveImageProducts(main: OnnxGraph, prefix: OnnxGraph, boundary: 
   const moved: OnnxNode[] = [];
   for (const n of main.nodes) {
     if ((n.opType !== 'MatMul' && n.opType !== 'Add') || n.domain !== '' || !n.inputs.some((i) => image.has(i))) continue;
-    if (!n.inputs.every((i) => image.has(i) || main.inits.has(i))) continue;
-    const dims = numericDims(info.get(n.outputs[0])?.shape);
-    if (!dims) continue;
+    if (!n.inputs.every((i) => image.has(i) || main.inits.has(i)) || !numericDims(info.get(n.outputs[0])?.shape)) continue;
     moved.push(n);
-    const v: ValueInfo = { name: n.outputs[0], elemType: DT.FLOAT, dims };
-    prefix.outputs.push(v);
-    main.inputs.push(v);
-    inputs.set(v.name, dims.map(num));
-    boundary.push(n.outputs[0]);
     image.add(n.outputs[0]);
-    for (const i of n.inputs) {
-      const t = main.inits.get(i);
-      if (t) prefix.inits.set(i, t);
-    }
   }
   if (moved.length === 0) return 0;
-  prefix.nodes.push(...moved);
   main.nodes = main.nodes.filter((n) => !moved.includes(n));
+  prefix.nodes.push(...moved);
+  for (const n of moved) for (const i of n.inputs) if (main.inits.has(i)) prefix.inits.set(i, main.inits.get(i) as TensorProto);
+  // Handed over: what the per-prompt graph still reads.
+  const read = new Set([...main.nodes.flatMap((n) => n.inputs), ...main.outputs.map((o) => o.name)]);
+  for (const n of moved) {
+    const name = n.outputs[0];
+    if (!read.has(name)) continue;
+    const dims = numericDims(info.get(name)?.shape) as number[];
+    const v: ValueInfo = { name, elemType: DT.FLOAT, dims };
+    prefix.outputs.push(v);
+    main.inputs.push(v);
+    inputs.set(name, dims.map(num));
+    boundary.push(name);
+  }
   return moved.length;
 }
