@@ -299,7 +299,7 @@ async function decoderAlone(
     }
     if (opts.passGains) {
       decoderPassGains = {};
-      for (const pass of ['slices', 'hoist', 'attention', 'few-keys', 'token-major', 'layer-norm', 'matmul-bias'] as PassName[]) {
+      for (const pass of ['slices', 'hoist', 'attention', 'few-keys', 'token-major', 'layer-norm', 'layer-norm-linear', 'matmul-bias'] as PassName[]) {
         const without = await make([pass]);
         try {
           await time(without);

@@ -15,14 +15,18 @@
  *    attention of many projected queries over few keys multiplies the keys and values by the weights first
  *    (attention.ts);
  * 5. ConvTranspose with kernel = stride runs as MatMul in token-major layout (token-major.ts), LayerNorm written
- *    out as element-wise operators becomes LayerNormalization (layer-norm.ts), and MatMul + bias on [..., K] rows
- *    becomes one Gemm (matmul-bias.ts).
+ *    out as element-wise operators becomes LayerNormalization (layer-norm.ts);
+ * 6. a product by a constant matrix of a LayerNormalization of image-side, low-rank and constant terms (and such
+ *    LayerNormalizations) is split over those terms, its image-side part moved to the image side
+ *    (layer-norm-linear.ts);
+ * 7. MatMul + bias on [..., K] rows becomes one Gemm (matmul-bias.ts).
  */
 import { DT, OnnxGraph } from './graph.js';
 import { inferGraph } from './infer.js';
 import { reassociateFewKeyAttention, reassociateFewQueryAttention } from './attention.js';
 import { hoistImageSide } from './hoist.js';
 import { fuseLayerNorm } from './layer-norm.js';
+import { linearOfLayerNorm, moveImageProducts } from './layer-norm-linear.js';
 import { fuseMatMulBias } from './matmul-bias.js';
 import { pullSlicesUp } from './slices.js';
 import { constantsToInitializers, deadCodeElimination, foldShapes, resolveSequences, unrollLoops, type PSource } from './static-shapes.js';
@@ -55,7 +59,7 @@ export interface OptimisedDecoder {
 }
 
 /** Passes that can be left out (for measurements and diagnostics). */
-export type PassName = 'slices' | 'hoist' | 'attention' | 'few-keys' | 'token-major' | 'layer-norm' | 'matmul-bias';
+export type PassName = 'slices' | 'hoist' | 'attention' | 'few-keys' | 'token-major' | 'layer-norm' | 'layer-norm-linear' | 'matmul-bias';
 
 /** Why the optimiser left a graph alone. */
 export interface NotOptimised {
@@ -126,12 +130,15 @@ export function optimiseDecoder(bytes: Uint8Array, spec: DecoderSpec, skip: read
   if (convs > 0) passes.push(`token-major upscaling: ${convs} ConvTranspose → MatMul`);
   const norms = skip.includes('layer-norm') ? 0 : fuseLayerNorm(main, mainInputs);
   if (norms > 0) passes.push(`LayerNorm fused: ${norms}`);
+  const lnLinear = skip.includes('layer-norm-linear') ? 0 : linearOfLayerNorm(main, mainInputs);
+  const lnMoved = lnLinear > 0 && hoist ? moveImageProducts(main, hoist.prefix, hoist.boundary, mainInputs) : 0;
+  if (lnLinear > 0) passes.push(`linear map of LayerNorm split over its terms: ${lnLinear}${lnMoved > 0 ? ` (${lnMoved} image-side node${lnMoved === 1 ? '' : 's'} moved to the image side)` : ''}`);
   const biases = skip.includes('matmul-bias') ? 0 : fuseMatMulBias(main, mainInputs) + (hoist ? fuseMatMulBias(hoist.prefix, inputs) : 0);
   if (biases > 0) passes.push(`MatMul + bias as Gemm: ${biases}`);
   deadCodeElimination(main);
   const bytesPerPrompt = largestPerPrompt(main, mainInputs);
 
-  const changed = dropped.length > 0 || slices > 0 || hoist !== undefined || attention + fewKeys + convs + norms + biases > 0;
+  const changed = dropped.length > 0 || slices > 0 || hoist !== undefined || attention + fewKeys + convs + norms + lnLinear + biases > 0;
   if (!changed) return { skipped: 'no pass found anything to do' };
   return {
     prefix: hoist?.prefix.toBytes(),
