@@ -9,8 +9,9 @@
  * Transpose and Reshape only regroup factors; element-wise operators and reductions run on D directly (constants
  * are rearranged to match, which ONNX Runtime folds at load); a qualifying ConvTranspose becomes
  * MatMul + Add on D with its channel factor innermost, adding the kernel offsets as new factors; a MatMul that
- * contracts the innermost factor runs on D too. A view is turned back into its logical layout (one Transpose)
- * only where another operator needs it. The pass changes nothing unless a ConvTranspose is rewritten.
+ * contracts the innermost factor runs on D too. A view is turned back into its logical layout (one Transpose, or
+ * a few fast single-axis ones: transpose-moves.ts) only where another operator needs it. The pass changes nothing
+ * unless a ConvTranspose is rewritten.
  */
 import { attrInt, attrInts, attrString, DT, floatValues, intsAttr, tensorDims, type OnnxGraph, type OnnxNode } from './graph.js';
 import { BINARY_OPS, inferGraph, UNARY_OPS, type InfoMap } from './infer.js';
