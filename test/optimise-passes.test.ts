@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-node';
 import onnx from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { FLOAT, GraphBuilder, int, ints, float, type Dim } from '../fixtures/lib/onnx-builder.js';
-import { attrInts, OnnxGraph } from '../src/model/optimise/graph.js';
+import { attrInts, floatValues, OnnxGraph } from '../src/model/optimise/graph.js';
 import { inferGraph } from '../src/model/optimise/infer.js';
 import { num } from '../src/model/optimise/sym.js';
 import { fastMoves } from '../src/model/optimise/transpose-moves.js';
@@ -401,6 +401,13 @@ describe('few-key attention', () => {
     expect(main.nodes.some((n) => ['MatMul', 'Gemm'].includes(n.opType) && n.inputs.some((i) => ['16,16', '16,24'].includes(String(main.inits.get(i)?.dims))))).toBe(false);
     // One transpose left: the keys' bias row [P, 2, 1, 3] to token-major.
     expect(count(ops(r.main), 'Transpose')).toBe(2);
+    // The output bias is added to the [P, 6, 24] rows (halved: each token's softmax rows sum to 1 in each of the 2
+    // heads), not to the [P, 64, 24] output: the output comes straight from the attention product.
+    const adds = main.nodes.filter((n) => n.opType === 'Add');
+    expect(adds).toHaveLength(2); // this bias, and the queries' bias row over the keys
+    const half = adds.map((n) => main.inits.get(n.inputs[1])).find((t) => t?.dims?.join() === '24');
+    expect(half && floatValues(half)).toEqual(Float32Array.from(values(24, 24), (b) => b / 2));
+    expect(main.nodes.find((n) => n.outputs.includes('out'))?.opType).toBe('MatMul');
   });
 });
 
