@@ -207,8 +207,9 @@ export function reassociateFewKeyAttention(g: OnnxGraph, inputs: ReadonlyMap<str
     const biasName = addBias?.opType === 'Add' && addBias.domain === '' ? addBias.inputs.find((i) => i !== m.outputs[0]) : undefined;
     const biasInit = biasName ? g.inits.get(biasName) : undefined;
     const bias = biasInit && tensorDims(biasInit).join() === `${c2}` ? floatValues(biasInit) : undefined;
-    replace.set(m, fewKeyValues(g, m, av, floatValues(wo) as Float32Array, h, t, d, c2, bias && addBias ? { b: bias, out: addBias.outputs[0] } : undefined));
-    if (bias && addBias) drop.add(addBias);
+    const folded = bias && addBias ? { b: bias, out: addBias.outputs[0] } : undefined;
+    replace.set(m, fewKeyValues(g, m, av, floatValues(wo) as Float32Array, h, t, d, c2, folded));
+    if (folded && addBias) drop.add(addBias);
     drop.add(rs);
     drop.add(tr);
     drop.add(av);
