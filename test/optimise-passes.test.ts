@@ -6,7 +6,10 @@ import * as ort from 'onnxruntime-node';
 import onnx from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { FLOAT, GraphBuilder, int, ints, float, type Dim } from '../fixtures/lib/onnx-builder.js';
-import { OnnxGraph } from '../src/model/optimise/graph.js';
+import { attrInts, floatValues, OnnxGraph } from '../src/model/optimise/graph.js';
+import { inferGraph } from '../src/model/optimise/infer.js';
+import { num } from '../src/model/optimise/sym.js';
+import { fastMoves } from '../src/model/optimise/transpose-moves.js';
 import { optimiseDecoder, type DecoderSpec, type OptimisedDecoder } from '../src/model/optimise/index.js';
 
 type Feeds = Record<string, ort.Tensor>;
@@ -221,6 +224,61 @@ describe('unused rows: slices moved up', () => {
   });
 });
 
+/** Every Transpose of a graph in order: its input dims at prompt count `p`, and its perm. */
+function transposes(bytes: Uint8Array, inputs: Record<string, (number | 'P')[]>, p: number): { dims: number[]; perm: number[] }[] {
+  const g = OnnxGraph.fromBytes(bytes);
+  const info = inferGraph(g, new Map(Object.entries(inputs).map(([k, dims]) => [k, dims.map((d) => num(d === 'P' ? p : d))])));
+  return g.nodes
+    .filter((n) => n.opType === 'Transpose')
+    .map((n) => ({ dims: (info.get(n.inputs[0])?.shape ?? []).map((d) => d.c), perm: attrInts(n, 'perm') ?? [] }));
+}
+
+/**
+ * Whether ONNX Runtime runs a float Transpose on its fast path: two adjacent groups of axes swap places, and the
+ * axes after them hold 1 or 2 floats.
+ */
+function fastMove(dims: number[], perm: number[]): boolean {
+  const n = perm.length;
+  const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+  for (let c = 2; c <= n; c++) {
+    const inner = dims.slice(c).reduce((x, y) => x * y, 1);
+    if (inner > 2) continue;
+    for (let b = 1; b < c; b++) {
+      for (let a = 0; a < b; a++) {
+        if ([...range(0, a), ...range(b, c), ...range(a, b), ...range(c, n)].every((x, i) => x === perm[i])) return true;
+      }
+    }
+  }
+  return false;
+}
+
+describe('layout changes as single-axis moves', () => {
+  it('plans the SAM mask layout change (token-major, 8 axes, innermost moving) as three fast moves', () => {
+    // [P, h, w, dh1, dw1, dh2, dw2, mask] → [P, mask, h, dh1, dh2, w, dw1, dw2]
+    expect(fastMoves([16, 64, 64, 2, 2, 2, 2, 3], [0, 7, 1, 3, 5, 2, 4, 6], 4)).toEqual([
+      { a: 1, b: 7, c: 8 },
+      { a: 3, b: 4, c: 7 },
+      { a: 4, b: 5, c: 7 },
+    ]);
+    // An innermost run of 2 floats: two moves.
+    expect(fastMoves([3, 4, 5, 2], [2, 1, 0, 3], 4)).toHaveLength(2);
+  });
+
+  it('keeps one Transpose where that is a fast path already or no short plan exists', () => {
+    // A single axis moves: one Transpose, whatever its block.
+    expect(fastMoves([2, 5, 7], [0, 2, 1], 4)).toBeUndefined();
+    expect(fastMoves([4, 5, 6, 3], [1, 2, 0, 3], 4)).toBeUndefined();
+    // The innermost run (3 floats) stays innermost: copied as blocks.
+    expect(fastMoves([3, 4, 5, 3], [2, 1, 0, 3], 4)).toBeUndefined();
+    // The same shape in bytes: a run of 3 bytes has no fast path, one of 2 bytes does.
+    expect(fastMoves([3, 4, 5, 2], [2, 1, 0, 3], 1)).toHaveLength(2);
+    // Reversing 6 axes needs more than three moves.
+    expect(fastMoves([2, 2, 2, 2, 2, 2], [5, 4, 3, 2, 1, 0], 4)).toBeUndefined();
+    // A symbolic size inside every candidate block.
+    expect(fastMoves([4, 5, 6, undefined], [2, 1, 0, 3], 4)).toBeUndefined();
+  });
+});
+
 describe('token-major upscaling', () => {
   // SAM's output upscaling in miniature: tokens [P, 16, 8] → NCHW [P, 8, 4, 4] → ConvTranspose(k2 s2) →
   // LayerNorm2d as element-wise operators → GELU (erf form) → ConvTranspose(k2 s2) → GELU → hypernetwork product.
@@ -261,8 +319,17 @@ describe('token-major upscaling', () => {
     expect(count(main, 'ConvTranspose')).toBe(0);
     expect(count(main, 'LayerNormalization')).toBe(1);
     expect(count(main, 'ReduceMean')).toBe(0);
-    // One layout change at the end (the masks back to [P, 3, 16, 16]); none on the 4- and 6-channel maps.
-    expect(count(main, 'Transpose')).toBe(2);
+    // One layout change at the end (the masks back to [P, 3, 16, 16]), as three single-axis moves with inner blocks
+    // of 1 or 2 floats, plus the hypernetwork weights' [P, 3, 4] → [P, 4, 3]; none on the 4- and 6-channel maps.
+    expect(count(main, 'Transpose')).toBe(4);
+    const moves = transposes(r.main, { keys: ['P', 16, 8], hyper: ['P', 3, 4] }, 5);
+    expect(moves.map((t) => [t.dims, t.perm])).toEqual([
+      [[5, 3, 4], [0, 2, 1]],
+      [[5, 256, 3], [0, 2, 1]],
+      [[60, 4, 8, 2], [0, 2, 1, 3]],
+      [[120, 2, 8, 2], [0, 2, 1, 3]],
+    ]);
+    for (const t of moves) expect(fastMove(t.dims, t.perm), `${t.dims} ${t.perm}`).toBe(true);
     expect(r.passes.some((s) => s.includes('2 ConvTranspose → MatMul'))).toBe(true);
   });
 });
@@ -334,6 +401,13 @@ describe('few-key attention', () => {
     expect(main.nodes.some((n) => ['MatMul', 'Gemm'].includes(n.opType) && n.inputs.some((i) => ['16,16', '16,24'].includes(String(main.inits.get(i)?.dims))))).toBe(false);
     // One transpose left: the keys' bias row [P, 2, 1, 3] to token-major.
     expect(count(ops(r.main), 'Transpose')).toBe(2);
+    // The output bias is added to the [P, 6, 24] rows (halved: each token's softmax rows sum to 1 in each of the 2
+    // heads), not to the [P, 64, 24] output: the output comes straight from the attention product.
+    const adds = main.nodes.filter((n) => n.opType === 'Add');
+    expect(adds).toHaveLength(2); // this bias, and the queries' bias row over the keys
+    const half = adds.map((n) => main.inits.get(n.inputs[1])).find((t) => t?.dims?.join() === '24');
+    expect(half && floatValues(half)).toEqual(Float32Array.from(values(24, 24), (b) => b / 2));
+    expect(main.nodes.find((n) => n.outputs.includes('out'))?.opType).toBe('MatMul');
   });
 });
 

@@ -198,7 +198,18 @@ export function reassociateFewKeyAttention(g: OnnxGraph, inputs: ReadonlyMap<str
     const [hd, c2] = tensorDims(wo);
     if (v[1].c !== h || v[2].c !== t || hd !== h * d || !isNum(flat[2]) || flat[2].c !== hd) continue;
     if (n * t * d * h + n * h * d * c2 <= t * d * c2 * h + n * h * t * c2) continue;
-    replace.set(m, fewKeyValues(g, m, av, floatValues(wo) as Float32Array, h, t, d, c2));
+    // A bias added to the projection moves onto the [H·T, C'] rows as b / H when every row of every A_h sums to 1
+    // (a last-axis softmax): Σ_h A_h·(V_h·Wo_h + 1·bᵀ/H) = Σ_h A_h·V_h·Wo_h + bᵀ, one pass over [N, C'] less.
+    const sm = made.get(av.inputs[0]);
+    const softmaxRows = sm?.opType === 'Softmax' && sm.domain === '' && normAxis(attrInt(sm, 'axis', -1), 4) === 3;
+    const next = users.get(m.outputs[0]);
+    const addBias = softmaxRows && next?.length === 1 && !outputs.has(m.outputs[0]) ? next[0] : undefined;
+    const biasName = addBias?.opType === 'Add' && addBias.domain === '' ? addBias.inputs.find((i) => i !== m.outputs[0]) : undefined;
+    const biasInit = biasName ? g.inits.get(biasName) : undefined;
+    const bias = biasInit && tensorDims(biasInit).join() === `${c2}` ? floatValues(biasInit) : undefined;
+    const folded = bias && addBias ? { b: bias, out: addBias.outputs[0] } : undefined;
+    replace.set(m, fewKeyValues(g, m, av, floatValues(wo) as Float32Array, h, t, d, c2, folded));
+    if (folded && addBias) drop.add(addBias);
     drop.add(rs);
     drop.add(tr);
     drop.add(av);
@@ -232,8 +243,18 @@ function fewKeyScores(g: OnnxGraph, m: OnnxNode, q: Projection, t: number): Onnx
   return nodes;
 }
 
-/** concat_h(A_h·V_h)·Wo as [B, N, H·T] × [B, H·T, C'] with the rows V_h·Wo_h. */
-function fewKeyValues(g: OnnxGraph, m: OnnxNode, av: OnnxNode, wo: Float32Array, H: number, T: number, D: number, C2: number): OnnxNode[] {
+/** concat_h(A_h·V_h)·Wo (+ b) as [B, N, H·T] × [B, H·T, C'] with the rows V_h·Wo_h (+ b / H). */
+function fewKeyValues(
+  g: OnnxGraph,
+  m: OnnxNode,
+  av: OnnxNode,
+  wo: Float32Array,
+  H: number,
+  T: number,
+  D: number,
+  C2: number,
+  bias?: { b: Float32Array; out: string },
+): OnnxNode[] {
   const nodes: OnnxNode[] = [];
   const add = (opType: string, inputs: string[], attrs: OnnxNode['attrs'] = [], output?: string): string => {
     const o = output ?? g.fresh(`${opType}_fewkey`);
@@ -241,9 +262,10 @@ function fewKeyValues(g: OnnxGraph, m: OnnxNode, av: OnnxNode, wo: Float32Array,
     return o;
   };
   // Wo's rows h·D … h·D + D − 1 are head h's: [H·D, C'] is already [H, D, C'] row-major.
-  const vw = add('Reshape', [add('MatMul', [av.inputs[1], g.float32(Float32Array.from(wo), [H, D, C2])]), g.int64([0, H * T, C2])]);
+  let vw = add('Reshape', [add('MatMul', [av.inputs[1], g.float32(Float32Array.from(wo), [H, D, C2])]), g.int64([0, H * T, C2])]);
+  if (bias) vw = add('Add', [vw, g.float32(bias.b.map((x) => x / H), [C2])]);
   const a = add('Reshape', [add('Transpose', [av.inputs[0]], [intsAttr('perm', [0, 2, 1, 3])]), g.int64([0, 0, H * T])]);
-  add('MatMul', [a, vw], [], m.outputs[0]);
+  add('MatMul', [a, vw], [], bias ? bias.out : m.outputs[0]);
   return nodes;
 }
 

@@ -9,13 +9,15 @@
  * Transpose and Reshape only regroup factors; element-wise operators and reductions run on D directly (constants
  * are rearranged to match, which ONNX Runtime folds at load); a qualifying ConvTranspose becomes
  * MatMul + Add on D with its channel factor innermost, adding the kernel offsets as new factors; a MatMul that
- * contracts the innermost factor runs on D too. A view is turned back into its logical layout (one Transpose)
- * only where another operator needs it. The pass changes nothing unless a ConvTranspose is rewritten.
+ * contracts the innermost factor runs on D too. A view is turned back into its logical layout (one Transpose, or
+ * a few fast single-axis ones: transpose-moves.ts) only where another operator needs it. The pass changes nothing
+ * unless a ConvTranspose is rewritten.
  */
-import { attrInt, attrInts, attrString, floatValues, intsAttr, tensorDims, type OnnxGraph, type OnnxNode } from './graph.js';
+import { attrInt, attrInts, attrString, DT, floatValues, intsAttr, tensorDims, type OnnxGraph, type OnnxNode } from './graph.js';
 import { BINARY_OPS, inferGraph, UNARY_OPS, type InfoMap } from './infer.js';
 import { producers, reshapeTarget } from './static-shapes.js';
 import { eq, isNum, mul, num, product, type Sym } from './sym.js';
+import { fastMoves } from './transpose-moves.js';
 
 /** A view that cannot be turned back into its logical layout: the pass leaves the graph as it was. */
 class LayoutError extends Error {}
@@ -38,6 +40,18 @@ const REDUCE = new Set(['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin']);
 const ELEMENTWISE = new Set([...UNARY_OPS, ...BINARY_OPS]);
 /** Operators a view passes through without being materialised. */
 const VIEW_FRIENDLY = new Set([...ELEMENTWISE, ...REDUCE, 'Transpose', 'Reshape']);
+
+/** Bytes per element of the types a view may hold. */
+const ELEM_BYTES = new Map<number, number>([
+  [DT.FLOAT, 4],
+  [DT.INT32, 4],
+  [DT.INT64, 8],
+  [DT.DOUBLE, 8],
+  [DT.FLOAT16, 2],
+  [DT.UINT8, 1],
+  [DT.INT8, 1],
+  [DT.BOOL, 1],
+]);
 
 const sameShape = (a: readonly Sym[], b: readonly Sym[]): boolean => a.length === b.length && a.every((d, i) => eq(d, b[i]));
 const isOne = (s: Sym): boolean => isNum(s) && s.c === 1;
@@ -166,9 +180,29 @@ function rewrite(g: OnnxGraph, info: InfoMap, lazy: Set<OnnxNode>): number {
     if (identity) {
       out = mustReshape(v.src, v.srcShape, shape);
     } else {
-      const blocks = mustReshape(v.src, v.srcShape, blockSize);
-      const tr = g.add('Transpose', [blocks], [intsAttr('perm', permOrder)]);
-      out = mustReshape(tr, permOrder.map((p) => blockSize[p]), shape);
+      const bytes = ELEM_BYTES.get(info.get(t)?.elem ?? 0);
+      const moves = bytes ? fastMoves(blockSize.map((s) => (isNum(s) ? s.c : undefined)), permOrder, bytes) : undefined;
+      if (moves) {
+        // Several fast single-axis moves rather than one slow general Transpose (see transpose-moves.ts).
+        let cur = v.src;
+        let curShape = v.srcShape;
+        let arrangement = blockSize.map((_, i) => i);
+        for (const { a, b, c } of moves) {
+          const part = (from: number, to: number): Sym => product(arrangement.slice(from, to).map((i) => blockSize[i]));
+          const dims = [part(0, a), part(a, b), part(b, c), part(c, arrangement.length)];
+          const keep = dims.map((d, i) => i === 1 || i === 2 || !isOne(d));
+          const kept = dims.filter((_, i) => keep[i]);
+          const perm = [0, 2, 1, 3].filter((i) => keep[i]).map((i) => keep.slice(0, i).filter(Boolean).length);
+          cur = g.add('Transpose', [mustReshape(cur, curShape, kept)], [intsAttr('perm', perm)]);
+          curShape = perm.map((p) => kept[p]);
+          arrangement = [...arrangement.slice(0, a), ...arrangement.slice(b, c), ...arrangement.slice(a, b), ...arrangement.slice(c)];
+        }
+        out = mustReshape(cur, curShape, shape);
+      } else {
+        const blocks = mustReshape(v.src, v.srcShape, blockSize);
+        const tr = g.add('Transpose', [blocks], [intsAttr('perm', permOrder)]);
+        out = mustReshape(tr, permOrder.map((p) => blockSize[p]), shape);
+      }
     }
     real.set(t, out);
     return out;
