@@ -96,7 +96,7 @@ describe.skipIf(!existsSync(VITB_DECODER))('the real-architecture ViT-B decoder 
     expect(r.passes.join('\n')).toMatch(/token-major upscaling: 2 ConvTranspose → MatMul/);
     expect(r.passes.join('\n')).toMatch(/LayerNorm fused: 1/);
     // The first upscaling product of keys2 = LN(LN(image + attention) + attention), split over those terms.
-    expect(r.passes.join('\n')).toMatch(/linear map of LayerNorm split over its terms: 1 \(2 image-side nodes moved to the image side\)/);
+    expect(r.passes.join('\n')).toMatch(/linear map of LayerNorm split over its terms: 1 \(1 image-side node moved to the image side\)/);
     // The discarded mask token's hypernetwork MLP is gone: three of the four remain.
     const main = OnnxGraph.fromBytes(r.main);
     const mlps = [0, 1, 2, 3].map((i) => main.inits.has(`mask_decoder.output_hypernetworks_mlps.${i}.layers.0.weight`));
