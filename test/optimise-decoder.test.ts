@@ -18,32 +18,12 @@ import { loadModel } from '../src/node/model-folder.js';
 import { OnnxGraph } from '../src/model/optimise/graph.js';
 import { optimiseDecoder, type OptimisedDecoder } from '../src/model/optimise/index.js';
 import { nodeRuntime, sessionOptions } from '../src/node/session.js';
+import { maxDiff, seededFloats, type Feeds } from './helpers/graph-runs.js';
 
 const ROOT = path.resolve(new URL('..', import.meta.url).pathname);
 const FIXTURES = path.join(ROOT, 'fixtures', 'models');
 const VITB = path.resolve(ROOT, '../shared/perf/sam-vit-b-random-decoder');
 const VITB_DECODER = path.join(VITB, 'prompt_encoder_mask_decoder.onnx');
-
-type Feeds = Record<string, ort.Tensor>;
-
-function values(n: number, seed: number, scale = 1): Float32Array {
-  let x = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = ((x >>> 0) / 2 ** 31 - 1) * scale;
-  }
-  return out;
-}
-
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 const RUNTIME = nodeRuntime({ threads: 1 });
 
@@ -107,12 +87,12 @@ describe.skipIf(!existsSync(VITB_DECODER))('the real-architecture ViT-B decoder 
     const split = new SplitDecoder(original.inputNames, prefix, perPrompt, r, { ...spec, probe: {}, outputAxes: { iou_scores: { axis: 1, tolerance: 1e-5 }, pred_masks: { axis: 1, tolerance: 1e-4 } } }, RUNTIME);
     const plain = new PlainDecoder(original);
     const image: Feeds = {
-      image_embeddings: new ort.Tensor('float32', values(256 * 4096, 3), [1, 256, 64, 64]),
-      image_positional_embeddings: new ort.Tensor('float32', values(256 * 4096, 4), [1, 256, 64, 64]),
+      image_embeddings: new ort.Tensor('float32', seededFloats(256 * 4096, 3), [1, 256, 64, 64]),
+      image_positional_embeddings: new ort.Tensor('float32', seededFloats(256 * 4096, 4), [1, 256, 64, 64]),
     };
     const p = 3;
     const prompt: Feeds = {
-      input_points: new ort.Tensor('float32', values(2 * p, 5, 512).map((v) => v + 512), [1, p, 1, 2]),
+      input_points: new ort.Tensor('float32', seededFloats(2 * p, 5, 512).map((v) => v + 512), [1, p, 1, 2]),
       input_labels: new ort.Tensor('int64', new BigInt64Array(p).fill(1n), [1, p, 1]),
     };
     const outputs = ['iou_scores', 'pred_masks'];
@@ -234,12 +214,12 @@ describe('prompt chunks', () => {
     const whole = await make(100);
     const chunked = await make(2);
     const image: Feeds = {
-      image_embeddings: new ort.Tensor('float32', values(256 * 4096, 8), [1, 256, 64, 64]),
+      image_embeddings: new ort.Tensor('float32', seededFloats(256 * 4096, 8), [1, 256, 64, 64]),
       image_positional_embeddings: new ort.Tensor('float32', new Float32Array(256 * 4096), [1, 256, 64, 64]),
     };
     const p = 5;
     const prompt: Feeds = {
-      input_points: new ort.Tensor('float32', values(2 * p, 9, 500).map((v) => v + 500), [1, p, 1, 2]),
+      input_points: new ort.Tensor('float32', seededFloats(2 * p, 9, 500).map((v) => v + 500), [1, p, 1, 2]),
       input_labels: new ort.Tensor('int64', new BigInt64Array(p).fill(1n), [1, p, 1]),
     };
     const a = await decode(whole, image, prompt, ['iou_scores', 'pred_masks']);

@@ -14,17 +14,7 @@ import { inferGraph } from '../src/model/optimise/infer.js';
 import { optimiseEncoder, type EncoderPassName, type EncoderSpec } from '../src/model/optimise/encoder.js';
 import { num } from '../src/model/optimise/sym.js';
 import { nodeRuntime } from '../src/node/session.js';
-
-/** Deterministic values in [-1, 1). */
-function values(n: number, seed: number): number[] {
-  let x = seed >>> 0 || 1;
-  return Array.from({ length: n }, () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 31 - 1;
-  });
-}
+import { maxDiff, seededNumbers } from './helpers/graph-runs.js';
 
 const C = 16;
 const HEADS = 2;
@@ -36,7 +26,7 @@ const WINDOW = 3;
 function miniVit(): Uint8Array {
   const g = new GraphBuilder('mini-vit', 'optimiser test: a cut-down SAM ViT image encoder');
   let seed = 1;
-  const w = (dims: number[], scale = 0.3): string => g.floats(values(dims.reduce((a, b) => a * b, 1), seed++).map((v) => v * scale), dims);
+  const w = (dims: number[], scale = 0.3): string => g.floats(seededNumbers(dims.reduce((a, b) => a * b, 1), seed++).map((v) => v * scale), dims);
   const scalar = (v: number): string => g.int64s([v], []);
   const x = g.input('pixel_values', FLOAT, ['batch_size', 3, 32, 32]);
   const patches = g.op('Conv', [x, w([C, 3, 4, 4]), w([C])], { kernel_shape: ints([4, 4]), strides: ints([4, 4]) });
@@ -109,7 +99,7 @@ const SMALL = { minBytes: 16 * 1024, blockBytes: 8 * 1024 };
 /** Smaller blocks than 8 rows (the rows split as [8, 8]: 8 rows is one block row) also split the 2 heads. */
 const TINY = { minBytes: 16 * 1024, blockBytes: 2 * 1024 };
 
-const image = (): ort.Tensor => new ort.Tensor('float32', Float32Array.from(values(3 * 32 * 32, 99).map((v) => 2 * v)), [1, 3, 32, 32]);
+const image = (): ort.Tensor => new ort.Tensor('float32', Float32Array.from(seededNumbers(3 * 32 * 32, 99).map((v) => 2 * v)), [1, 3, 32, 32]);
 
 async function embeddings(bytes: Uint8Array): Promise<Float32Array> {
   const s = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: 1 });
@@ -118,13 +108,6 @@ async function embeddings(bytes: Uint8Array): Promise<Float32Array> {
   } finally {
     await s.release();
   }
-}
-
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 function optimised(skip: EncoderPassName[] = []): { model: Uint8Array; passes: readonly string[] } {

@@ -7,54 +7,11 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { FLOAT, GraphBuilder, float, int } from '../fixtures/lib/onnx-builder.js';
 import { OnnxGraph } from '../src/model/optimise/graph.js';
-import { optimiseDecoder, type DecoderSpec, type OptimisedDecoder } from '../src/model/optimise/index.js';
-
-type Feeds = Record<string, ort.Tensor>;
-
-/** Deterministic values in [-1, 1). */
-function values(n: number, seed: number): number[] {
-  let x = seed >>> 0 || 1;
-  return Array.from({ length: n }, () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 31 - 1;
-  });
-}
+import { optimiseDecoder, type DecoderSpec } from '../src/model/optimise/index.js';
+import { maxDiff, runGraph as run, runOptimised, seededNumbers, type Feeds } from './helpers/graph-runs.js';
 
 const tensor = (dims: number[], seed: number, scale = 1, offset = 0): ort.Tensor =>
-  new ort.Tensor('float32', Float32Array.from(values(dims.reduce((a, b) => a * b, 1), seed), (v) => v * scale + offset), dims);
-
-async function run(bytes: Uint8Array, feeds: Feeds, outputs: readonly string[]): Promise<Record<string, Float32Array>> {
-  const s = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: 1 });
-  try {
-    const own: Feeds = {};
-    for (const n of s.inputNames) own[n] = feeds[n];
-    const out = await s.run(own, [...outputs]);
-    return Object.fromEntries(outputs.map((o) => [o, out[o].data as Float32Array]));
-  } finally {
-    await s.release();
-  }
-}
-
-async function runOptimised(r: OptimisedDecoder, feeds: Feeds, outputs: readonly string[]): Promise<Record<string, Float32Array>> {
-  let all: Feeds = { ...feeds };
-  if (r.prefix) {
-    const s = await ort.InferenceSession.create(r.prefix, { intraOpNumThreads: 1 });
-    const own: Feeds = {};
-    for (const n of s.inputNames) own[n] = feeds[n];
-    all = { ...all, ...((await s.run(own)) as Feeds) };
-    await s.release();
-  }
-  return run(r.main, all, outputs);
-}
-
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
+  new ort.Tensor('float32', Float32Array.from(seededNumbers(dims.reduce((a, b) => a * b, 1), seed), (v) => v * scale + offset), dims);
 
 const N = 64;
 const C = 128;
@@ -73,7 +30,7 @@ function build(opts: { extra?: boolean; rank?: number } = {}): Uint8Array {
   const m1 = g.input('m1', FLOAT, ['P', r, C]);
   const a2 = g.input('a2', FLOAT, ['P', N, r]);
   const m2 = g.input('m2', FLOAT, ['P', r, C]);
-  const vec = (seed: number, scale = 1, offset = 0): string => g.floats(values(C, seed).map((v) => v * scale + offset), [C]);
+  const vec = (seed: number, scale = 1, offset = 0): string => g.floats(seededNumbers(C, seed).map((v) => v * scale + offset), [C]);
   const ln = (x: string, seed: number): string =>
     g.op('LayerNormalization', [x, vec(seed, 0.5, 1), vec(seed + 1, 0.2)], { axis: int(-1), epsilon: float(1e-5) });
   const keys0 = g.op('Add', [emb, vec(1)]);
@@ -81,8 +38,8 @@ function build(opts: { extra?: boolean; rank?: number } = {}): Uint8Array {
   if (opts.extra) y1 = g.op('Add', [y1, g.input('x', FLOAT, ['P', N, C])]);
   const keys1 = ln(y1, 3);
   const keys2 = g.op('LayerNormalization', [g.op('Add', [keys1, g.op('Add', [vec(5), g.op('MatMul', [a2, m2])])]), vec(6, 0.5, 1), vec(7, 0.2)], { axis: int(-1), epsilon: float(1e-5) }, 'k');
-  g.op('Add', [g.op('MatMul', [keys2, g.floats(values(C * C, 8), [C, C])]), g.floats(values(C, 9), [C])], {}, 'u');
-  g.op('MatMul', [g.op('Reshape', [keys2, g.int64s([-1, C])]), g.floats(values(C * 96, 10), [C, 96])], {}, 'v');
+  g.op('Add', [g.op('MatMul', [keys2, g.floats(seededNumbers(C * C, 8), [C, C])]), g.floats(seededNumbers(C, 9), [C])], {}, 'u');
+  g.op('MatMul', [g.op('Reshape', [keys2, g.int64s([-1, C])]), g.floats(seededNumbers(C * 96, 10), [C, 96])], {}, 'v');
   g.output('k', FLOAT, ['P', N, C]);
   g.output('u', FLOAT, ['P', N, C]);
   g.output('v', FLOAT, ['PN', 96]);

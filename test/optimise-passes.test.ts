@@ -11,52 +11,9 @@ import { inferGraph } from '../src/model/optimise/infer.js';
 import { num } from '../src/model/optimise/sym.js';
 import { fastMoves } from '../src/model/optimise/transpose-moves.js';
 import { optimiseDecoder, type DecoderSpec, type OptimisedDecoder } from '../src/model/optimise/index.js';
+import { maxDiff, runGraph as run, runOptimised, seededFloats, seededNumbers, type Feeds } from './helpers/graph-runs.js';
 
-type Feeds = Record<string, ort.Tensor>;
-
-/** Deterministic values in [-1, 1). */
-function values(n: number, seed: number): Float32Array {
-  let x = seed >>> 0 || 1;
-  return Float32Array.from({ length: n }, () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 31 - 1;
-  });
-}
-
-const tensor = (dims: number[], seed: number): ort.Tensor => new ort.Tensor('float32', values(dims.reduce((a, b) => a * b, 1), seed), dims);
-
-async function run(bytes: Uint8Array, feeds: Feeds, outputs: readonly string[]): Promise<Record<string, Float32Array>> {
-  const s = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: 1 });
-  try {
-    const own: Feeds = {};
-    for (const n of s.inputNames) own[n] = feeds[n];
-    const out = await s.run(own, [...outputs]);
-    return Object.fromEntries(outputs.map((o) => [o, out[o].data as Float32Array]));
-  } finally {
-    await s.release();
-  }
-}
-
-async function runOptimised(r: OptimisedDecoder, feeds: Feeds, outputs: readonly string[]): Promise<Record<string, Float32Array>> {
-  let all: Feeds = { ...feeds };
-  if (r.prefix) {
-    const s = await ort.InferenceSession.create(r.prefix, { intraOpNumThreads: 1 });
-    const own: Feeds = {};
-    for (const n of s.inputNames) own[n] = feeds[n];
-    all = { ...all, ...((await s.run(own)) as Feeds) };
-    await s.release();
-  }
-  return run(r.main, all, outputs);
-}
-
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
+const tensor = (dims: number[], seed: number): ort.Tensor => new ort.Tensor('float32', seededFloats(dims.reduce((a, b) => a * b, 1), seed), dims);
 
 /** Optimises, then compares every output at each prompt count; returns the optimised result. */
 async function checkSame(bytes: Uint8Array, spec: DecoderSpec, feedsAt: (p: number) => Feeds, counts: number[], tol = 1e-5): Promise<OptimisedDecoder> {
@@ -152,13 +109,13 @@ describe('image side: prompt-independent work once per crop, broadcasts pushed d
     const src = g.op('Expand', [emb, g.op('Concat', [p, g.int64s([8, 4, 4])], { axis: int(0) })]);
     const flat = g.op('Reshape', [src, g.op('Concat', [p, g.int64s([8, 16])], { axis: int(0) })]);
     const tokens = g.op('Transpose', [flat], { perm: ints([0, 2, 1]) });
-    const w = (r: number, c: number, seed: number): string => g.floats([...values(r * c, seed)], [r, c]);
-    const k = g.op('Add', [g.op('MatMul', [tokens, w(8, 8, 1)]), g.floats([...values(8, 2)], [8])]);
+    const w = (r: number, c: number, seed: number): string => g.floats(seededNumbers(r * c, seed), [r, c]);
+    const k = g.op('Add', [g.op('MatMul', [tokens, w(8, 8, 1)]), g.floats(seededNumbers(8, 2), [8])]);
     const kn = g.op('LayerNormalization', [k, g.floats(new Array(8).fill(1.5)), g.floats(new Array(8).fill(0.1))], { axis: int(-1), epsilon: float(1e-5) });
     const q = g.op('MatMul', [g.op('Reshape', [pts, g.int64s([-1, 1, 2])]), w(2, 8, 3)]);
     const att = g.op('Softmax', [g.op('MatMul', [q, g.op('Transpose', [kn], { perm: ints([0, 2, 1]) })])], { axis: int(-1) });
     g.op('MatMul', [att, tokens], {}, 'y');
-    const tok = g.op('Expand', [g.floats([...values(8, 4)], [1, 1, 8]), g.op('Concat', [p, g.int64s([1, 8])], { axis: int(0) })]);
+    const tok = g.op('Expand', [g.floats(seededNumbers(8, 4), [1, 1, 8]), g.op('Concat', [p, g.int64s([1, 8])], { axis: int(0) })]);
     g.op('Concat', [tok, q], { axis: int(1) }, 'z');
     g.output('y', FLOAT, ['P', 1, 8]);
     g.output('z', FLOAT, ['P', 2, 8]);
@@ -189,7 +146,7 @@ describe('image side: the index-based repeat_interleave', () => {
     const prompts = g.op('Gather', [g.op('Shape', [pts]), g.int64s([0], [])], { axis: int(0) });
     const zeros = g.op('Mul', [g.op('Range', [g.int64s([0], []), prompts, g.int64s([1], [])]), g.int64s([0], [])]);
     const copies = g.op('Gather', [img, zeros], { axis: int(0) });
-    const projected = g.op('MatMul', [copies, g.floats([...values(64, 5)], [8, 8])]);
+    const projected = g.op('MatMul', [copies, g.floats(seededNumbers(64, 5), [8, 8])]);
     g.op('Add', [projected, pts], {}, 'y');
     g.output('y', FLOAT, ['P', 6, 8]);
     const spec: DecoderSpec = { inputs: { img: [1, 6, 8], pts: ['P', 6, 8] }, imageInputs: ['img'], outputs: ['y'] };
@@ -205,9 +162,9 @@ describe('unused rows: slices moved up', () => {
   function build(): Uint8Array {
     const g = new GraphBuilder('rows', 'optimiser test: slice pull-up');
     const h = g.input('h', FLOAT, [1, 'P', 8]);
-    const rows = [0, 1, 2, 3].map((i) => g.op('Unsqueeze', [g.op('MatMul', [h, g.floats([...values(64, 30 + i)], [8, 8])]), g.int64s([2])]));
+    const rows = [0, 1, 2, 3].map((i) => g.op('Unsqueeze', [g.op('MatMul', [h, g.floats(seededNumbers(64, 30 + i), [8, 8])]), g.int64s([2])]));
     const cat = g.op('Concat', rows, { axis: int(2) });
-    const m = g.op('MatMul', [cat, g.floats([...values(128, 40)], [8, 16])]);
+    const m = g.op('MatMul', [cat, g.floats(seededNumbers(128, 40), [8, 16])]);
     g.op('Slice', [m, g.int64s([1]), g.int64s([2 ** 62]), g.int64s([2])], {}, 'out');
     g.output('out', FLOAT, [1, 'P', 3, 16]);
     return g.toBytes();
@@ -289,7 +246,7 @@ describe('token-major upscaling', () => {
     const p = promptCount(g, keys, 0);
     const nchw = g.op('Reshape', [g.op('Transpose', [keys], { perm: ints([0, 2, 1]) }), g.op('Concat', [p, g.int64s([8, 4, 4])], { axis: int(0) })]);
     const convT = (x: string, cin: number, cout: number, seed: number): string =>
-      g.op('ConvTranspose', [x, g.floats([...values(cin * cout * 4, seed)], [cin, cout, 2, 2]), g.floats([...values(cout, seed + 1)], [cout])], {
+      g.op('ConvTranspose', [x, g.floats(seededNumbers(cin * cout * 4, seed), [cin, cout, 2, 2]), g.floats(seededNumbers(cout, seed + 1), [cout])], {
         kernel_shape: ints([2, 2]),
         strides: ints([2, 2]),
       });
@@ -302,7 +259,7 @@ describe('token-major upscaling', () => {
     const d = g.op('Sub', [c0, mean]);
     const v = g.op('ReduceMean', [g.op('Pow', [d, g.floats([2], [])])], { axes: ints([1]), keepdims: int(1) });
     const n = g.op('Div', [d, g.op('Sqrt', [g.op('Add', [v, g.floats([1e-6], [])])])]);
-    const ln = g.op('Add', [g.op('Mul', [g.floats([...values(6, 70)], [6, 1, 1]), n]), g.floats([...values(6, 71)], [6, 1, 1])]);
+    const ln = g.op('Add', [g.op('Mul', [g.floats(seededNumbers(6, 70), [6, 1, 1]), n]), g.floats(seededNumbers(6, 71), [6, 1, 1])]);
     const up = gelu(convT(gelu(ln), 6, 4, 80));
     const flat = g.op('Reshape', [up, g.op('Concat', [p, g.int64s([4, 256])], { axis: int(0) })]);
     const masks = g.op('MatMul', [hyper, flat]);
@@ -344,7 +301,7 @@ describe('few-query attention', () => {
     const p = promptCount(g, x, 0);
     const heads = (t: string, perm: number[]): string =>
       g.op('Transpose', [g.op('Reshape', [t, g.op('Concat', [p, g.int64s([-1, 2, 8])], { axis: int(0) })])], { perm: ints(perm) });
-    const proj = (seed: number): string => g.op('Add', [g.op('MatMul', [x, g.floats([...values(16 * 16, seed)], [16, 16])]), g.floats([...values(16, seed + 1)], [16])]);
+    const proj = (seed: number): string => g.op('Add', [g.op('MatMul', [x, g.floats(seededNumbers(16 * 16, seed), [16, 16])]), g.floats(seededNumbers(16, seed + 1), [16])]);
     const scores = g.op('MatMul', [q, heads(proj(1), [0, 2, 3, 1])]);
     const att = g.op('Softmax', [g.op('Div', [scores, g.floats([Math.sqrt(8)], [])])], { axis: int(-1) });
     g.op('MatMul', [att, heads(proj(3), [0, 2, 1, 3])], {}, 'out');
@@ -377,12 +334,12 @@ describe('few-key attention', () => {
     const kt = g.input('kt', FLOAT, ['P', 2, 8, 3]);
     const v = g.input('v', FLOAT, ['P', 2, 3, 8]);
     const p = promptCount(g, x, 0);
-    const proj = g.op('Add', [g.op('MatMul', [x, g.floats([...values(16 * 16, 21)], [16, 16])]), g.floats([...values(16, 22)], [16])]);
+    const proj = g.op('Add', [g.op('MatMul', [x, g.floats(seededNumbers(16 * 16, 21), [16, 16])]), g.floats(seededNumbers(16, 22), [16])]);
     const q = g.op('Transpose', [g.op('Reshape', [proj, g.op('Concat', [p, g.int64s([-1, 2, 8])], { axis: int(0) })])], { perm: ints([0, 2, 1, 3]) });
     const att = g.op('Softmax', [g.op('Div', [g.op('MatMul', [q, kt]), g.floats([Math.sqrt(8)], [])])], { axis: int(-1) });
     const heads = g.op('Transpose', [g.op('MatMul', [att, v])], { perm: ints([0, 2, 1, 3]) });
     const joined = g.op('Reshape', [heads, g.op('Concat', [p, g.int64s([64, 16])], { axis: int(0) })]);
-    g.op('Add', [g.op('MatMul', [joined, g.floats([...values(16 * 24, 23)], [16, 24])]), g.floats([...values(24, 24)], [24])], {}, 'out');
+    g.op('Add', [g.op('MatMul', [joined, g.floats(seededNumbers(16 * 24, 23), [16, 24])]), g.floats(seededNumbers(24, 24), [24])], {}, 'out');
     g.output('out', FLOAT, ['P', 64, 24]);
     return g.toBytes();
   }
@@ -406,7 +363,7 @@ describe('few-key attention', () => {
     const adds = main.nodes.filter((n) => n.opType === 'Add');
     expect(adds).toHaveLength(2); // this bias, and the queries' bias row over the keys
     const half = adds.map((n) => main.inits.get(n.inputs[1])).find((t) => t?.dims?.join() === '24');
-    expect(half && floatValues(half)).toEqual(Float32Array.from(values(24, 24), (b) => b / 2));
+    expect(half && floatValues(half)).toEqual(Float32Array.from(seededNumbers(24, 24), (b) => b / 2));
     expect(main.nodes.find((n) => n.outputs.includes('out'))?.opType).toBe('MatMul');
   });
 });
