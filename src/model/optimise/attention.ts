@@ -10,7 +10,7 @@
  */
 import { attrInt, attrInts, DT, floatValues, intsAttr, tensorDims, type OnnxGraph, type OnnxNode } from './graph.js';
 import { inferGraph, normAxis, type InfoMap } from './infer.js';
-import { consumers, producers } from './static-shapes.js';
+import { biasAddAfter, consumers, producers } from './static-shapes.js';
 import { isNum, type Sym } from './sym.js';
 
 /** A head-split projection: head h, channel d of token n is X[n] · W[:, h·D + d] + b[h·D + d]. */
@@ -202,14 +202,11 @@ export function reassociateFewKeyAttention(g: OnnxGraph, inputs: ReadonlyMap<str
     // (a last-axis softmax): Σ_h A_h·(V_h·Wo_h + 1·bᵀ/H) = Σ_h A_h·V_h·Wo_h + bᵀ, one pass over [N, C'] less.
     const sm = made.get(av.inputs[0]);
     const softmaxRows = sm?.opType === 'Softmax' && sm.domain === '' && normAxis(attrInt(sm, 'axis', -1), 4) === 3;
-    const next = users.get(m.outputs[0]);
-    const addBias = softmaxRows && next?.length === 1 && !outputs.has(m.outputs[0]) ? next[0] : undefined;
-    const biasName = addBias?.opType === 'Add' && addBias.domain === '' ? addBias.inputs.find((i) => i !== m.outputs[0]) : undefined;
-    const biasInit = biasName ? g.inits.get(biasName) : undefined;
-    const bias = biasInit && tensorDims(biasInit).join() === `${c2}` ? floatValues(biasInit) : undefined;
-    const folded = bias && addBias ? { b: bias, out: addBias.outputs[0] } : undefined;
+    const biasAdd = softmaxRows ? biasAddAfter(g, users, outputs, m.outputs[0], c2) : undefined;
+    // A bias of more axes than [c2] could broadcast the output to a higher rank: only [c2] is folded.
+    const folded = biasAdd && biasAdd.dims.length === 1 ? { b: biasAdd.values, out: biasAdd.add.outputs[0] } : undefined;
     replace.set(m, fewKeyValues(g, m, av, floatValues(wo) as Float32Array, h, t, d, c2, folded));
-    if (folded && addBias) drop.add(addBias);
+    if (folded && biasAdd) drop.add(biasAdd.add);
     drop.add(rs);
     drop.add(tr);
     drop.add(av);

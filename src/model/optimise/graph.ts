@@ -23,6 +23,22 @@ export const DT = {
   DOUBLE: 11,
 } as const;
 
+const ELEMENT_BYTES = new Map<number, number>([
+  [DT.FLOAT, 4],
+  [DT.UINT8, 1],
+  [DT.INT8, 1],
+  [DT.INT32, 4],
+  [DT.INT64, 8],
+  [DT.BOOL, 1],
+  [DT.FLOAT16, 2],
+  [DT.DOUBLE, 8],
+]);
+
+/** Bytes per element of an element type in {@link DT}; undefined for any other. */
+export function elementBytes(dataType: number): number | undefined {
+  return ELEMENT_BYTES.get(dataType);
+}
+
 const AT = onnx.onnx.AttributeProto.AttributeType;
 
 /** A protobuf int64 as protobufjs hands it over: a number or a Long. */

@@ -21,7 +21,7 @@
  *    (layer-norm-linear.ts);
  * 7. MatMul + bias on [..., K] rows becomes one Gemm (matmul-bias.ts).
  */
-import { DT, OnnxGraph } from './graph.js';
+import { elementBytes, OnnxGraph } from './graph.js';
 import { inferGraph } from './infer.js';
 import { reassociateFewKeyAttention, reassociateFewQueryAttention } from './attention.js';
 import { hoistImageSide } from './hoist.js';
@@ -156,7 +156,7 @@ function largestPerPrompt(g: OnnxGraph, inputs: ReadonlyMap<string, Sym[]>): num
   for (const t of inferGraph(g, inputs).values()) {
     if (!t.shape) continue;
     const size = product(t.shape);
-    if (size.k === 1) most = Math.max(most, size.c * (t.elem === DT.DOUBLE || t.elem === DT.INT64 ? 8 : 4));
+    if (size.k === 1) most = Math.max(most, size.c * (elementBytes(t.elem) ?? 4));
   }
   return most;
 }

@@ -30,7 +30,7 @@
  */
 import { attrInt, DT, floatValues, intAttr, tensorDims, type OnnxGraph, type OnnxNode, type TensorProto, type ValueInfo } from './graph.js';
 import { broadcast, inferGraph, normAxis, numericDims, type InfoMap } from './infer.js';
-import { consumers, deadCodeElimination, producers, reshapeTarget } from './static-shapes.js';
+import { biasAddAfter, consumers, deadCodeElimination, producers, reshapeTarget } from './static-shapes.js';
 import { eq, hasP, isNum, num, type Sym } from './sym.js';
 
 /**
@@ -91,19 +91,16 @@ export function linearOfLayerNorm(g: OnnxGraph, inputs: ReadonlyMap<string, Sym[
     const rows = info.get(x)?.shape;
     if (!top || top.outputs[0] !== x || !rows || !rows.some(hasP)) continue;
     // The bias Add, when there is one, joins the constant row.
-    const use = users.get(m.outputs[0]);
-    const add = !outputs.has(m.outputs[0]) && use?.length === 1 && use[0].opType === 'Add' && use[0].domain === '' ? use[0] : undefined;
-    const biasName = add && (add.inputs[0] === m.outputs[0] ? add.inputs[1] : add.inputs[0]);
-    const bias = biasName ? vectorOf(g, biasName, c2) : undefined;
+    const biasAdd = biasAddAfter(g, users, outputs, m.outputs[0], c2);
     const plan = planOf(g, info, made, top, rows, c, c2, wv);
     if (!plan || !cheaper(plan, rows, c, c2)) continue;
-    const out = bias && add ? add : m;
+    const out = biasAdd?.add ?? m;
     const outShape = info.get(out.outputs[0])?.shape;
     const zShape = [...rows.slice(0, -1), num(c2)];
     const same = outShape && outShape.length === zShape.length && outShape.every((d, i) => eq(d, zShape[i]));
     const back = outShape && !same ? reshapeTarget(zShape, outShape) : undefined;
     if (!outShape || (!same && !back)) continue;
-    if (bias) plan.consts.push({ u: new Float64Array(0), scale: [], row: Float64Array.from(bias) });
+    if (biasAdd) plan.consts.push({ u: new Float64Array(0), scale: [], row: Float64Array.from(biasAdd.values) });
     replace.set(out, build(g, plan, c2, back, out.outputs[0]));
     if (out !== m) drop.add(m);
   }

@@ -5,7 +5,7 @@
  * (or, when it depends on P, a few nodes computing it from the prompt input's shape). Reshape targets that depend on
  * P get a -1 in P's place, so most of the graph's Shape → Gather → Concat chains disappear.
  */
-import { attrInt, graphReads, intAttr, readNode, tensorDims, DT, type OnnxGraph, type OnnxNode } from './graph.js';
+import { attrInt, floatValues, graphReads, intAttr, readNode, tensorDims, DT, type OnnxGraph, type OnnxNode } from './graph.js';
 import { inferGraph, type InfoMap } from './infer.js';
 import { isNum, type Sym } from './sym.js';
 
@@ -415,6 +415,28 @@ export function consumers(g: OnnxGraph): Map<string, OnnxNode[]> {
 }
 
 /** The producer of each tensor. */
+/**
+ * The constant bias added to `t` by its only reader: an Add of `t` and a float initializer of n values along the last
+ * axis (dims [n] or [1, …, 1, n]), `t` not a graph output (`outputs`: the graph's output names). Undefined otherwise.
+ */
+export function biasAddAfter(
+  g: OnnxGraph,
+  users: ReadonlyMap<string, OnnxNode[]>,
+  outputs: ReadonlySet<string>,
+  t: string,
+  n: number,
+): { add: OnnxNode; bias: string; dims: number[]; values: Float32Array } | undefined {
+  const use = users.get(t);
+  if (outputs.has(t) || use?.length !== 1 || use[0].opType !== 'Add' || use[0].domain !== '') return undefined;
+  const add = use[0];
+  const bias = add.inputs[0] === t ? add.inputs[1] : add.inputs[0];
+  const init = g.inits.get(bias);
+  const dims = init ? tensorDims(init) : [];
+  if (!init || init.dataType !== DT.FLOAT || dims.length === 0 || dims[dims.length - 1] !== n || dims.slice(0, -1).some((d) => d !== 1)) return undefined;
+  const values = floatValues(init);
+  return values ? { add, bias, dims, values: Float32Array.from(values) } : undefined;
+}
+
 export function producers(g: OnnxGraph): Map<string, OnnxNode> {
   const map = new Map<string, OnnxNode>();
   for (const n of g.nodes) for (const o of n.outputs) if (o) map.set(o, n);

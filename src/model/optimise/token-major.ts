@@ -13,7 +13,7 @@
  * a few fast single-axis ones: transpose-moves.ts) only where another operator needs it. The pass changes nothing
  * unless a ConvTranspose is rewritten.
  */
-import { attrInt, attrInts, attrString, DT, floatValues, intsAttr, tensorDims, type OnnxGraph, type OnnxNode } from './graph.js';
+import { attrInt, attrInts, attrString, elementBytes, floatValues, intsAttr, tensorDims, type OnnxGraph, type OnnxNode } from './graph.js';
 import { BINARY_OPS, inferGraph, UNARY_OPS, type InfoMap } from './infer.js';
 import { producers, reshapeTarget } from './static-shapes.js';
 import { eq, isNum, mul, num, product, type Sym } from './sym.js';
@@ -40,18 +40,6 @@ const REDUCE = new Set(['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin']);
 const ELEMENTWISE = new Set([...UNARY_OPS, ...BINARY_OPS]);
 /** Operators a view passes through without being materialised. */
 const VIEW_FRIENDLY = new Set([...ELEMENTWISE, ...REDUCE, 'Transpose', 'Reshape']);
-
-/** Bytes per element of the types a view may hold. */
-const ELEM_BYTES = new Map<number, number>([
-  [DT.FLOAT, 4],
-  [DT.INT32, 4],
-  [DT.INT64, 8],
-  [DT.DOUBLE, 8],
-  [DT.FLOAT16, 2],
-  [DT.UINT8, 1],
-  [DT.INT8, 1],
-  [DT.BOOL, 1],
-]);
 
 const sameShape = (a: readonly Sym[], b: readonly Sym[]): boolean => a.length === b.length && a.every((d, i) => eq(d, b[i]));
 const isOne = (s: Sym): boolean => isNum(s) && s.c === 1;
@@ -180,7 +168,7 @@ function rewrite(g: OnnxGraph, info: InfoMap, lazy: Set<OnnxNode>): number {
     if (identity) {
       out = mustReshape(v.src, v.srcShape, shape);
     } else {
-      const bytes = ELEM_BYTES.get(info.get(t)?.elem ?? 0);
+      const bytes = elementBytes(info.get(t)?.elem ?? 0);
       const moves = bytes ? fastMoves(blockSize.map((s) => (isNum(s) ? s.c : undefined)), permOrder, bytes) : undefined;
       if (moves) {
         // Several fast single-axis moves rather than one slow general Transpose (see transpose-moves.ts).
