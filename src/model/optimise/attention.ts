@@ -10,7 +10,7 @@
  */
 import { attrInt, attrInts, DT, floatValues, intsAttr, tensorDims, type OnnxGraph, type OnnxNode } from './graph.js';
 import { inferGraph, normAxis, type InfoMap } from './infer.js';
-import { biasAddAfter, consumers, producers } from './static-shapes.js';
+import { biasAddAfter, graphLinks } from './static-shapes.js';
 import { isNum, type Sym } from './sym.js';
 
 /** A head-split projection: head h, channel d of token n is X[n] · W[:, h·D + d] + b[h·D + d]. */
@@ -30,9 +30,7 @@ export function reassociateFewQueryAttention(g: OnnxGraph, inputs: ReadonlyMap<s
   // Unsqueeze and ReduceSum take their axes as inputs from opset 13 on, as written here.
   if (g.opset < 13) return 0;
   const info = inferGraph(g, inputs);
-  const users = consumers(g);
-  const made = producers(g);
-  const outputs = new Set(g.outputs.map((o) => o.name));
+  const { made, users, outputs } = graphLinks(g);
   const replace = new Map<OnnxNode, OnnxNode[]>();
   for (const m of g.nodes) {
     if (m.opType !== 'MatMul' || m.domain !== '') continue;
@@ -161,12 +159,10 @@ function values(g: OnnxGraph, m: OnnxNode, v: Projection): OnnxNode[] {
 export function reassociateFewKeyAttention(g: OnnxGraph, inputs: ReadonlyMap<string, Sym[]>): number {
   if (g.opset < 13) return 0;
   const info = inferGraph(g, inputs);
-  const users = consumers(g);
-  const made = producers(g);
-  const outputs = new Set(g.outputs.map((o) => o.name));
+  const { made, users, outputs, single } = graphLinks(g);
   const only = (t: string): OnnxNode | undefined => {
     const p = made.get(t);
-    return p && p.domain === '' && !outputs.has(t) && users.get(t)?.length === 1 ? p : undefined;
+    return p && p.domain === '' && single(t) ? p : undefined;
   };
   const replace = new Map<OnnxNode, OnnxNode[]>();
   const drop = new Set<OnnxNode>();
@@ -282,9 +278,7 @@ function commutes(g: OnnxGraph, n: OnnxNode, rank: number): boolean {
  * them (the first keeping the last axis last), each step read only by the next.
  */
 export function cancelTransposes(g: OnnxGraph): number {
-  const users = consumers(g);
-  const made = producers(g);
-  const outputs = new Set(g.outputs.map((o) => o.name));
+  const { made, users, outputs } = graphLinks(g);
   const drop = new Set<OnnxNode>();
   const rename = new Map<string, string>();
   for (const t2 of g.nodes) {

@@ -30,7 +30,7 @@
  */
 import { attrInt, DT, floatValues, intAttr, tensorDims, type OnnxGraph, type OnnxNode, type TensorProto, type ValueInfo } from './graph.js';
 import { broadcast, inferGraph, normAxis, numericDims, type InfoMap } from './infer.js';
-import { biasAddAfter, consumers, deadCodeElimination, producers, reshapeTarget } from './static-shapes.js';
+import { biasAddAfter, deadCodeElimination, graphLinks, reshapeTarget } from './static-shapes.js';
 import { eq, hasP, isNum, num, type Sym } from './sym.js';
 
 /**
@@ -66,9 +66,7 @@ export function linearOfLayerNorm(g: OnnxGraph, inputs: ReadonlyMap<string, Sym[
   // Products an earlier pass left without readers would only add work here.
   deadCodeElimination(g);
   const info = inferGraph(g, inputs);
-  const made = producers(g);
-  const users = consumers(g);
-  const outputs = new Set(g.outputs.map((o) => o.name));
+  const { made, users, outputs } = graphLinks(g);
   const replace = new Map<OnnxNode, OnnxNode[]>();
   const drop = new Set<OnnxNode>();
   for (const m of g.nodes) {

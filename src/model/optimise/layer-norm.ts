@@ -8,7 +8,7 @@
  */
 import { attrInt, attrInts, DT, floatAttr, floatValues, intAttr, tensorDims, type OnnxGraph, type OnnxNode } from './graph.js';
 import { inferGraph, type InfoMap } from './infer.js';
-import { consumers, producers } from './static-shapes.js';
+import { graphLinks } from './static-shapes.js';
 import { isNum, type Sym } from './sym.js';
 
 /** Fuses every such pattern; returns how many. */
@@ -17,9 +17,7 @@ export function fuseLayerNorm(g: OnnxGraph, inputs: ReadonlyMap<string, Sym[]>):
   const info = inferGraph(g, inputs);
   let fused = 0;
   for (;;) {
-    const users = consumers(g);
-    const made = producers(g);
-    const outputs = new Set(g.outputs.map((o) => o.name));
+    const { made, users, outputs } = graphLinks(g);
     const only = (t: string, op: string): OnnxNode | undefined => {
       const u = users.get(t);
       return !outputs.has(t) && u && u.length === 1 && u[0].opType === op && u[0].domain === '' ? u[0] : undefined;

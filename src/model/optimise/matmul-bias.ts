@@ -6,14 +6,13 @@
  */
 import { DT, intAttr, tensorDims, type OnnxGraph, type OnnxNode } from './graph.js';
 import { inferGraph } from './infer.js';
-import { biasAddAfter, consumers, reshapeTarget } from './static-shapes.js';
+import { biasAddAfter, graphLinks, reshapeTarget } from './static-shapes.js';
 import { num, type Sym } from './sym.js';
 
 /** Rewrites every such pair; returns how many. */
 export function fuseMatMulBias(g: OnnxGraph, inputs: ReadonlyMap<string, Sym[]>): number {
   const info = inferGraph(g, inputs);
-  const users = consumers(g);
-  const outputs = new Set(g.outputs.map((o) => o.name));
+  const { users, outputs } = graphLinks(g);
   const replace = new Map<OnnxNode, OnnxNode[]>();
   const drop = new Set<OnnxNode>();
   for (const m of g.nodes) {

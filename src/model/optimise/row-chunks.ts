@@ -12,7 +12,7 @@
  */
 import { attrInt, intAttr, type OnnxGraph, type OnnxNode } from './graph.js';
 import { BINARY_OPS, inferGraph, normAxis, numericDims, UNARY_OPS, type InfoMap } from './infer.js';
-import { consumers, producers } from './static-shapes.js';
+import { graphLinks } from './static-shapes.js';
 import type { Sym } from './sym.js';
 
 /** Sizes that decide which chains are split and into how many blocks. */
@@ -50,10 +50,7 @@ export function chunkAttentionRows(g: OnnxGraph, inputs: ReadonlyMap<string, Sym
   // Split takes its sizes as an input from opset 13 on, as written here.
   if (g.opset < 13) return 0;
   const info = inferGraph(g, inputs);
-  const users = consumers(g);
-  const made = producers(g);
-  const outputs = new Set(g.outputs.map((o) => o.name));
-  const single = (t: string): boolean => !outputs.has(t) && users.get(t)?.length === 1;
+  const { made, users, outputs, single } = graphLinks(g);
   const replace = new Map<OnnxNode, OnnxNode[]>();
   const drop = new Set<OnnxNode>();
   for (const s of g.nodes) {

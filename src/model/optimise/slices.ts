@@ -5,7 +5,7 @@
  */
 import { attrInt, attrInts, intAttr, type OnnxGraph, type OnnxNode } from './graph.js';
 import { BINARY_OPS, inferGraph, sliceParams, sliceRange, UNARY_OPS, type InfoMap } from './infer.js';
-import { consumers, deadCodeElimination, producers, reshapeTarget } from './static-shapes.js';
+import { deadCodeElimination, graphLinks, reshapeTarget } from './static-shapes.js';
 import { isNum, num, product, type Sym } from './sym.js';
 
 /** One contiguous slice of one axis with a numeric length. */
@@ -21,9 +21,7 @@ export function pullSlicesUp(g: OnnxGraph, inputs: ReadonlyMap<string, Sym[]>): 
   let moves = 0;
   for (let round = 0; round < 64; round++) {
     const info = inferGraph(g, inputs);
-    const users = consumers(g);
-    const made = producers(g);
-    const outputs = new Set(g.outputs.map((o) => o.name));
+    const { made, users, outputs } = graphLinks(g);
     let moved = false;
     for (const s of g.nodes) {
       if (s.opType !== 'Slice' || s.domain !== '') continue;

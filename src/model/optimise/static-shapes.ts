@@ -415,6 +415,22 @@ export function consumers(g: OnnxGraph): Map<string, OnnxNode[]> {
 }
 
 /** The producer of each tensor. */
+/** How a rewriting pass finds its way around a graph: each tensor's producer and readers, and the graph's outputs. */
+export interface GraphLinks {
+  made: Map<string, OnnxNode>;
+  users: Map<string, OnnxNode[]>;
+  outputs: Set<string>;
+  /** Whether `t` has exactly one reader and is no graph output, so a rewrite may consume it. */
+  single(t: string): boolean;
+}
+
+/** {@link GraphLinks} of `g` as it is now (a pass that changes `g` asks again). */
+export function graphLinks(g: OnnxGraph): GraphLinks {
+  const users = consumers(g);
+  const outputs = new Set(g.outputs.map((o) => o.name));
+  return { made: producers(g), users, outputs, single: (t) => !outputs.has(t) && users.get(t)?.length === 1 };
+}
+
 /**
  * The constant bias added to `t` by its only reader: an Add of `t` and a float initializer of n values along the last
  * axis (dims [n] or [1, …, 1, n]), `t` not a graph output (`outputs`: the graph's output names). Undefined otherwise.

@@ -9,16 +9,13 @@
  */
 import { attrInts, attrString, DT, floatValues, intValues, tensorDims, type OnnxGraph, type OnnxNode } from './graph.js';
 import { inferGraph, numericDims, sliceParams, type InfoMap } from './infer.js';
-import { consumers, producers } from './static-shapes.js';
+import { graphLinks } from './static-shapes.js';
 import type { Sym } from './sym.js';
 
 /** Rewrites every such projection; returns how many. */
 export function projectWindowRows(g: OnnxGraph, inputs: ReadonlyMap<string, Sym[]>): number {
   const info = inferGraph(g, inputs);
-  const users = consumers(g);
-  const made = producers(g);
-  const outputs = new Set(g.outputs.map((o) => o.name));
-  const single = (t: string): boolean => !outputs.has(t) && users.get(t)?.length === 1;
+  const { made, users, outputs, single } = graphLinks(g);
   const replace = new Map<OnnxNode, OnnxNode[]>();
   const drop = new Set<OnnxNode>();
   const taken = (nodes: OnnxNode[]): boolean => nodes.some((n) => drop.has(n) || replace.has(n));
